@@ -1,0 +1,367 @@
+//! The invariant checker (spec §5), run at quiescence: after every operation
+//! in std mode, after every execution under loom and shuttle. Invariants that
+//! hold only at one point (I7 at association, I8 at break-layout return, I9
+//! at the split, I10 at entry lock/unlock, I2 at every refcount change) are
+//! checked inline where the model reaches that point.
+
+use std::collections::BTreeMap;
+
+use crate::entry::*;
+use crate::mm::{folio_mapcount, folio_order, folio_ref_count};
+use crate::trace::file_name;
+use crate::violation::Check;
+use crate::world::{Cx, FrameKind, Pmd, Pte, HUGE_ZERO_PFN, PGMAP_ID, ZERO_PFN};
+
+/// Run every quiescent check; each violation is recorded on `cx`.
+pub fn quiescent(cx: &Cx) {
+    let _f = cx.enter("checker");
+    let snap = Snapshot::take(cx);
+    refcount_accounting(cx, &snap);
+    tails_clean(cx);
+    association_matches_xarray(cx, &snap);
+    fs_free_state(cx, &snap);
+    entries_unlocked(cx, &snap);
+    pmd_pte_exclusive(cx, &snap);
+    page_tables_match_xarray(cx, &snap);
+    nrpages_accounting(cx, &snap);
+    zero_folios_untouched(cx);
+    waitqueues_empty(cx);
+}
+
+/// What the checker reads once: xarrays and page tables.
+struct Snapshot {
+    /// Per file: (base index, entry value).
+    entries: Vec<Vec<(u64, u64)>>,
+    nrpages: Vec<i64>,
+    /// Every present mapping: (mm, file, index, pfn, is_pmd).
+    maps: Vec<(u8, u8, u64, u64, bool)>,
+}
+
+impl Snapshot {
+    fn take(cx: &Cx) -> Snapshot {
+        let w = cx.world();
+        let mut entries = Vec::new();
+        let mut nrpages = Vec::new();
+        for f in &w.files {
+            // Read directly, not through `cx`: the checker is not a kernel
+            // thread and must not add steps to the schedule.
+            let xa = f.xa.lock();
+            entries.push(xa.entries().collect());
+            nrpages.push(xa.nrpages);
+        }
+        let mut maps = Vec::new();
+        for mm in &w.mms {
+            for (file, slots) in mm.pt.iter().enumerate() {
+                for (s, slot) in slots.iter().enumerate() {
+                    let base = s as u64 * PG_PMD_NR;
+                    let pmd = *slot.pmd.lock();
+                    if let Pmd::Huge { pfn, .. } = pmd {
+                        maps.push((mm.id, file as u8, base, pfn, true));
+                    }
+                    let ptes = *slot.ptes.lock();
+                    for (i, p) in ptes.iter().enumerate() {
+                        if let Pte::Present { pfn, .. } = *p {
+                            maps.push((mm.id, file as u8, base + i as u64, pfn, false));
+                        }
+                    }
+                }
+            }
+        }
+        Snapshot {
+            entries,
+            nrpages,
+            maps,
+        }
+    }
+
+    /// Real (not zero/empty) entries whose folio head is `head`, per file.
+    fn entries_of(&self, head: u64) -> Vec<(u8, u64, u64)> {
+        let mut v = Vec::new();
+        for (f, es) in self.entries.iter().enumerate() {
+            for &(i, e) in es {
+                if !dax_is_zero_entry(e) && !dax_is_empty_entry(e) && dax_to_pfn(e) == head {
+                    v.push((f as u8, i, e));
+                }
+            }
+        }
+        v
+    }
+}
+
+fn dax_heads(cx: &Cx) -> Vec<u64> {
+    cx.w.frames
+        .iter()
+        .filter(|f| f.kind == FrameKind::Dax && f.compound_head.get().is_none())
+        .map(|f| f.pfn)
+        .collect()
+}
+
+/// I1: at quiescence, refcount == number of PTE/PMD mappings (+ pins, none
+/// in these operations).
+fn refcount_accounting(cx: &Cx, s: &Snapshot) {
+    let mut mappings: BTreeMap<u64, i32> = BTreeMap::new();
+    for &(_, _, _, pfn, _) in &s.maps {
+        if let Some(fr) = cx.w.frame(pfn) {
+            if fr.kind == FrameKind::Dax {
+                let head = fr.compound_head.get().unwrap_or(pfn);
+                *mappings.entry(head).or_default() += 1;
+            }
+        }
+    }
+    for head in dax_heads(cx) {
+        let r = folio_ref_count(cx, head);
+        let m = mappings.get(&head).copied().unwrap_or(0);
+        if r != m {
+            cx.violate(
+                Check::Inv(1),
+                format!("folio {head} refcount {r} but {m} page-table mappings and no pins"),
+            );
+        }
+        let mc = folio_mapcount(cx, head);
+        if mc > r {
+            cx.violate(
+                Check::Inv(1),
+                format!("folio {head} mapcount {mc} exceeds refcount {r}"),
+            );
+        }
+    }
+}
+
+/// I3: tail pages carry no references.
+fn tails_clean(cx: &Cx) {
+    for f in &cx.w.frames {
+        if f.kind == FrameKind::Dax && f.compound_head.get().is_some() {
+            let r = f.refcount.load(crate::sync::Ordering::Relaxed);
+            if r != 0 {
+                cx.violate(
+                    Check::Inv(3),
+                    format!("tail page {} has refcount {r}", f.pfn),
+                );
+            }
+        }
+    }
+}
+
+/// I4: a folio's association agrees with the xarray entries naming it.
+fn association_matches_xarray(cx: &Cx, s: &Snapshot) {
+    for head in dax_heads(cx) {
+        let fr = &cx.w.frames[head as usize];
+        let owners = s.entries_of(head);
+        let (mapping, cell, order) = (
+            fr.mapping.get(),
+            fr.index_share.get(),
+            folio_order(cx, head),
+        );
+        if let Some(m) = mapping {
+            let ok = owners
+                .iter()
+                .any(|&(f, i, e)| f == m && i == cell && dax_entry_order(e) == order);
+            if !ok || owners.len() != 1 {
+                cx.violate(
+                    Check::Inv(4),
+                    format!(
+                        "folio {head} says {}[{cell}] order {order}, entries naming it: {}",
+                        file_name(m),
+                        fmt_owners(&owners)
+                    ),
+                );
+            }
+        } else if cell != 0 {
+            if cell as usize != owners.len() {
+                cx.violate(
+                    Check::Inv(4),
+                    format!(
+                        "folio {head} share {cell}, entries naming it: {}",
+                        fmt_owners(&owners)
+                    ),
+                );
+            }
+        } else if !owners.is_empty() {
+            cx.violate(
+                Check::Inv(4),
+                format!(
+                    "folio {head} unassociated but named by {}",
+                    fmt_owners(&owners)
+                ),
+            );
+        }
+    }
+}
+
+fn fmt_owners(o: &[(u8, u64, u64)]) -> String {
+    if o.is_empty() {
+        return "none".into();
+    }
+    o.iter()
+        .map(|&(f, i, e)| format!("{}[{i}] order {}", file_name(f), dax_entry_order(e)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// I6: a folio no entry names is FS-free: idle, unassociated, order 0 with a
+/// clean page[1], pgmap restored.
+fn fs_free_state(cx: &Cx, s: &Snapshot) {
+    for head in dax_heads(cx) {
+        if !s.entries_of(head).is_empty() {
+            continue;
+        }
+        let fr = &cx.w.frames[head as usize];
+        let problems = [
+            (folio_ref_count(cx, head) != 0, "refcount != 0"),
+            (folio_mapcount(cx, head) != 0, "mapcount != 0"),
+            (fr.mapping.get().is_some(), "mapping set"),
+            (fr.index_share.get() != 0, "index/share cell not 0"),
+            (fr.head.get(), "still a compound head"),
+            (
+                fr.order.get() != 0 || fr.memcg.get() != 0,
+                "stale order/_nr_pages (memcg_data)",
+            ),
+            (fr.pgmap.get() != Some(PGMAP_ID), "pgmap not restored"),
+        ];
+        for (bad, what) in problems {
+            if bad {
+                cx.violate(
+                    Check::Inv(6),
+                    format!("folio {head} has no entry but {what}"),
+                );
+            }
+        }
+    }
+}
+
+/// I10/I12: no entry is left locked once every thread has finished.
+fn entries_unlocked(cx: &Cx, s: &Snapshot) {
+    for (f, es) in s.entries.iter().enumerate() {
+        for &(i, e) in es {
+            if dax_is_locked(e) {
+                cx.violate(
+                    Check::Inv(10),
+                    format!(
+                        "entry {}[{i}] left locked at quiescence",
+                        file_name(f as u8)
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// I14: one PMD entry or PTE entries in a PMD range, never both.
+fn pmd_pte_exclusive(cx: &Cx, s: &Snapshot) {
+    for (f, es) in s.entries.iter().enumerate() {
+        for &(i, e) in es {
+            if dax_is_pmd_entry(e) {
+                let inside = es
+                    .iter()
+                    .filter(|&&(j, _)| j > i && j < i + PG_PMD_NR)
+                    .count();
+                if inside > 0 || i % PG_PMD_NR != 0 {
+                    cx.violate(
+                        Check::Inv(14),
+                        format!(
+                            "PMD entry {}[{i}] overlaps {inside} PTE entries",
+                            file_name(f as u8)
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// I15: every present PTE/PMD maps what the xarray says.
+fn page_tables_match_xarray(cx: &Cx, s: &Snapshot) {
+    for &(mm, f, index, pfn, is_pmd) in &s.maps {
+        let es = &s.entries[f as usize];
+        let base = align_index(index, PMD_ORDER);
+        let entry = es
+            .iter()
+            .find(|&&(i, e)| i == index || (i == base && dax_is_pmd_entry(e)))
+            .map(|&(i, e)| (i, e));
+        let ok = match entry {
+            None => false,
+            Some((_, e)) if dax_is_zero_entry(e) => {
+                pfn == if dax_is_pmd_entry(e) {
+                    HUGE_ZERO_PFN
+                } else {
+                    ZERO_PFN
+                } && is_pmd == dax_is_pmd_entry(e)
+            }
+            Some((_, e)) if dax_is_empty_entry(e) => false,
+            Some((i, e)) => {
+                if is_pmd {
+                    dax_is_pmd_entry(e) && dax_to_pfn(e) == pfn
+                } else {
+                    dax_to_pfn(e) + (index - i) == pfn
+                }
+            }
+        };
+        if !ok {
+            cx.violate(
+                Check::Inv(15),
+                format!(
+                    "mm{mm} maps {}[{index}] -> pfn {pfn}{} but the xarray has {}",
+                    file_name(f),
+                    if is_pmd { " (PMD)" } else { "" },
+                    entry.map_or("no entry".to_string(), |(i, e)| format!(
+                        "{} at {i}",
+                        crate::trace::entry_str(e)
+                    ))
+                ),
+            );
+        }
+    }
+}
+
+/// I20: nrpages equals the pages the entries cover.
+fn nrpages_accounting(cx: &Cx, s: &Snapshot) {
+    for (f, es) in s.entries.iter().enumerate() {
+        let sum: i64 = es.iter().map(|&(_, e)| dax_entry_pages(e) as i64).sum();
+        if s.nrpages[f] != sum {
+            cx.violate(
+                Check::Inv(20),
+                format!(
+                    "{} nrpages {} but entries cover {sum}",
+                    file_name(f as u8),
+                    s.nrpages[f]
+                ),
+            );
+        }
+    }
+}
+
+/// B1: the zero page and the huge zero folio never change.
+fn zero_folios_untouched(cx: &Cx) {
+    let w = cx.world();
+    let z = &w.frames[ZERO_PFN as usize];
+    let h = &w.frames[HUGE_ZERO_PFN as usize];
+    let t = &w.frames[HUGE_ZERO_PFN as usize + 1];
+    let intact = z.mapping.get().is_none()
+        && !z.head.get()
+        && h.head.get()
+        && t.compound_head.get() == Some(HUGE_ZERO_PFN)
+        && t.order.get() == PMD_ORDER as u8
+        && h.mapping.get().is_none();
+    if !intact {
+        cx.violate(
+            Check::Bug("zero page / huge zero folio modified"),
+            "a DAX folio operation changed a zero folio",
+        );
+    }
+}
+
+/// I12/I13: at quiescence nobody may still be queued on a waitqueue.
+fn waitqueues_empty(cx: &Cx) {
+    for wt in [&cx.w.entry_wq, &cx.w.var_wq] {
+        for waiter in wt.queued() {
+            let n = if wt.name == "var" { 13 } else { 12 };
+            cx.violate(
+                Check::Inv(n),
+                format!(
+                    "T{} still queued on {} {} after every thread finished",
+                    waiter.tid, wt.name, waiter.key
+                ),
+            );
+        }
+    }
+}

@@ -1,0 +1,868 @@
+//! fs/dax.c: entry locking and waits (§3.1–§3.2), folio association and
+//! split (§3.3), `grab_mapping_entry` (§3.4), `dax_insert_entry` (§3.5), the
+//! fault paths (§3.6) and break-layout (§3.8).
+
+use crate::config::{KernelState, Mutant};
+use crate::entry::*;
+use crate::mm::{self, folio_mapcount, folio_order, folio_ref_count, page_folio, Fault};
+use crate::trace::{file_name, LockId, Val, What};
+use crate::violation::Check;
+use crate::wait::{WaitKey, WakeMode};
+use crate::world::{Cx, Held, RwHeld, HUGE_ZERO_PFN, ZERO_PFN};
+
+/// What a lookup under `xa_lock` found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    None,
+    /// `XA_RETRY_ENTRY`: a PMD-order lookup met a PTE entry.
+    Conflict,
+    Entry {
+        base: u64,
+        e: u64,
+    },
+}
+
+/// A fault: which process, file and page, and whether it writes.
+#[derive(Clone, Copy, Debug)]
+pub struct Vmf {
+    pub mm: u8,
+    pub file: u8,
+    pub index: u64,
+    pub write: bool,
+}
+
+/// `dax_entry_waitqueue`'s key: the caller's index, rounded down to the PMD
+/// boundary when the entry is a PMD entry.
+fn entry_key(file: u8, index: u64, e: u64) -> WaitKey {
+    let index = if dax_is_pmd_entry(e) {
+        align_index(index, PMD_ORDER)
+    } else {
+        index
+    };
+    WaitKey::Entry { file, index }
+}
+
+/// `dax_wake_entry`
+pub fn dax_wake_entry(cx: &Cx, file: u8, index: u64, e: u64, mode: WakeMode) {
+    cx.w.entry_wq.wake_up(cx, entry_key(file, index, e), mode);
+}
+
+/// `put_unlocked_entry`: pass on a wake we may have consumed; a no-op for
+/// NULL and for the conflict sentinel.
+pub fn put_unlocked_entry(cx: &Cx, file: u8, index: u64, l: Lookup, mode: WakeMode) {
+    if let Lookup::Entry { e, .. } = l {
+        dax_wake_entry(cx, file, index, e, mode);
+    }
+}
+
+/// `dax_lock_entry`: store `e|LOCKED` at the entry's position. Caller holds
+/// `xa_lock`.
+pub fn dax_lock_entry(
+    cx: &Cx,
+    xa: &mut Held<'_, Xarray>,
+    file: u8,
+    base: u64,
+    e: u64,
+) -> Option<u64> {
+    let old = xa.store(base, dax_entry_order(e), Some(e | DAX_LOCKED));
+    if let Some(o) = old {
+        if dax_is_locked(o) {
+            let owner = xa.owners.get(&base).copied();
+            if owner != Some(cx.tid) {
+                cx.violate(
+                    Check::Inv(10),
+                    format!(
+                        "T{} locks entry {}[{base}] already locked by T{}",
+                        cx.tid,
+                        file_name(file),
+                        owner.unwrap_or(0)
+                    ),
+                );
+            }
+        }
+    }
+    xa.owners.insert(base, cx.tid);
+    cx.ev(What::EntryLock {
+        file,
+        index: base,
+        entry: e,
+    });
+    old
+}
+
+/// `dax_unlock_entry`: store the unlocked value, drop `xa_lock`, then wake
+/// one exclusive waiter (WAKE_NEXT) after the unlock.
+pub fn dax_unlock_entry(cx: &Cx, file: u8, index: u64, e: u64) {
+    let _f = cx.enter("dax_unlock_entry");
+    if dax_is_locked(e) {
+        cx.violate(
+            Check::Bug("fs/dax.c dax_unlock_entry: BUG_ON(dax_is_locked(entry))"),
+            "unlock with a locked value",
+        );
+    }
+    let base = align_index(index, dax_entry_order(e));
+    let mut xa = cx.xa_lock(file);
+    let old = xa.store(base, dax_entry_order(e), Some(e));
+    let owner = xa.owners.remove(&base);
+    drop(xa);
+    match old {
+        Some(o) if dax_is_locked(o) => {
+            if owner != Some(cx.tid) {
+                cx.violate(
+                    Check::Inv(10),
+                    format!(
+                        "T{} unlocks entry {}[{base}] owned by T{}",
+                        cx.tid,
+                        file_name(file),
+                        owner.unwrap_or(0)
+                    ),
+                );
+            }
+        }
+        _ => cx.violate(
+            Check::Bug("fs/dax.c dax_unlock_entry: BUG_ON(!dax_is_locked(old))"),
+            format!("entry {}[{base}] was not locked", file_name(file)),
+        ),
+    }
+    cx.ev(What::EntryUnlock {
+        file,
+        index: base,
+        entry: e,
+    });
+    dax_wake_entry(cx, file, index, e, WakeMode::Next);
+}
+
+/// `get_next_unlocked_entry`: with `xa_lock` held, find the entry covering
+/// `index` at `order` and sleep (exclusive) while it is locked.
+pub fn get_next_unlocked_entry<'a>(
+    cx: &'a Cx,
+    file: u8,
+    mut xa: Held<'a, Xarray>,
+    index: u64,
+    order: u32,
+) -> (Held<'a, Xarray>, Lookup) {
+    loop {
+        let Some((base, e)) = xa.find_conflict(index, order) else {
+            return (xa, Lookup::None);
+        };
+        if dax_entry_order(e) < order {
+            return (xa, Lookup::Conflict);
+        }
+        if !dax_is_locked(e) {
+            return (xa, Lookup::Entry { base, e });
+        }
+        let key = entry_key(file, index, e);
+        cx.w.entry_wq.prepare_to_wait(cx, key, true);
+        drop(xa);
+        cx.w.entry_wq.schedule(cx, key);
+        cx.w.entry_wq.finish_wait(cx, key);
+        xa = cx.xa_lock(file);
+    }
+}
+
+/// `wait_entry_unlocked_exclusive`: wait for the entry at the xas position
+/// to unlock, then reload the same index (`xas_reset`).
+fn wait_entry_unlocked_exclusive<'a>(
+    cx: &'a Cx,
+    file: u8,
+    mut xa: Held<'a, Xarray>,
+    xas: u64,
+    base: u64,
+    e: u64,
+) -> (Held<'a, Xarray>, Option<(u64, u64)>) {
+    let (mut base, mut e) = (base, e);
+    while dax_is_locked(e) {
+        let key = entry_key(file, xas, e);
+        cx.w.entry_wq.prepare_to_wait(cx, key, true);
+        drop(xa);
+        cx.w.entry_wq.schedule(cx, key);
+        cx.w.entry_wq.finish_wait(cx, key);
+        xa = cx.xa_lock(file);
+        match xa.load(xas) {
+            None => return (xa, None),
+            Some((b, n)) => (base, e) = (b, n),
+        }
+    }
+    (xa, Some((base, e)))
+}
+
+/// `dax_to_folio`: `page_folio(pfn_to_page(dax_to_pfn(e)))`.
+fn dax_to_folio(cx: &Cx, e: u64) -> Option<u64> {
+    page_folio(cx, dax_to_pfn(e))
+}
+
+/// Whether the zero/empty guard comes after the translation (the baseline,
+/// B2) or before it (the 2026 fix).
+fn guard_after_translate(cx: &Cx) -> bool {
+    cx.w.cfg.kernel != KernelState::Y2026
+}
+
+/// `dax_folio_is_shared`: mapping NULL and the union cell, read as `share`,
+/// non-zero.
+pub fn dax_folio_is_shared(cx: &Cx, f: u64) -> bool {
+    let fr = &cx.w.frames[f as usize];
+    fr.mapping.get().is_none() && fr.index_share.get() != 0
+}
+
+/// `dax_folio_make_shared`: mapping := NULL, then the cell becomes share = 1.
+fn dax_folio_make_shared(cx: &Cx, f: u64) {
+    let fr = &cx.w.frames[f as usize];
+    cx.field(f, "mapping", &fr.mapping, None, Val::Mapping);
+    cx.field(f, "share", &fr.index_share, 1, Val::Num);
+}
+
+/// `prep_compound_page`: head bit, tails' head pointers (clobbering their
+/// pgmap storage), and the order and `_nr_pages` in page[1].
+fn prep_compound_page(cx: &Cx, head: u64, order: u32) {
+    let _f = cx.enter("prep_compound_page");
+    let w = cx.world();
+    cx.field(
+        head,
+        "PG_head",
+        &w.frames[head as usize].head,
+        true,
+        Val::Flag,
+    );
+    for p in head + 1..head + (1 << order) {
+        let fr = &w.frames[p as usize];
+        cx.field(p, "compound_head", &fr.compound_head, Some(head), Val::Head);
+        cx.field(p, "pgmap", &fr.pgmap, None, |v| {
+            Val::Num(v.unwrap_or(0) as u64)
+        });
+    }
+    let p1 = &w.frames[head as usize + 1];
+    cx.field(head + 1, "folio order", &p1.order, order as u8, |v| {
+        Val::Num(v as u64)
+    });
+    cx.field(head + 1, "_nr_pages", &p1.memcg, 1 << order, Val::Num);
+}
+
+/// `dax_folio_init`: make the folio compound for a PMD entry.
+fn dax_folio_init(cx: &Cx, e: u64) {
+    let _f = cx.enter("dax_folio_init");
+    let Some(f) = dax_to_folio(cx, e) else { return };
+    let order = dax_entry_order(e);
+    let cur = folio_order(cx, f);
+    cx.warn_on(
+        cur != 0,
+        "fs/dax.c dax_folio_init: WARN_ON_ONCE(folio_order(folio))",
+        || format!("folio {f} already has order {cur}"),
+    );
+    if order > 0 {
+        prep_compound_page(cx, f, order);
+        let r = folio_ref_count(cx, f);
+        cx.warn_on(
+            r != 0,
+            "fs/dax.c dax_folio_init: WARN_ON_ONCE(folio_ref_count(folio))",
+            || format!("folio {f} refcount {r}"),
+        );
+    }
+}
+
+/// I11: association state changes only under this mapping's `xa_lock`.
+fn assert_xa_held(cx: &Cx, file: u8, what: &str) {
+    if !cx.holds(LockId::XaLock(file)) {
+        cx.violate(
+            Check::Inv(11),
+            format!("{what} without xa_lock({})", file_name(file)),
+        );
+    }
+}
+
+/// `dax_associate_entry`
+fn dax_associate_entry(cx: &Cx, file: u8, e: u64, index: u64, shared: bool) {
+    let _f = cx.enter("dax_associate_entry");
+    assert_xa_held(cx, file, "dax_associate_entry");
+    if guard_after_translate(cx) {
+        dax_to_folio(cx, e);
+    }
+    if dax_is_zero_entry(e) || dax_is_empty_entry(e) {
+        return;
+    }
+    let index = align_index(index, dax_entry_order(e));
+    let Some(f) = dax_to_folio(cx, e) else { return };
+    let fr = &cx.w.frames[f as usize];
+    if shared && (fr.mapping.get().is_some() || dax_folio_is_shared(cx, f)) {
+        if fr.mapping.get().is_some() {
+            dax_folio_make_shared(cx, f);
+        }
+        let share = fr.index_share.get();
+        cx.warn_on(
+            share == 0,
+            "fs/dax.c dax_associate_entry: WARN_ON_ONCE(!folio->share)",
+            || format!("folio {f}"),
+        );
+        let fo = folio_order(cx, f);
+        cx.warn_on(dax_entry_order(e) != fo, "fs/dax.c dax_associate_entry: WARN_ON_ONCE(dax_entry_order(entry) != folio_order(folio))", || {
+            format!("entry order {} folio {f} order {fo}", dax_entry_order(e))
+        });
+        cx.field(f, "share", &fr.index_share, share + 1, Val::Num);
+    } else {
+        let owner = fr.mapping.get();
+        cx.warn_on(
+            owner.is_some(),
+            "fs/dax.c dax_associate_entry: WARN_ON_ONCE(folio->mapping)",
+            || format!("folio {f} still owned by {}", file_name(owner.unwrap_or(0))),
+        );
+        // I7: a fresh association reuses the block; it must be idle.
+        let (r, o) = (folio_ref_count(cx, f), folio_order(cx, f));
+        if r != 0 || o != 0 {
+            cx.violate(
+                Check::Inv(7),
+                format!(
+                    "folio {f} associated with {}[{index}] at refcount {r}, order {o}",
+                    file_name(file)
+                ),
+            );
+        }
+        dax_folio_init(cx, e);
+        let Some(f) = dax_to_folio(cx, e) else { return };
+        let fr = &cx.w.frames[f as usize];
+        cx.field(f, "mapping", &fr.mapping, Some(file), Val::Mapping);
+        cx.field(f, "index", &fr.index_share, index, Val::Num);
+    }
+}
+
+/// `dax_folio_put`: drop one association; the last one clears `mapping` and
+/// splits a compound folio back into order-0 pages. Returns the shares left.
+fn dax_folio_put(cx: &Cx, f: u64) -> u64 {
+    let _f = cx.enter("dax_folio_put");
+    let w = cx.world();
+    let fr = &w.frames[f as usize];
+    let left = if dax_folio_is_shared(cx, f) {
+        let s = fr.index_share.get() - 1;
+        cx.field(f, "share", &fr.index_share, s, Val::Num);
+        s
+    } else {
+        0
+    };
+    if left != 0 {
+        return left;
+    }
+    // I9: the clear-and-split assumes the folio is MM-idle.
+    let (r, m) = (folio_ref_count(cx, f), folio_mapcount(cx, f));
+    if r != 0 || m != 0 {
+        cx.violate(
+            Check::Inv(9),
+            format!("folio {f} disassociated at refcount {r}, mapcount {m}"),
+        );
+    }
+    cx.field(f, "mapping", &fr.mapping, None, Val::Mapping);
+    let order = folio_order(cx, f);
+    let reset_2026 = w.cfg.kernel == KernelState::Y2026;
+    if reset_2026 {
+        // dax_folio_reset_order(): clears share for every order.
+        cx.field(f, "share", &fr.index_share, 0, Val::Num);
+    }
+    if order == 0 {
+        // v6.15: the union cell keeps the old index (H5).
+        return 0;
+    }
+    // folio_reset_order()
+    let p1 = &w.frames[f as usize + 1];
+    cx.field(f + 1, "folio order", &p1.order, 0, |v| Val::Num(v as u64));
+    cx.field(f + 1, "_nr_pages", &p1.memcg, 0, Val::Num);
+    let pgmap = mm::page_pgmap(cx, f);
+    for p in f..f + (1 << order) {
+        let pf = &w.frames[p as usize];
+        if p == f {
+            cx.field(p, "PG_head", &pf.head, false, Val::Flag);
+        } else {
+            cx.field(p, "compound_head", &pf.compound_head, None, Val::Head);
+        }
+        pf.mapping.set(None);
+        cx.field(p, "pgmap", &pf.pgmap, pgmap, |v| {
+            Val::Num(v.unwrap_or(0) as u64)
+        });
+        pf.index_share.set(0);
+        let r = pf.refcount.load(crate::sync::Ordering::Relaxed);
+        cx.warn_on(
+            r != 0,
+            "fs/dax.c dax_folio_put: WARN_ON_ONCE(folio_ref_count(page_folio(page)))",
+            || format!("page {p} refcount {r} at split"),
+        );
+    }
+    0
+}
+
+/// `dax_disassociate_entry`
+fn dax_disassociate_entry(cx: &Cx, file: u8, e: u64) {
+    let _f = cx.enter("dax_disassociate_entry");
+    assert_xa_held(cx, file, "dax_disassociate_entry");
+    if guard_after_translate(cx) {
+        dax_to_folio(cx, e);
+    }
+    if dax_is_zero_entry(e) || dax_is_empty_entry(e) {
+        return;
+    }
+    if let Some(f) = dax_to_folio(cx, e) {
+        dax_folio_put(cx, f);
+    }
+}
+
+/// `dax_busy_page`: the head page of a folio whose references exceed its
+/// mappings, or None.
+fn dax_busy_page(cx: &Cx, e: u64) -> Option<u64> {
+    let _f = cx.enter("dax_busy_page");
+    if guard_after_translate(cx) {
+        dax_to_folio(cx, e);
+    }
+    if dax_is_zero_entry(e) || dax_is_empty_entry(e) {
+        return None;
+    }
+    let f = dax_to_folio(cx, e)?;
+    let (r, m) = (folio_ref_count(cx, f), folio_mapcount(cx, f));
+    let busy = if cx.w.has(Mutant::M10) {
+        r > 1
+    } else {
+        r - m != 0
+    };
+    cx.note(format!(
+        "folio {f} refcount {r} mapcount {m}: {}",
+        if busy { "busy" } else { "idle" }
+    ));
+    busy.then_some(f)
+}
+
+/// `grab_mapping_entry`: return the entry for `index` at `order`, locked,
+/// creating an EMPTY placeholder if there is none.
+pub fn grab_mapping_entry(cx: &Cx, file: u8, index: u64, order: u32) -> Result<(u64, u64), Fault> {
+    let _f = cx.enter("grab_mapping_entry");
+    let xa = cx.xa_lock(file);
+    let (mut xa, found) = get_next_unlocked_entry(cx, file, xa, index, order);
+    let mut found = match found {
+        Lookup::Conflict => return Err(Fault::Fallback),
+        l => l,
+    };
+    if let Lookup::Entry { base, e } = found {
+        if order == 0 && dax_is_pmd_entry(e) && (dax_is_zero_entry(e) || dax_is_empty_entry(e)) {
+            // PMD downgrade: keep the entry stable while xa_lock is dropped.
+            dax_lock_entry(cx, &mut xa, file, base, e);
+            if dax_is_zero_entry(e) {
+                drop(xa);
+                mm::unmap_mapping_pages(cx, file, base, base + PG_PMD_NR - 1);
+                xa = cx.xa_lock(file);
+            }
+            dax_disassociate_entry(cx, file, e);
+            let old = xa.store(base, PMD_ORDER, None);
+            xa.owners.remove(&base);
+            cx.ev(What::XaStore {
+                file,
+                index: base,
+                old,
+                new: None,
+            });
+            dax_wake_entry(cx, file, index, e, WakeMode::All);
+            xa.nrpages -= PG_PMD_NR as i64;
+            found = Lookup::None;
+        }
+    }
+    if let Lookup::Entry { base, e } = found {
+        dax_lock_entry(cx, &mut xa, file, base, e);
+        return Ok((base, e));
+    }
+    let base = align_index(index, order);
+    let e = DAX_EMPTY | if order > 0 { DAX_PMD } else { 0 };
+    let old = xa.store(base, order, Some(e | DAX_LOCKED));
+    xa.owners.insert(base, cx.tid);
+    cx.ev(What::XaStore {
+        file,
+        index: base,
+        old,
+        new: Some(e | DAX_LOCKED),
+    });
+    xa.nrpages += 1 << order;
+    Ok((base, e))
+}
+
+/// `dax_insert_entry`: replace a placeholder (or, for a shared extent, any
+/// entry) by the real entry and move the folio association with it.
+fn dax_insert_entry(cx: &Cx, vmf: &Vmf, entry: u64, new: u64, shared: bool) -> u64 {
+    let _f = cx.enter("dax_insert_entry");
+    let file = vmf.file;
+    let base = align_index(vmf.index, dax_entry_order(entry));
+    let dirty = vmf.write;
+    if shared || (dax_is_zero_entry(entry) && !dax_is_zero_entry(new)) {
+        mm::unmap_mapping_pages(cx, file, base, base + dax_entry_pages(entry) - 1);
+    }
+    let mut xa = cx.xa_lock(file);
+    let mut entry = entry;
+    if shared || dax_is_zero_entry(entry) || dax_is_empty_entry(entry) {
+        dax_disassociate_entry(cx, file, entry);
+        dax_associate_entry(cx, file, new, vmf.index, shared);
+        let nbase = align_index(vmf.index, dax_entry_order(new));
+        let old = dax_lock_entry(cx, &mut xa, file, nbase, new);
+        cx.ev(What::XaStore {
+            file,
+            index: nbase,
+            old,
+            new: Some(new | DAX_LOCKED),
+        });
+        cx.warn_on(old != Some(entry | DAX_LOCKED), "fs/dax.c dax_insert_entry: WARN_ON_ONCE(old != xa_mk_value(xa_to_value(entry) | DAX_LOCKED))", || {
+            format!("replaced {:?}, expected {}", old.map(crate::trace::entry_str), crate::trace::entry_str(entry | DAX_LOCKED))
+        });
+        entry = new;
+    }
+    let ebase = align_index(vmf.index, dax_entry_order(entry));
+    if dirty {
+        xa.dirty.insert(ebase);
+    }
+    if vmf.write && shared {
+        xa.towrite.insert(ebase);
+    }
+    entry
+}
+
+/// The FS block map answer for a fault (`iomap_begin`).
+#[derive(Clone, Copy, Debug)]
+pub struct Iomap {
+    /// The first block's pfn, or None for a hole.
+    pub pfn: Option<u64>,
+    pub shared: bool,
+    /// Whether the extent covers the whole request, contiguous and aligned.
+    pub full: bool,
+}
+
+/// `xfs_buffered/direct iomap_begin` for a DAX fault of `pages` pages at `base`.
+pub fn iomap_begin(cx: &Cx, file: u8, base: u64, pages: u64) -> Iomap {
+    let ino = cx.w.file(file);
+    let first = ino.blocks.get(base as usize).and_then(|b| b.get());
+    let Some(b0) = first else {
+        return Iomap {
+            pfn: None,
+            shared: false,
+            full: pages == 1,
+        };
+    };
+    let full = (0..pages).all(|k| {
+        ino.blocks
+            .get((base + k) as usize)
+            .and_then(|b| b.get())
+            .map(|b| b.pfn)
+            == Some(b0.pfn + k)
+    }) && b0.pfn % pages == 0;
+    Iomap {
+        pfn: Some(b0.pfn),
+        shared: b0.shared,
+        full,
+    }
+}
+
+/// `dax_load_hole`: map the shared zero page read-only, no reference.
+fn dax_load_hole(cx: &Cx, vmf: &Vmf, entry: u64) -> (u64, Fault) {
+    let _f = cx.enter("dax_load_hole");
+    let e = dax_insert_entry(
+        cx,
+        vmf,
+        entry,
+        dax_make_entry(ZERO_PFN, DAX_ZERO_PAGE),
+        false,
+    );
+    (
+        e,
+        mm::vmf_insert_page_mkwrite(cx, vmf.mm, vmf.file, vmf.index, ZERO_PFN, false),
+    )
+}
+
+/// `dax_pmd_load_hole`: map the huge zero folio, FALLBACK if the pmd is not none.
+fn dax_pmd_load_hole(cx: &Cx, vmf: &Vmf, entry: u64) -> (u64, Fault) {
+    let _f = cx.enter("dax_pmd_load_hole");
+    let e = dax_insert_entry(
+        cx,
+        vmf,
+        entry,
+        dax_make_entry(HUGE_ZERO_PFN, DAX_PMD | DAX_ZERO_PAGE),
+        false,
+    );
+    (e, mm::set_huge_zero_pmd(cx, vmf.mm, vmf.file, vmf.index))
+}
+
+/// `dax_fault_iter`: insert the entry, take the temporary reference, map,
+/// drop the temporary reference.
+fn dax_fault_iter(cx: &Cx, vmf: &Vmf, entry: u64, map: Iomap, pmd: bool) -> (u64, Fault) {
+    let _f = cx.enter("dax_fault_iter");
+    let Some(pfn) = map.pfn else {
+        if !vmf.write {
+            return if pmd {
+                dax_pmd_load_hole(cx, vmf, entry)
+            } else {
+                dax_load_hole(cx, vmf, entry)
+            };
+        }
+        cx.note("write fault on a hole: no allocation modelled");
+        return (entry, if pmd { Fault::Fallback } else { Fault::SigBus });
+    };
+    if pmd && !map.full {
+        return (entry, Fault::Fallback);
+    }
+    let new = dax_make_entry(pfn, if pmd { DAX_PMD } else { 0 });
+    let entry = dax_insert_entry(cx, vmf, entry, new, map.shared);
+    let Some(folio) = dax_to_folio(cx, entry) else {
+        return (entry, Fault::SigBus);
+    };
+    // The temporary reference: a raw increment, the refcount may be 0 (§4 Q2).
+    mm::folio_ref_inc(cx, folio);
+    let ret = if pmd {
+        match page_folio(cx, pfn) {
+            Some(head) => {
+                mm::vmf_insert_folio_pmd(cx, vmf.mm, vmf.file, vmf.index, head, vmf.write)
+            }
+            None => Fault::SigBus,
+        }
+    } else {
+        mm::vmf_insert_page_mkwrite(cx, vmf.mm, vmf.file, vmf.index, pfn, vmf.write)
+    };
+    mm::folio_put(cx, folio);
+    (entry, ret)
+}
+
+fn i_size(cx: &Cx, file: u8) -> u64 {
+    cx.w.file(file).i_size.get()
+}
+
+/// `dax_iomap_pte_fault`
+pub fn dax_iomap_pte_fault(cx: &Cx, vmf: &Vmf) -> Fault {
+    let _f = cx.enter("dax_iomap_pte_fault");
+    if vmf.index >= i_size(cx, vmf.file) {
+        cx.note("fault beyond i_size: SIGBUS");
+        return Fault::SigBus;
+    }
+    let (_, entry) = match grab_mapping_entry(cx, vmf.file, vmf.index, 0) {
+        Ok(x) => x,
+        Err(f) => return f,
+    };
+    let (entry, ret) = if mm::pmd_is_huge(cx, vmf.mm, vmf.file, vmf.index) {
+        (entry, Fault::NoPage)
+    } else {
+        let map = iomap_begin(cx, vmf.file, vmf.index, 1);
+        dax_fault_iter(cx, vmf, entry, map, false)
+    };
+    dax_unlock_entry(cx, vmf.file, vmf.index, entry);
+    ret
+}
+
+/// `dax_iomap_pmd_fault`
+pub fn dax_iomap_pmd_fault(cx: &Cx, vmf: &Vmf) -> Fault {
+    let _f = cx.enter("dax_iomap_pmd_fault");
+    let base = align_index(vmf.index, PMD_ORDER);
+    let size = i_size(cx, vmf.file);
+    if base >= size {
+        cx.note("PMD fault beyond i_size: SIGBUS");
+        return Fault::SigBus;
+    }
+    let mut ret = Fault::Fallback;
+    if base + PG_PMD_NR <= size {
+        match grab_mapping_entry(cx, vmf.file, base, PMD_ORDER) {
+            Ok((_, entry)) => {
+                let mut entry = entry;
+                if mm::pmd_is_table(cx, vmf.mm, vmf.file, base) {
+                    ret = Fault::NoPage;
+                } else {
+                    let map = iomap_begin(cx, vmf.file, base, PG_PMD_NR);
+                    if map.full || map.pfn.is_none() {
+                        let pvmf = Vmf {
+                            index: base,
+                            ..*vmf
+                        };
+                        (entry, ret) = dax_fault_iter(cx, &pvmf, entry, map, true);
+                    }
+                }
+                dax_unlock_entry(cx, vmf.file, base, entry);
+            }
+            Err(Fault::Fallback) => {}
+            Err(f) => return f,
+        }
+    }
+    if ret == Fault::Fallback {
+        mm::split_huge_pmd(cx, vmf.mm, vmf.file, base);
+        cx.note("THP_FAULT_FALLBACK");
+    }
+    ret
+}
+
+/// `dax_layout_busy_page_range`: unmap the range, then find a folio with
+/// references beyond its mappings.
+pub fn dax_layout_busy_page_range(cx: &Cx, file: u8, start: u64, end: u64) -> Option<u64> {
+    let _f = cx.enter("dax_layout_busy_page_range");
+    mm::unmap_mapping_pages(cx, file, start, end);
+    let mut xa = cx.xa_lock(file);
+    let mut cursor = start;
+    let mut page = None;
+    while let Some((base, e)) = xa.find_from(cursor, end) {
+        let (g, got) = wait_entry_unlocked_exclusive(cx, file, xa, base, base, e);
+        xa = g;
+        let next = match got {
+            Some((b, e2)) => {
+                page = dax_busy_page(cx, e2);
+                put_unlocked_entry(
+                    cx,
+                    file,
+                    b,
+                    Lookup::Entry { base: b, e: e2 },
+                    WakeMode::Next,
+                );
+                b + dax_entry_pages(e2)
+            }
+            None => base + 1,
+        };
+        if page.is_some() {
+            break;
+        }
+        cursor = next;
+    }
+    drop(xa);
+    page
+}
+
+/// `dax_page_is_idle`: the page's refcount is 0.
+fn dax_page_is_idle(cx: &Cx, page: u64) -> bool {
+    let r = cx.w.frames[page as usize]
+        .refcount
+        .load(crate::sync::Ordering::SeqCst);
+    if cx.w.has(Mutant::M10) {
+        r == 1
+    } else {
+        r == 0
+    }
+}
+
+/// The FS callback that `wait_page_idle` runs as its schedule step.
+pub enum BreakCb<'a, 'b> {
+    /// `xfs_wait_dax_page`: drop MMAPLOCK_EXCL, schedule, retake it.
+    XfsWait { fs: &'b mut Option<RwHeld<'a>> },
+}
+
+/// `xfs_wait_dax_page`
+fn xfs_wait_dax_page<'a>(cx: &'a Cx, file: u8, page: u64, fs: &mut Option<RwHeld<'a>>) {
+    let _f = cx.enter("xfs_wait_dax_page");
+    *fs = None;
+    cx.w.var_wq.schedule(cx, WaitKey::Var { pfn: page });
+    let w = cx.world();
+    *fs = Some(cx.down_write(&w.files[file as usize].fs_lock, LockId::FsLock(file)));
+}
+
+/// `wait_page_idle` = `___wait_var_event(page, dax_page_is_idle(page),
+/// TASK_INTERRUPTIBLE, 0, 0, cb(inode))`: enqueue, check, run the callback.
+fn wait_page_idle<'a>(cx: &'a Cx, file: u8, page: u64, cb: &mut BreakCb<'a, '_>) {
+    let _f = cx.enter("wait_page_idle");
+    let key = WaitKey::Var { pfn: page };
+    loop {
+        cx.w.var_wq.prepare_to_wait(cx, key, false);
+        if dax_page_is_idle(cx, page) {
+            break;
+        }
+        match cb {
+            BreakCb::XfsWait { fs } => xfs_wait_dax_page(cx, file, page, fs),
+        }
+    }
+    cx.w.var_wq.finish_wait(cx, key);
+}
+
+/// `dax_break_layout`: wait until no folio in the range is busy, then delete
+/// the range's entries. Returns 0 or -ERESTARTSYS (never here: no signals).
+pub fn dax_break_layout<'a>(
+    cx: &'a Cx,
+    file: u8,
+    start: u64,
+    end: u64,
+    mut cb: BreakCb<'a, '_>,
+) -> i32 {
+    let _f = cx.enter("dax_break_layout");
+    // With no signals modelled the wait never fails, so the loop ends only
+    // when the scan finds no busy page, and the entries go.
+    while let Some(page) = dax_layout_busy_page_range(cx, file, start, end) {
+        wait_page_idle(cx, file, page, &mut cb);
+    }
+    dax_delete_mapping_range(cx, file, start, end);
+    check_break_layout_done(cx, file, start, end);
+    0
+}
+
+/// I8, checked where `dax_break_layout` returns 0 with the FS lock held.
+fn check_break_layout_done(cx: &Cx, file: u8, start: u64, end: u64) {
+    let w = cx.world();
+    let ino = w.file(file);
+    let left: Vec<u64> = {
+        let xa = cx.xa_lock(file);
+        xa.entries()
+            .filter(|&(i, _)| i >= start && i <= end)
+            .map(|(i, _)| i)
+            .collect()
+    };
+    if !left.is_empty() {
+        cx.violate(
+            Check::Inv(8),
+            format!(
+                "dax_break_layout returned 0 with entries left at {}{left:?}",
+                file_name(file)
+            ),
+        );
+    }
+    for i in start..=end.min(ino.blocks.len() as u64 - 1) {
+        let Some(b) = ino.blocks[i as usize].get() else {
+            continue;
+        };
+        let Some(head) = page_folio(cx, b.pfn) else {
+            continue;
+        };
+        let (r, m) = (folio_ref_count(cx, head), folio_mapcount(cx, head));
+        if r != 0 || m != 0 {
+            cx.violate(Check::Inv(8), format!("dax_break_layout returned 0 while folio {head} ({}[{i}]) has refcount {r}, mapcount {m}", file_name(file)));
+            return;
+        }
+    }
+}
+
+/// `dax_delete_mapping_range`: remove every entry of the range, waiting for
+/// locked ones, with no refcount check (it trusts the busy scan).
+pub fn dax_delete_mapping_range(cx: &Cx, file: u8, start: u64, end: u64) {
+    let _f = cx.enter("dax_delete_mapping_range");
+    let mut xa = cx.xa_lock(file);
+    let mut cursor = start;
+    while let Some((base, e)) = xa.find_from(cursor, end) {
+        let (g, got) = wait_entry_unlocked_exclusive(cx, file, xa, base, base, e);
+        xa = g;
+        let Some((b, e2)) = got else {
+            cursor = base + 1;
+            continue;
+        };
+        dax_disassociate_entry(cx, file, e2);
+        let old = xa.store(b, dax_entry_order(e2), None);
+        cx.ev(What::XaStore {
+            file,
+            index: b,
+            old,
+            new: None,
+        });
+        xa.nrpages -= dax_entry_pages(e2) as i64;
+        put_unlocked_entry(cx, file, b, Lookup::Entry { base: b, e: e2 }, WakeMode::All);
+        cursor = b + dax_entry_pages(e2);
+    }
+}
+
+/// `dax_delete_mapping_entry` → `__dax_invalidate_entry(trunc = true)`.
+pub fn dax_delete_mapping_entry(cx: &Cx, file: u8, index: u64) {
+    let _f = cx.enter("dax_delete_mapping_entry");
+    let xa = cx.xa_lock(file);
+    let (mut xa, l) = get_next_unlocked_entry(cx, file, xa, index, 0);
+    let mut ret = 0;
+    if let Lookup::Entry { base, e } = l {
+        dax_disassociate_entry(cx, file, e);
+        let old = xa.store(base, dax_entry_order(e), None);
+        cx.ev(What::XaStore {
+            file,
+            index: base,
+            old,
+            new: None,
+        });
+        xa.nrpages -= dax_entry_pages(e) as i64;
+        ret = 1;
+    }
+    put_unlocked_entry(cx, file, index, l, WakeMode::All);
+    drop(xa);
+    cx.warn_on(
+        ret == 0,
+        "fs/dax.c dax_delete_mapping_entry: WARN_ON_ONCE(!ret)",
+        || format!("no entry at {}[{index}]", file_name(file)),
+    );
+}

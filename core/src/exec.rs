@@ -1,0 +1,114 @@
+//! Running one execution: build the world, spawn the model threads, join
+//! them, run the quiescent checker. The explorers call this once per
+//! execution; std-mode tests call it directly.
+
+use std::sync::Arc;
+
+use crate::check;
+use crate::config::Config;
+use crate::trace::{self, Recorder, What};
+use crate::world::{Cx, Setup, World};
+
+/// The body of one model thread.
+pub type Body = Arc<dyn Fn(&Cx) + Send + Sync>;
+
+#[derive(Clone)]
+pub struct ThreadSpec {
+    /// What the thread does, for the report header ("fault A[0] (PTE, read)").
+    pub name: String,
+    pub body: Body,
+}
+
+/// A check run after the quiescent checker, with the world at rest.
+pub type PostCheck = Arc<dyn Fn(&Cx) + Send + Sync>;
+
+/// One execution on the current backend. Returns its record; violations are
+/// in the record, never panics (a deadlock panics inside loom/shuttle, and
+/// the explorer reads the record the panic left behind).
+pub fn execute(
+    cfg: &Config,
+    setup: &Setup,
+    threads: &[ThreadSpec],
+    post: Option<&PostCheck>,
+) -> Arc<Recorder> {
+    let rec = Recorder::new();
+    trace::set_current(Some(rec.clone()));
+    let w = World::new(cfg.clone(), setup, rec.clone());
+    let main = Cx::new(w.clone(), 0);
+    let handles: Vec<_> = threads
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let tid = i as u8 + 1;
+            rec.set_name(tid, &t.name);
+            main.ev(What::Spawn(tid));
+            let (w, body) = (w.clone(), t.body.clone());
+            crate::sync::thread::spawn(move || {
+                let cx = Cx::new(w, tid);
+                body(&cx);
+                tlb_check(&cx);
+                cx.w.rec.set_finished(tid);
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join();
+    }
+    check::quiescent(&main);
+    if let Some(p) = post {
+        p(&main);
+    }
+    rec
+}
+
+/// A thread must end holding no lock and with its TLB gather flushed.
+fn tlb_check(cx: &Cx) {
+    let held = cx.held_locks();
+    if !held.is_empty() {
+        cx.violate(
+            crate::violation::Check::LockRule("return to user space holding no lock"),
+            format!(
+                "T{} finished holding {}",
+                cx.tid,
+                held.iter()
+                    .map(|l| l.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+    }
+    if !cx.gather.borrow().is_empty() {
+        cx.violate(
+            crate::violation::Check::Inv(1),
+            format!("T{} finished with unflushed TLB gather", cx.tid),
+        );
+    }
+}
+
+/// Sequential std-mode driving: one thread, the checker after every
+/// operation.
+pub struct Sequential {
+    pub cx: Cx,
+}
+
+impl Sequential {
+    pub fn new(cfg: Config, setup: &Setup) -> Sequential {
+        crate::sync::set_backend(crate::sync::Backend::Std);
+        let rec = Recorder::new();
+        let w = World::new(cfg, setup, rec);
+        Sequential { cx: Cx::new(w, 1) }
+    }
+
+    /// Run one operation, then the quiescent checker; returns the violations
+    /// recorded so far.
+    pub fn op<R>(&self, f: impl FnOnce(&Cx) -> R) -> R {
+        let r = f(&self.cx);
+        let main = Cx::new(self.cx.w.clone(), 0);
+        check::quiescent(&main);
+        r
+    }
+
+    pub fn violations(&self) -> Vec<crate::violation::Violation> {
+        self.cx.w.rec.snapshot().violations
+    }
+}

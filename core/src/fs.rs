@@ -1,0 +1,201 @@
+//! The filesystem stand-in (XFS-like): fault entry points under the FS lock,
+//! truncate and hole punch with break-layout, and the block allocator's
+//! "free" step, where I6/I8 are asserted (spec §3.8, §9).
+
+use crate::dax::{self, BreakCb, Vmf};
+use crate::entry::{align_index, PMD_ORDER};
+use crate::mm::{self, folio_mapcount, folio_order, folio_ref_count, page_folio, Fault};
+use crate::trace::{file_name, LockId};
+use crate::violation::Check;
+use crate::world::{Cx, Pte};
+
+/// How a thread faults: PTE only, or a PMD fault first (huge-aligned VMA).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultSize {
+    Pte,
+    Pmd,
+}
+
+/// `xfs_filemap_fault` / `__xfs_filemap_fault` for a DAX file: the FS lock
+/// shared around `dax_iomap_fault`.
+fn xfs_dax_fault(cx: &Cx, vmf: &Vmf, size: FaultSize) -> Fault {
+    let _f = cx.enter("xfs_dax_fault");
+    let w = cx.world();
+    let _l = cx.down_read(&w.file(vmf.file).fs_lock, LockId::FsLock(vmf.file));
+    match size {
+        FaultSize::Pte => dax::dax_iomap_pte_fault(cx, vmf),
+        FaultSize::Pmd => dax::dax_iomap_pmd_fault(cx, vmf),
+    }
+}
+
+/// `handle_mm_fault` for a DAX file VMA: a PMD fault first when asked (and
+/// the PMD is none), PTE on fallback; nothing to do when a mapping that
+/// allows the access is already there.
+pub fn handle_mm_fault(
+    cx: &Cx,
+    mm: u8,
+    file: u8,
+    index: u64,
+    write: bool,
+    size: FaultSize,
+) -> Fault {
+    let _f = cx.enter("handle_mm_fault");
+    let w = cx.world();
+    let m = &w.mms[mm as usize];
+    let _l = cx.down_read(&m.mmap_lock, LockId::MmapLock(mm));
+    if !m.vma_live[file as usize].get() {
+        cx.note("no VMA: SIGSEGV");
+        return Fault::SigSegv;
+    }
+    let vmf = Vmf {
+        mm,
+        file,
+        index,
+        write,
+    };
+    if mm::pmd_is_huge(cx, mm, file, index) {
+        cx.note("already mapped by a PMD");
+        return Fault::NoPage;
+    }
+    if size == FaultSize::Pmd && !mm::pmd_is_table(cx, mm, file, index) {
+        let r = xfs_dax_fault(cx, &vmf, FaultSize::Pmd);
+        if r != Fault::Fallback {
+            return r;
+        }
+    }
+    if let Some(Pte::Present { write: w_ok, .. }) = pte_at(cx, mm, file, index) {
+        if !write || w_ok {
+            cx.note("already mapped by a PTE");
+            return Fault::NoPage;
+        }
+    }
+    xfs_dax_fault(cx, &vmf, FaultSize::Pte)
+}
+
+fn pte_at(cx: &Cx, mm: u8, file: u8, index: u64) -> Option<Pte> {
+    let s = &cx.w.mms[mm as usize].pt[file as usize][(index / crate::entry::PG_PMD_NR) as usize];
+    let ptes = cx.lock(
+        &s.ptes,
+        LockId::Pte(mm, file, (index / crate::entry::PG_PMD_NR) as u8),
+    );
+    Some(ptes[(index % crate::entry::PG_PMD_NR) as usize])
+}
+
+/// `truncate_inode_pages_range` → `truncate_folio_batch_exceptionals` for a
+/// DAX mapping: any entry still present is a bug (the canary for
+/// break-layout leaving an entry behind); delete it so truncate goes on.
+fn truncate_inode_pages_range(cx: &Cx, file: u8, start: u64, end: u64) {
+    let _f = cx.enter("truncate_inode_pages_range");
+    let left: Vec<u64> = {
+        let xa = cx.xa_lock(file);
+        xa.entries()
+            .filter(|&(i, _)| i >= start && i <= end)
+            .map(|(i, _)| i)
+            .collect()
+    };
+    for index in left {
+        cx.warn_on(
+            true,
+            "mm/truncate.c truncate_folio_batch_exceptionals: WARN_ON_ONCE(1) on a DAX entry",
+            || {
+                format!(
+                    "entry left at {}[{index}] after break-layout",
+                    file_name(file)
+                )
+            },
+        );
+        dax::dax_delete_mapping_entry(cx, file, index);
+    }
+}
+
+/// The block allocator frees a block: it must be FS-free (I6) and idle
+/// (I8: nothing can have appeared while the FS lock was held).
+fn xfs_free_block(cx: &Cx, file: u8, index: u64) {
+    let ino = cx.w.file(file);
+    let Some(b) = ino.blocks[index as usize].get() else {
+        return;
+    };
+    if b.shared {
+        // The other owner keeps the block; only the mapping goes.
+        ino.blocks[index as usize].set(None);
+        return;
+    }
+    if let Some(head) = page_folio(cx, b.pfn) {
+        let (r, m) = (folio_ref_count(cx, head), folio_mapcount(cx, head));
+        if r != 0 || m != 0 {
+            cx.violate(
+                Check::Inv(8),
+                format!("block pfn {} of {}[{index}] freed while folio {head} has refcount {r}, mapcount {m}", b.pfn, file_name(file)),
+            );
+        }
+        let fr = &cx.w.frames[head as usize];
+        let (mapping, cell, order) = (
+            fr.mapping.get(),
+            fr.index_share.get(),
+            folio_order(cx, head),
+        );
+        if mapping.is_some() || dax::dax_folio_is_shared(cx, head) || order != 0 {
+            cx.violate(
+                Check::Inv(6),
+                format!(
+                    "block pfn {} freed while folio {head} is still associated (mapping {}, index/share {cell}, order {order})",
+                    b.pfn,
+                    mapping.map_or("NULL".to_string(), |m| file_name(m).to_string())
+                ),
+            );
+        }
+    }
+    ino.blocks[index as usize].set(None);
+    cx.note(format!(
+        "free block pfn {} of {}[{index}]",
+        b.pfn,
+        file_name(file)
+    ));
+}
+
+/// `xfs_setattr_size` shrinking to `new_size` pages: MMAPLOCK_EXCL,
+/// break-layout, new i_size, truncate the page cache, free the blocks.
+pub fn xfs_truncate(cx: &Cx, file: u8, new_size: u64) {
+    let _f = cx.enter("xfs_setattr_size");
+    let w = cx.world();
+    let ino = w.file(file);
+    let mut fs = Some(cx.down_write(&ino.fs_lock, LockId::FsLock(file)));
+    let end = ino.blocks.len() as u64 - 1;
+    let err = dax::dax_break_layout(cx, file, new_size, end, BreakCb::XfsWait { fs: &mut fs });
+    if err != 0 {
+        return;
+    }
+    ino.i_size.set(new_size);
+    cx.note(format!("i_size = {new_size}"));
+    // truncate_setsize → truncate_pagecache: unmap, then drop the cache.
+    mm::unmap_mapping_pages(cx, file, new_size, end);
+    truncate_inode_pages_range(cx, file, new_size, end);
+    for index in new_size..=end {
+        xfs_free_block(cx, file, index);
+    }
+    drop(fs);
+}
+
+/// `xfs_file_fallocate(FALLOC_FL_PUNCH_HOLE)` over `[start, end]`.
+pub fn xfs_punch_hole(cx: &Cx, file: u8, start: u64, end: u64) {
+    let _f = cx.enter("xfs_free_file_space");
+    let w = cx.world();
+    let ino = w.file(file);
+    let mut fs = Some(cx.down_write(&ino.fs_lock, LockId::FsLock(file)));
+    let err = dax::dax_break_layout(cx, file, start, end, BreakCb::XfsWait { fs: &mut fs });
+    if err != 0 {
+        return;
+    }
+    mm::unmap_mapping_pages(cx, file, start, end);
+    truncate_inode_pages_range(cx, file, start, end);
+    for index in start..=end {
+        xfs_free_block(cx, file, index);
+    }
+    drop(fs);
+}
+
+/// The PMD range of `index` (for scenario code).
+pub fn pmd_range(index: u64) -> (u64, u64) {
+    let b = align_index(index, PMD_ORDER);
+    (b, b + crate::entry::PG_PMD_NR - 1)
+}

@@ -1,0 +1,333 @@
+//! The sync facade: the few primitives the model uses, each an enum over the
+//! three backends (std threads, loom, shuttle).
+//!
+//! The backend is chosen at run time from a thread-local flag that the
+//! explorer drivers set before they build the world, so one build serves all
+//! three and users never need `RUSTFLAGS` (see `docs/facade.md`). Primitives
+//! must be created inside the loom/shuttle closure: both runtimes panic when
+//! their types are touched outside a run.
+//!
+//! Every method is `#[track_caller]` so that loom's reports point into the
+//! model, not into this file.
+
+use std::cell::Cell;
+use std::ops::{Deref, DerefMut};
+
+/// Which runtime the primitives of the next world are built on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// Plain std threads: sequential unit tests and the fuzzer.
+    Std,
+    /// loom: exhaustive (bounded) exploration with data-race detection.
+    Loom,
+    /// shuttle: randomized (PCT or random) scheduling.
+    Shuttle,
+}
+
+thread_local! {
+    static BACKEND: Cell<Backend> = const { Cell::new(Backend::Std) };
+}
+
+/// The backend new primitives are built on (per OS thread).
+pub fn backend() -> Backend {
+    BACKEND.with(|b| b.get())
+}
+
+/// Select the backend for primitives created from now on by this OS thread.
+///
+/// loom and shuttle run every model thread on the calling OS thread, so one
+/// call covers the whole run; `thread::spawn` copies the flag into std
+/// threads.
+pub fn set_backend(b: Backend) {
+    BACKEND.with(|c| c.set(b));
+}
+
+/// A sleeping lock around data (the kernel's spinlocks and mutexes).
+pub enum Mutex<T> {
+    Std(std::sync::Mutex<T>),
+    Loom(loom::sync::Mutex<T>),
+    Shuttle(shuttle::sync::Mutex<T>),
+}
+
+pub enum MutexGuard<'a, T> {
+    Std(std::sync::MutexGuard<'a, T>),
+    Loom(loom::sync::MutexGuard<'a, T>),
+    Shuttle(shuttle::sync::MutexGuard<'a, T>),
+}
+
+impl<T> Mutex<T> {
+    #[track_caller]
+    pub fn new(v: T) -> Self {
+        match backend() {
+            Backend::Std => Mutex::Std(std::sync::Mutex::new(v)),
+            Backend::Loom => Mutex::Loom(loom::sync::Mutex::new(v)),
+            Backend::Shuttle => Mutex::Shuttle(shuttle::sync::Mutex::new(v)),
+        }
+    }
+
+    /// Poisoning is ignored: a panic inside the model is already a report.
+    #[track_caller]
+    pub fn lock(&self) -> MutexGuard<'_, T> {
+        match self {
+            Mutex::Std(m) => MutexGuard::Std(m.lock().unwrap_or_else(|e| e.into_inner())),
+            Mutex::Loom(m) => MutexGuard::Loom(m.lock().unwrap_or_else(|e| e.into_inner())),
+            Mutex::Shuttle(m) => MutexGuard::Shuttle(m.lock().unwrap_or_else(|e| e.into_inner())),
+        }
+    }
+}
+
+impl<T> Deref for MutexGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        match self {
+            MutexGuard::Std(g) => g,
+            MutexGuard::Loom(g) => g,
+            MutexGuard::Shuttle(g) => g,
+        }
+    }
+}
+
+impl<T> DerefMut for MutexGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        match self {
+            MutexGuard::Std(g) => g,
+            MutexGuard::Loom(g) => g,
+            MutexGuard::Shuttle(g) => g,
+        }
+    }
+}
+
+/// A condition variable paired with [`Mutex`]; the waitqueues sleep on it.
+pub enum Condvar {
+    Std(std::sync::Condvar),
+    Loom(loom::sync::Condvar),
+    Shuttle(shuttle::sync::Condvar),
+}
+
+impl Condvar {
+    #[track_caller]
+    pub fn new() -> Self {
+        match backend() {
+            Backend::Std => Condvar::Std(std::sync::Condvar::new()),
+            Backend::Loom => Condvar::Loom(loom::sync::Condvar::new()),
+            Backend::Shuttle => Condvar::Shuttle(shuttle::sync::Condvar::new()),
+        }
+    }
+
+    #[track_caller]
+    pub fn wait<'a, T>(&self, g: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+        match (self, g) {
+            (Condvar::Std(c), MutexGuard::Std(g)) => {
+                MutexGuard::Std(c.wait(g).unwrap_or_else(|e| e.into_inner()))
+            }
+            (Condvar::Loom(c), MutexGuard::Loom(g)) => {
+                MutexGuard::Loom(c.wait(g).unwrap_or_else(|e| e.into_inner()))
+            }
+            (Condvar::Shuttle(c), MutexGuard::Shuttle(g)) => {
+                MutexGuard::Shuttle(c.wait(g).unwrap_or_else(|e| e.into_inner()))
+            }
+            _ => unreachable!("[daxcheck internal bug] condvar and mutex from different backends"),
+        }
+    }
+
+    #[track_caller]
+    pub fn notify_all(&self) {
+        match self {
+            Condvar::Std(c) => c.notify_all(),
+            Condvar::Loom(c) => c.notify_all(),
+            Condvar::Shuttle(c) => c.notify_all(),
+        }
+    }
+}
+
+impl Default for Condvar {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A reader/writer semaphore (XFS MMAPLOCK, `invalidate_lock`, `mmap_lock`).
+pub enum RwSem<T> {
+    Std(std::sync::RwLock<T>),
+    Loom(loom::sync::RwLock<T>),
+    Shuttle(shuttle::sync::RwLock<T>),
+}
+
+pub enum RwSemRead<'a, T> {
+    Std(#[allow(dead_code)] std::sync::RwLockReadGuard<'a, T>),
+    Loom(#[allow(dead_code)] loom::sync::RwLockReadGuard<'a, T>),
+    Shuttle(#[allow(dead_code)] shuttle::sync::RwLockReadGuard<'a, T>),
+}
+
+pub enum RwSemWrite<'a, T> {
+    Std(#[allow(dead_code)] std::sync::RwLockWriteGuard<'a, T>),
+    Loom(#[allow(dead_code)] loom::sync::RwLockWriteGuard<'a, T>),
+    Shuttle(#[allow(dead_code)] shuttle::sync::RwLockWriteGuard<'a, T>),
+}
+
+impl<T> RwSem<T> {
+    #[track_caller]
+    pub fn new(v: T) -> Self {
+        match backend() {
+            Backend::Std => RwSem::Std(std::sync::RwLock::new(v)),
+            Backend::Loom => RwSem::Loom(loom::sync::RwLock::new(v)),
+            Backend::Shuttle => RwSem::Shuttle(shuttle::sync::RwLock::new(v)),
+        }
+    }
+
+    #[track_caller]
+    pub fn read(&self) -> RwSemRead<'_, T> {
+        match self {
+            RwSem::Std(l) => RwSemRead::Std(l.read().unwrap_or_else(|e| e.into_inner())),
+            RwSem::Loom(l) => RwSemRead::Loom(l.read().unwrap_or_else(|e| e.into_inner())),
+            RwSem::Shuttle(l) => RwSemRead::Shuttle(l.read().unwrap_or_else(|e| e.into_inner())),
+        }
+    }
+
+    #[track_caller]
+    pub fn write(&self) -> RwSemWrite<'_, T> {
+        match self {
+            RwSem::Std(l) => RwSemWrite::Std(l.write().unwrap_or_else(|e| e.into_inner())),
+            RwSem::Loom(l) => RwSemWrite::Loom(l.write().unwrap_or_else(|e| e.into_inner())),
+            RwSem::Shuttle(l) => RwSemWrite::Shuttle(l.write().unwrap_or_else(|e| e.into_inner())),
+        }
+    }
+}
+
+/// `atomic_t`: the folio refcount and mapcounts.
+pub enum AtomicI32 {
+    Std(std::sync::atomic::AtomicI32),
+    Loom(loom::sync::atomic::AtomicI32),
+    Shuttle(shuttle::sync::atomic::AtomicI32),
+}
+
+pub use std::sync::atomic::Ordering;
+
+impl AtomicI32 {
+    #[track_caller]
+    pub fn new(v: i32) -> Self {
+        match backend() {
+            Backend::Std => AtomicI32::Std(std::sync::atomic::AtomicI32::new(v)),
+            Backend::Loom => AtomicI32::Loom(loom::sync::atomic::AtomicI32::new(v)),
+            Backend::Shuttle => AtomicI32::Shuttle(shuttle::sync::atomic::AtomicI32::new(v)),
+        }
+    }
+
+    #[track_caller]
+    pub fn load(&self, o: Ordering) -> i32 {
+        match self {
+            AtomicI32::Std(a) => a.load(o),
+            AtomicI32::Loom(a) => a.load(o),
+            AtomicI32::Shuttle(a) => a.load(o),
+        }
+    }
+
+    /// Returns the previous value, like `std`.
+    #[track_caller]
+    pub fn fetch_add(&self, v: i32, o: Ordering) -> i32 {
+        match self {
+            AtomicI32::Std(a) => a.fetch_add(v, o),
+            AtomicI32::Loom(a) => a.fetch_add(v, o),
+            AtomicI32::Shuttle(a) => a.fetch_add(v, o),
+        }
+    }
+
+    /// Add unless the value is `unless`; returns the previous value
+    /// (`atomic_add_unless`, the core of `folio_try_get`).
+    #[track_caller]
+    pub fn fetch_add_unless(&self, v: i32, unless: i32, o: Ordering) -> i32 {
+        let f = |x: i32| if x == unless { None } else { Some(x + v) };
+        let r = match self {
+            AtomicI32::Std(a) => a.fetch_update(o, Ordering::Relaxed, f),
+            AtomicI32::Loom(a) => a.fetch_update(o, Ordering::Relaxed, f),
+            AtomicI32::Shuttle(a) => a.fetch_update(o, Ordering::Relaxed, f),
+        };
+        r.unwrap_or_else(|x| x)
+    }
+}
+
+/// A plain-data field the kernel changes as ordinary memory (`folio->mapping`,
+/// the `index`/`share` union, compound head and order...).
+///
+/// Under loom this is loom's tracked cell, so two accesses not ordered by a
+/// lock or an atomic are reported as a data race. Under std it is a std mutex
+/// (sound, and invisible to the model). Under shuttle it is the same: shuttle
+/// does not look for data races (`docs/facade.md`).
+pub enum DataCell<T> {
+    Std(std::sync::Mutex<T>),
+    Loom(loom::cell::UnsafeCell<T>),
+}
+
+// SAFETY: the loom variant only exists inside a loom run, where every model
+// thread runs on one OS thread and loom itself checks that accesses are
+// ordered; the std variant is a real mutex.
+unsafe impl<T: Send> Sync for DataCell<T> {}
+
+impl<T: Copy> DataCell<T> {
+    #[track_caller]
+    pub fn new(v: T) -> Self {
+        match backend() {
+            Backend::Loom => DataCell::Loom(loom::cell::UnsafeCell::new(v)),
+            Backend::Std | Backend::Shuttle => DataCell::Std(std::sync::Mutex::new(v)),
+        }
+    }
+
+    #[track_caller]
+    pub fn get(&self) -> T {
+        match self {
+            DataCell::Std(m) => *m.lock().unwrap_or_else(|e| e.into_inner()),
+            // SAFETY: loom checks this read against concurrent writes.
+            DataCell::Loom(c) => c.with(|p| unsafe { *p }),
+        }
+    }
+
+    #[track_caller]
+    pub fn set(&self, v: T) {
+        match self {
+            DataCell::Std(m) => *m.lock().unwrap_or_else(|e| e.into_inner()) = v,
+            // SAFETY: loom checks this write against concurrent accesses.
+            DataCell::Loom(c) => c.with_mut(|p| unsafe { *p = v }),
+        }
+    }
+}
+
+/// Model threads: spawn and join on the current backend.
+pub mod thread {
+    use super::{backend, set_backend, Backend};
+
+    pub enum JoinHandle<T> {
+        Std(std::thread::JoinHandle<T>),
+        Loom(loom::thread::JoinHandle<T>),
+        Shuttle(shuttle::thread::JoinHandle<T>),
+    }
+
+    #[track_caller]
+    pub fn spawn<F, T>(f: F) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        match backend() {
+            Backend::Std => JoinHandle::Std(std::thread::spawn(move || {
+                set_backend(Backend::Std);
+                f()
+            })),
+            Backend::Loom => JoinHandle::Loom(loom::thread::spawn(f)),
+            Backend::Shuttle => JoinHandle::Shuttle(shuttle::thread::spawn(f)),
+        }
+    }
+
+    impl<T> JoinHandle<T> {
+        /// A panic in the child is re-raised in the joiner: the explorer turns
+        /// it into a report.
+        #[track_caller]
+        pub fn join(self) -> T {
+            let r = match self {
+                JoinHandle::Std(h) => h.join(),
+                JoinHandle::Loom(h) => h.join(),
+                JoinHandle::Shuttle(h) => h.join(),
+            };
+            r.unwrap_or_else(|p| std::panic::resume_unwind(p))
+        }
+    }
+}

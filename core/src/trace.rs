@@ -1,0 +1,381 @@
+//! The execution recorder: every lock, entry-lock, wait, refcount and field
+//! change of one execution, in the order it happened.
+//!
+//! The same list serves three purposes: the per-thread trace printed with a
+//! violation, `tracing` events for replays, and the schedule (which thread
+//! made each step) that `daxcheck replay` re-imposes.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use crate::violation::Violation;
+
+/// A lock in the model, named as the kernel names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LockId {
+    /// `mapping->i_pages` xa_lock of file `.0`.
+    XaLock(u8),
+    /// The FS fault lock (XFS MMAPLOCK / `invalidate_lock`) of file `.0`.
+    FsLock(u8),
+    /// `mmap_lock` of process `.0`.
+    MmapLock(u8),
+    /// `pmd_lock` of (mm, file, pmd slot).
+    Pmd(u8, u8, u8),
+    /// The PTE table lock of (mm, file, pmd slot).
+    Pte(u8, u8, u8),
+    /// `i_mmap_rwsem` of file `.0`.
+    IMmap(u8),
+    /// A hashed waitqueue head's spinlock (entry table or var table, bucket).
+    WaitQueue(&'static str, u8),
+}
+
+pub fn file_name(f: u8) -> char {
+    (b'A' + f) as char
+}
+
+impl fmt::Display for LockId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            LockId::XaLock(m) => write!(f, "xa_lock({})", file_name(m)),
+            LockId::FsLock(m) => write!(f, "mmaplock({})", file_name(m)),
+            LockId::MmapLock(mm) => write!(f, "mmap_lock(mm{mm})"),
+            LockId::Pmd(mm, m, s) => write!(f, "pmd_lock(mm{mm},{},pmd{s})", file_name(m)),
+            LockId::Pte(mm, m, s) => write!(f, "pte_lock(mm{mm},{},pmd{s})", file_name(m)),
+            LockId::IMmap(m) => write!(f, "i_mmap_rwsem({})", file_name(m)),
+            LockId::WaitQueue(t, b) => write!(f, "{t}_wq[{b}].lock"),
+        }
+    }
+}
+
+/// A value of a plain-data field, for `Field` events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Val {
+    Mapping(Option<u8>),
+    Num(u64),
+    Flag(bool),
+    Head(Option<u64>),
+}
+
+impl fmt::Display for Val {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Val::Mapping(None) | Val::Head(None) => f.write_str("NULL"),
+            Val::Mapping(Some(m)) => write!(f, "{}", file_name(m)),
+            Val::Num(n) => write!(f, "{n}"),
+            Val::Flag(b) => write!(f, "{b}"),
+            Val::Head(Some(p)) => write!(f, "pfn {p}"),
+        }
+    }
+}
+
+/// What one step did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum What {
+    Spawn(u8),
+    Acquire(LockId, &'static str),
+    Release(LockId, &'static str),
+    /// `schedule()` in a wait loop: the thread sleeps until woken.
+    Sleep(String),
+    Woken,
+    EntryLock {
+        file: u8,
+        index: u64,
+        entry: u64,
+    },
+    EntryUnlock {
+        file: u8,
+        index: u64,
+        entry: u64,
+    },
+    XaStore {
+        file: u8,
+        index: u64,
+        old: Option<u64>,
+        new: Option<u64>,
+    },
+    Wake {
+        table: &'static str,
+        key: String,
+        mode: &'static str,
+        woken: usize,
+    },
+    Enqueue {
+        table: &'static str,
+        key: String,
+        exclusive: bool,
+    },
+    Ref {
+        pfn: u64,
+        old: i32,
+        new: i32,
+        how: &'static str,
+    },
+    Mapcount {
+        pfn: u64,
+        entire: bool,
+        old: i32,
+        new: i32,
+    },
+    Field {
+        pfn: u64,
+        field: &'static str,
+        old: Val,
+        new: Val,
+    },
+    Pte {
+        mm: u8,
+        file: u8,
+        index: u64,
+        old: String,
+        new: String,
+    },
+    Note(String),
+}
+
+/// Renders an xarray value entry as the kernel would describe it.
+pub fn entry_str(e: u64) -> String {
+    use crate::entry::*;
+    let mut s = if dax_is_empty_entry(e) {
+        "EMPTY".to_string()
+    } else if dax_is_zero_entry(e) {
+        "ZERO".to_string()
+    } else {
+        format!("pfn {}", dax_to_pfn(e))
+    };
+    if dax_is_pmd_entry(e) {
+        s.push_str("|PMD");
+    }
+    if dax_is_locked(e) {
+        s.push_str("|LOCKED");
+    }
+    s
+}
+
+fn opt_entry(e: Option<u64>) -> String {
+    e.map_or_else(|| "NULL".to_string(), entry_str)
+}
+
+impl fmt::Display for What {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            What::Spawn(t) => write!(f, "spawn T{t}"),
+            What::Acquire(l, how) => write!(f, "{how} {l}"),
+            What::Release(l, how) => write!(f, "{how} {l}"),
+            What::Sleep(on) => write!(f, "sleeps: {on}"),
+            What::Woken => write!(f, "woken"),
+            What::EntryLock { file, index, entry } => {
+                write!(
+                    f,
+                    "lock entry {}[{index}] ({})",
+                    file_name(*file),
+                    entry_str(*entry)
+                )
+            }
+            What::EntryUnlock { file, index, entry } => {
+                write!(
+                    f,
+                    "unlock entry {}[{index}] ({})",
+                    file_name(*file),
+                    entry_str(*entry)
+                )
+            }
+            What::XaStore {
+                file,
+                index,
+                old,
+                new,
+            } => write!(
+                f,
+                "xa store {}[{index}]: {} -> {}",
+                file_name(*file),
+                opt_entry(*old),
+                opt_entry(*new)
+            ),
+            What::Wake {
+                table,
+                key,
+                mode,
+                woken,
+            } => {
+                write!(f, "wake {table} {key} {mode}: {woken} woken")
+            }
+            What::Enqueue {
+                table,
+                key,
+                exclusive,
+            } => write!(
+                f,
+                "prepare_to_wait{} {table} {key}",
+                if *exclusive { "_exclusive" } else { "" }
+            ),
+            What::Ref { pfn, old, new, how } => {
+                write!(f, "{how} folio {pfn} refcount {old} -> {new}")
+            }
+            What::Mapcount {
+                pfn,
+                entire,
+                old,
+                new,
+            } => write!(
+                f,
+                "page {pfn} {} {old} -> {new}",
+                if *entire {
+                    "entire_mapcount"
+                } else {
+                    "mapcount"
+                }
+            ),
+            What::Field {
+                pfn,
+                field,
+                old,
+                new,
+            } => write!(f, "page {pfn} {field}: {old} -> {new}"),
+            What::Pte {
+                mm,
+                file,
+                index,
+                old,
+                new,
+            } => {
+                write!(f, "mm{mm} {}[{index}] {old} -> {new}", file_name(*file))
+            }
+            What::Note(s) => f.write_str(s),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    pub tid: u8,
+    pub func: &'static str,
+    pub what: What,
+}
+
+/// The record of one execution. A std mutex (invisible to loom and shuttle):
+/// it is never held across a model operation, so it cannot block a model
+/// thread.
+#[derive(Default)]
+pub struct Recorder {
+    inner: Mutex<RecState>,
+}
+
+#[derive(Default, Clone)]
+pub struct RecState {
+    pub events: Vec<Event>,
+    pub violations: Vec<Violation>,
+    /// Per thread: what it is blocked on right now, if anything.
+    pub blocked: Vec<Option<String>>,
+    /// Per thread: the top-level operation it runs (for the report header).
+    pub names: Vec<String>,
+    /// Threads that ran to completion.
+    pub finished: Vec<bool>,
+}
+
+impl Recorder {
+    pub fn new() -> Arc<Recorder> {
+        Arc::new(Recorder::default())
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut RecState) -> R) -> R {
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut g)
+    }
+
+    pub fn push(&self, ev: Event) {
+        if tracing::enabled!(target: "daxcheck", tracing::Level::TRACE) {
+            tracing::trace!(target: "daxcheck", tid = ev.tid, func = ev.func, "{}", ev.what);
+        }
+        self.with(|s| s.events.push(ev));
+    }
+
+    pub fn steps(&self) -> usize {
+        self.with(|s| s.events.len())
+    }
+
+    pub fn violate(&self, v: Violation) {
+        if tracing::enabled!(target: "daxcheck", tracing::Level::WARN) {
+            tracing::warn!(target: "daxcheck", "violation: {}", v.headline());
+        }
+        self.with(|s| s.violations.push(v));
+    }
+
+    pub fn has_violation(&self) -> bool {
+        self.with(|s| !s.violations.is_empty())
+    }
+
+    pub fn set_blocked(&self, tid: u8, on: Option<String>) {
+        self.with(|s| {
+            let t = tid as usize;
+            if s.blocked.len() <= t {
+                s.blocked.resize(t + 1, None);
+            }
+            s.blocked[t] = on;
+        })
+    }
+
+    pub fn set_name(&self, tid: u8, name: &str) {
+        self.with(|s| {
+            let t = tid as usize;
+            if s.names.len() <= t {
+                s.names.resize(t + 1, String::new());
+            }
+            s.names[t] = name.to_string();
+        })
+    }
+
+    pub fn set_finished(&self, tid: u8) {
+        self.with(|s| {
+            let t = tid as usize;
+            if s.finished.len() <= t {
+                s.finished.resize(t + 1, false);
+            }
+            s.finished[t] = true;
+        })
+    }
+
+    pub fn snapshot(&self) -> RecState {
+        self.with(|s| s.clone())
+    }
+
+    /// The thread that made each step: the schedule a replay re-imposes.
+    pub fn schedule(&self) -> Vec<u8> {
+        self.with(|s| s.events.iter().map(|e| e.tid).collect())
+    }
+}
+
+thread_local! {
+    /// The recorder of the execution now running on this OS thread. loom and
+    /// shuttle run all model threads on the driver's OS thread, so the driver
+    /// and the replay scheduler read the execution's record through this.
+    static CURRENT: RefCell<Option<Arc<Recorder>>> = const { RefCell::new(None) };
+}
+
+pub fn set_current(r: Option<Arc<Recorder>>) {
+    CURRENT.with(|c| *c.borrow_mut() = r);
+}
+
+pub fn current() -> Option<Arc<Recorder>> {
+    CURRENT.with(|c| c.borrow().clone())
+}
+
+impl RecState {
+    /// The per-thread trace: one line per step, each thread in its own column
+    /// band, as litmus tools print them.
+    pub fn render_trace(&self, out: &mut String) {
+        use fmt::Write;
+        let width = self.events.len().to_string().len().max(2);
+        for (i, ev) in self.events.iter().enumerate() {
+            let indent = "    ".repeat(ev.tid.saturating_sub(1) as usize);
+            let _ = writeln!(
+                out,
+                "  {:>width$}  T{} {indent}{}: {}",
+                i + 1,
+                ev.tid,
+                ev.func,
+                ev.what
+            );
+        }
+    }
+}

@@ -1,0 +1,508 @@
+//! The modelled machine: page frames, files (mappings), processes (mm) and
+//! the hashed waitqueues, plus `Cx`, the per-thread context (the kernel's
+//! `current`) through which every lock and every event goes.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use crate::config::{Config, Mutant};
+use crate::entry::{Xarray, PG_PMD_NR};
+use crate::sync::{AtomicI32, DataCell, Mutex, MutexGuard, RwSem, RwSemRead, RwSemWrite};
+use crate::trace::{Event, LockId, Recorder, Val, What};
+use crate::violation::{Check, Violation};
+use crate::wait::WaitTable;
+
+/// pfn of the shared zero page (`ZERO_PAGE(0)`).
+pub const ZERO_PFN: u64 = 1;
+/// pfn of the huge zero folio's head (an order-PMD_ORDER folio).
+pub const HUGE_ZERO_PFN: u64 = 2;
+/// First pfn of the pmem pgmap (PMD aligned).
+pub const DAX_BASE: u64 = 8;
+/// The pgmap id every DAX frame points back to.
+pub const PGMAP_ID: u8 = 1;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FrameKind {
+    /// Ordinary RAM with a struct page (pfn 0, the junk pfn of EMPTY entries).
+    Ram,
+    /// The zero page or a frame of the huge zero folio: must never change.
+    Zero,
+    /// No struct page is mapped for this pfn (vmemmap hole).
+    Absent,
+    /// A ZONE_DEVICE FS_DAX frame of the pgmap.
+    Dax,
+}
+
+/// One `struct page`.
+pub struct Frame {
+    pub pfn: u64,
+    pub kind: FrameKind,
+    /// `_refcount`; meaningful on a folio head or an order-0 page.
+    pub refcount: AtomicI32,
+    /// Per-page `_mapcount`, counted from 0 (the kernel stores -1 for none).
+    pub mapcount: AtomicI32,
+    /// `_entire_mapcount` (PMD mappings), on a head, from 0.
+    pub entire_mapcount: AtomicI32,
+    /// PG_head.
+    pub head: DataCell<bool>,
+    /// `compound_head` of a tail page.
+    pub compound_head: DataCell<Option<u64>>,
+    /// The folio order bits this frame carries as page[1] of a large folio.
+    pub order: DataCell<u8>,
+    /// `_nr_pages` of page[1], which overlays `memcg_data` (bug B3).
+    pub memcg: DataCell<u64>,
+    pub mapping: DataCell<Option<u8>>,
+    /// The `index`/`share` union: one cell, two views.
+    pub index_share: DataCell<u64>,
+    /// `pgmap`, whose storage `prep_compound_page` clobbers in tail pages.
+    pub pgmap: DataCell<Option<u8>>,
+}
+
+impl Frame {
+    fn new(pfn: u64, kind: FrameKind) -> Frame {
+        Frame {
+            pfn,
+            kind,
+            refcount: AtomicI32::new(0),
+            mapcount: AtomicI32::new(0),
+            entire_mapcount: AtomicI32::new(0),
+            head: DataCell::new(false),
+            compound_head: DataCell::new(None),
+            order: DataCell::new(0),
+            memcg: DataCell::new(0),
+            mapping: DataCell::new(None),
+            index_share: DataCell::new(0),
+            pgmap: DataCell::new(if kind == FrameKind::Dax {
+                Some(PGMAP_ID)
+            } else {
+                None
+            }),
+        }
+    }
+}
+
+/// One FS block of a file's block map.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Block {
+    pub pfn: u64,
+    /// IOMAP_F_SHARED: the extent is reflinked.
+    pub shared: bool,
+}
+
+/// A file: its `address_space` (xarray + `xa_lock`), FS fault lock, size and
+/// block map.
+pub struct Inode {
+    pub id: u8,
+    /// `i_pages` with its `xa_lock`.
+    pub xa: Mutex<Xarray>,
+    /// XFS MMAPLOCK / `invalidate_lock`: faults shared, truncate exclusive.
+    pub fs_lock: RwSem<()>,
+    /// `i_size` in pages; written only under the FS lock held exclusive.
+    pub i_size: DataCell<u64>,
+    /// Block map per index (None = hole); protected by the FS lock.
+    pub blocks: Vec<DataCell<Option<Block>>>,
+    /// `i_mmap_rwsem`, guarding which processes map the file.
+    pub i_mmap: RwSem<()>,
+}
+
+/// The page table of one process over one file's range: one slot per PMD.
+pub struct PmdSlot {
+    /// The PMD value, under `pmd_lock`.
+    pub pmd: Mutex<Pmd>,
+    /// The PTEs of the PTE table, under its PTE lock.
+    pub ptes: Mutex<[Pte; PG_PMD_NR as usize]>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pmd {
+    None,
+    /// Points to the slot's PTE table.
+    Table,
+    Huge {
+        pfn: u64,
+        write: bool,
+        special: bool,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pte {
+    None,
+    Present {
+        pfn: u64,
+        write: bool,
+        special: bool,
+    },
+}
+
+/// A process address space that maps every file at page offset = address.
+pub struct Mm {
+    pub id: u8,
+    pub mmap_lock: RwSem<()>,
+    /// Whether the VMA of each file is still mapped (under `mmap_lock`).
+    pub vma_live: Vec<DataCell<bool>>,
+    /// `pt[file][pmd slot]`.
+    pub pt: Vec<Vec<PmdSlot>>,
+}
+
+/// Shape of a world: files with their sizes and blocks, and how many
+/// processes map them.
+#[derive(Clone, Debug)]
+pub struct Setup {
+    pub files: Vec<FileSetup>,
+    pub mms: u8,
+    /// pmem frames in the pgmap.
+    pub dax_frames: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct FileSetup {
+    /// Pages in the file's range (a multiple of PG_PMD_NR).
+    pub pages: u64,
+    /// `i_size` in pages.
+    pub size: u64,
+    pub blocks: Vec<Option<Block>>,
+}
+
+pub struct World {
+    pub cfg: Config,
+    pub frames: Vec<Frame>,
+    pub files: Vec<Inode>,
+    pub mms: Vec<Mm>,
+    /// The 4096 hashed DAX entry waitqueues, scaled down.
+    pub entry_wq: WaitTable,
+    /// `bit_wait_table`, where `wait_var_event` sleeps.
+    pub var_wq: WaitTable,
+    pub rec: Arc<Recorder>,
+}
+
+impl World {
+    /// Build a world on the current backend. Must run inside the loom or
+    /// shuttle closure.
+    pub fn new(cfg: Config, setup: &Setup, rec: Arc<Recorder>) -> Arc<World> {
+        let nframes = DAX_BASE + setup.dax_frames;
+        let frames = (0..nframes)
+            .map(|pfn| {
+                let kind = match pfn {
+                    0 => FrameKind::Ram,
+                    ZERO_PFN => FrameKind::Zero,
+                    p if p == HUGE_ZERO_PFN || p == HUGE_ZERO_PFN + 1 => FrameKind::Zero,
+                    p if p >= DAX_BASE => FrameKind::Dax,
+                    _ => FrameKind::Absent,
+                };
+                Frame::new(pfn, kind)
+            })
+            .collect::<Vec<_>>();
+        // The huge zero folio is a permanent order-PMD_ORDER compound page.
+        frames[HUGE_ZERO_PFN as usize].head.set(true);
+        frames[HUGE_ZERO_PFN as usize + 1]
+            .compound_head
+            .set(Some(HUGE_ZERO_PFN));
+        frames[HUGE_ZERO_PFN as usize + 1]
+            .order
+            .set(crate::entry::PMD_ORDER as u8);
+        let files = setup
+            .files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| Inode {
+                id: i as u8,
+                xa: Mutex::new(Xarray::default()),
+                fs_lock: RwSem::new(()),
+                i_size: DataCell::new(f.size),
+                blocks: (0..f.pages)
+                    .map(|k| DataCell::new(f.blocks.get(k as usize).copied().flatten()))
+                    .collect(),
+                i_mmap: RwSem::new(()),
+            })
+            .collect();
+        let mms = (0..setup.mms)
+            .map(|id| Mm {
+                id,
+                mmap_lock: RwSem::new(()),
+                vma_live: setup.files.iter().map(|_| DataCell::new(true)).collect(),
+                pt: setup
+                    .files
+                    .iter()
+                    .map(|f| {
+                        (0..f.pages.div_ceil(PG_PMD_NR))
+                            .map(|_| PmdSlot {
+                                pmd: Mutex::new(Pmd::None),
+                                ptes: Mutex::new([Pte::None; PG_PMD_NR as usize]),
+                            })
+                            .collect()
+                    })
+                    .collect(),
+            })
+            .collect();
+        let buckets = cfg.wait_buckets.max(1);
+        Arc::new(World {
+            frames,
+            files,
+            mms,
+            entry_wq: WaitTable::new("entry", buckets),
+            var_wq: WaitTable::new("var", 2),
+            rec,
+            cfg,
+        })
+    }
+
+    pub fn has(&self, m: Mutant) -> bool {
+        self.cfg.has(m)
+    }
+
+    pub fn file(&self, f: u8) -> &Inode {
+        &self.files[f as usize]
+    }
+
+    /// Frame lookup for a pfn that must have a struct page.
+    pub fn frame(&self, pfn: u64) -> Option<&Frame> {
+        self.frames
+            .get(pfn as usize)
+            .filter(|f| f.kind != FrameKind::Absent)
+    }
+}
+
+/// The per-thread context: who is running, which kernel function it is in,
+/// which locks it holds and its TLB gather.
+pub struct Cx {
+    pub w: Arc<World>,
+    pub tid: u8,
+    funcs: RefCell<Vec<&'static str>>,
+    held: RefCell<Vec<LockId>>,
+    /// `struct mmu_gather`: pages whose reference drops at the flush.
+    pub gather: RefCell<Vec<u64>>,
+}
+
+/// Pops the function name when the modelled kernel function returns.
+pub struct FnScope<'a>(&'a Cx);
+
+impl Drop for FnScope<'_> {
+    fn drop(&mut self) {
+        self.0.funcs.borrow_mut().pop();
+    }
+}
+
+/// A held spinlock or mutex: records its release when dropped.
+pub struct Held<'a, T> {
+    g: Option<MutexGuard<'a, T>>,
+    cx: &'a Cx,
+    id: LockId,
+}
+
+impl<T> std::ops::Deref for Held<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        self.g
+            .as_ref()
+            .expect("[daxcheck internal bug] guard used after release")
+    }
+}
+
+impl<T> std::ops::DerefMut for Held<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        self.g
+            .as_mut()
+            .expect("[daxcheck internal bug] guard used after release")
+    }
+}
+
+impl<T> Drop for Held<'_, T> {
+    fn drop(&mut self) {
+        self.cx.released(self.id, "unlock");
+        self.g = None;
+    }
+}
+
+impl<'a, T> Held<'a, T> {
+    pub(crate) fn into_parts(mut self) -> (MutexGuard<'a, T>, &'a Cx, LockId) {
+        let g = self
+            .g
+            .take()
+            .expect("[daxcheck internal bug] guard used after release");
+        let (cx, id) = (self.cx, self.id);
+        std::mem::forget(self);
+        (g, cx, id)
+    }
+
+    pub(crate) fn from_parts(g: MutexGuard<'a, T>, cx: &'a Cx, id: LockId) -> Self {
+        Held { g: Some(g), cx, id }
+    }
+}
+
+/// A held rwsem (shared or exclusive).
+pub enum RwHeld<'a> {
+    Read(#[allow(dead_code)] RwSemRead<'a, ()>, &'a Cx, LockId),
+    Write(#[allow(dead_code)] RwSemWrite<'a, ()>, &'a Cx, LockId),
+}
+
+impl Drop for RwHeld<'_> {
+    fn drop(&mut self) {
+        match self {
+            RwHeld::Read(_, cx, id) => cx.released(*id, "up_read"),
+            RwHeld::Write(_, cx, id) => cx.released(*id, "up_write"),
+        }
+    }
+}
+
+impl Cx {
+    pub fn new(w: Arc<World>, tid: u8) -> Cx {
+        Cx {
+            w,
+            tid,
+            funcs: RefCell::new(Vec::new()),
+            held: RefCell::new(Vec::new()),
+            gather: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Enter a modelled kernel function: events are attributed to it.
+    pub fn enter(&self, f: &'static str) -> FnScope<'_> {
+        self.funcs.borrow_mut().push(f);
+        FnScope(self)
+    }
+
+    pub fn func(&self) -> &'static str {
+        self.funcs.borrow().last().copied().unwrap_or("-")
+    }
+
+    pub fn ev(&self, what: What) {
+        self.w.rec.push(Event {
+            tid: self.tid,
+            func: self.func(),
+            what,
+        });
+    }
+
+    pub fn note(&self, s: impl Into<String>) {
+        self.ev(What::Note(s.into()));
+    }
+
+    pub fn violate(&self, check: Check, detail: impl Into<String>) {
+        let step = self.w.rec.steps();
+        self.w.rec.violate(Violation {
+            check,
+            detail: detail.into(),
+            tid: self.tid,
+            step,
+        });
+    }
+
+    /// A kernel `WARN_ON_ONCE(cond)`: reported, and execution goes on as in
+    /// the kernel. Returns `cond`.
+    pub fn warn_on(&self, cond: bool, site: &'static str, detail: impl FnOnce() -> String) -> bool {
+        if cond {
+            self.violate(Check::Warn(site), detail());
+        }
+        cond
+    }
+
+    pub fn holds(&self, id: LockId) -> bool {
+        self.held.borrow().contains(&id)
+    }
+
+    /// Spec §2: never sleep holding `xa_lock` or a page-table lock.
+    pub fn might_sleep(&self, what: &str) {
+        let bad = self
+            .held
+            .borrow()
+            .iter()
+            .find(|l| {
+                matches!(
+                    l,
+                    LockId::XaLock(_) | LockId::Pmd(..) | LockId::Pte(..) | LockId::WaitQueue(..)
+                )
+            })
+            .copied();
+        if let Some(l) = bad {
+            self.violate(
+                Check::LockRule("never sleep holding a spinlock"),
+                format!("{what} while holding {l}"),
+            );
+        }
+    }
+
+    fn acquired(&self, id: LockId, how: &'static str) {
+        self.w.rec.set_blocked(self.tid, None);
+        self.held.borrow_mut().push(id);
+        self.ev(What::Acquire(id, how));
+    }
+
+    fn released(&self, id: LockId, how: &'static str) {
+        let mut h = self.held.borrow_mut();
+        if let Some(pos) = h.iter().rposition(|&l| l == id) {
+            h.remove(pos);
+        }
+        drop(h);
+        self.ev(What::Release(id, how));
+    }
+
+    pub fn held_locks(&self) -> Vec<LockId> {
+        self.held.borrow().clone()
+    }
+
+    /// `spin_lock` / `mutex_lock` on a model lock.
+    #[track_caller]
+    pub fn lock<'a, T>(&'a self, m: &'a Mutex<T>, id: LockId) -> Held<'a, T> {
+        self.w.rec.set_blocked(self.tid, Some(format!("{id}")));
+        let g = m.lock();
+        self.acquired(id, "lock");
+        Held {
+            g: Some(g),
+            cx: self,
+            id,
+        }
+    }
+
+    /// `xa_lock_irq(&mapping->i_pages)`
+    #[track_caller]
+    pub fn xa_lock(&self, file: u8) -> Held<'_, Xarray> {
+        self.lock(&self.w.files[file as usize].xa, LockId::XaLock(file))
+    }
+
+    #[track_caller]
+    pub fn down_read<'a>(&'a self, s: &'a RwSem<()>, id: LockId) -> RwHeld<'a> {
+        self.might_sleep("down_read");
+        self.w
+            .rec
+            .set_blocked(self.tid, Some(format!("down_read {id}")));
+        let g = s.read();
+        self.acquired(id, "down_read");
+        RwHeld::Read(g, self, id)
+    }
+
+    #[track_caller]
+    pub fn down_write<'a>(&'a self, s: &'a RwSem<()>, id: LockId) -> RwHeld<'a> {
+        self.might_sleep("down_write");
+        self.w
+            .rec
+            .set_blocked(self.tid, Some(format!("down_write {id}")));
+        let g = s.write();
+        self.acquired(id, "down_write");
+        RwHeld::Write(g, self, id)
+    }
+
+    /// The world, with a lifetime tied to this context (the Arc lives as
+    /// long as the context).
+    pub fn world(&self) -> &World {
+        &self.w
+    }
+
+    pub fn field<T: Copy>(
+        &self,
+        pfn: u64,
+        name: &'static str,
+        cell: &DataCell<T>,
+        new: T,
+        val: fn(T) -> Val,
+    ) {
+        let old = cell.get();
+        cell.set(new);
+        self.ev(What::Field {
+            pfn,
+            field: name,
+            old: val(old),
+            new: val(new),
+        });
+    }
+}
