@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use crate::entry::*;
-use crate::mm::{folio_mapcount, folio_order, folio_ref_count};
+use crate::mm::{folio_order, peek_mapcount, peek_ref_count};
 use crate::trace::file_name;
 use crate::violation::Check;
 use crate::world::{Cx, FrameKind, Pmd, Pte, HUGE_ZERO_PFN, PGMAP_ID, ZERO_PFN};
@@ -109,7 +109,7 @@ fn refcount_accounting(cx: &Cx, s: &Snapshot) {
         }
     }
     for head in dax_heads(cx) {
-        let r = folio_ref_count(cx, head);
+        let r = peek_ref_count(&cx.w, head);
         let m = mappings.get(&head).copied().unwrap_or(0);
         if r != m {
             cx.violate(
@@ -117,7 +117,7 @@ fn refcount_accounting(cx: &Cx, s: &Snapshot) {
                 format!("folio {head} refcount {r} but {m} page-table mappings and no pins"),
             );
         }
-        let mc = folio_mapcount(cx, head);
+        let mc = peek_mapcount(&cx.w, head);
         if mc > r {
             cx.violate(
                 Check::Inv(1),
@@ -131,7 +131,7 @@ fn refcount_accounting(cx: &Cx, s: &Snapshot) {
 fn tails_clean(cx: &Cx) {
     for f in &cx.w.frames {
         if f.kind == FrameKind::Dax && f.compound_head.get().is_some() {
-            let r = f.refcount.load(crate::sync::Ordering::Relaxed);
+            let r = f.refcount.peek();
             if r != 0 {
                 cx.violate(
                     Check::Inv(3),
@@ -207,8 +207,8 @@ fn fs_free_state(cx: &Cx, s: &Snapshot) {
         }
         let fr = &cx.w.frames[head as usize];
         let problems = [
-            (folio_ref_count(cx, head) != 0, "refcount != 0"),
-            (folio_mapcount(cx, head) != 0, "mapcount != 0"),
+            (peek_ref_count(&cx.w, head) != 0, "refcount != 0"),
+            (peek_mapcount(&cx.w, head) != 0, "mapcount != 0"),
             (fr.mapping.get().is_some(), "mapping set"),
             (fr.index_share.get() != 0, "index/share cell not 0"),
             (fr.head.get(), "still a compound head"),

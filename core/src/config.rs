@@ -93,6 +93,9 @@ pub struct Config {
     /// Number of hashed entry waitqueues; 1 makes every key collide, which
     /// exercises the key filter of the wake function.
     pub wait_buckets: usize,
+    /// Model a plain store of the value a field already holds as a store
+    /// (C memory model) rather than as no store (KCSAN's value-change rule).
+    pub strict_same_value_races: bool,
 }
 
 impl Default for Config {
@@ -101,6 +104,7 @@ impl Default for Config {
             kernel: KernelState::V6_15,
             mutant: None,
             wait_buckets: 8,
+            strict_same_value_races: false,
         }
     }
 }

@@ -305,7 +305,7 @@ fn dax_associate_entry(cx: &Cx, file: u8, e: u64, index: u64, shared: bool) {
             || format!("folio {f} still owned by {}", file_name(owner.unwrap_or(0))),
         );
         // I7: a fresh association reuses the block; it must be idle.
-        let (r, o) = (folio_ref_count(cx, f), folio_order(cx, f));
+        let (r, o) = (mm::peek_ref_count(&cx.w, f), folio_order(cx, f));
         if r != 0 || o != 0 {
             cx.violate(
                 Check::Inv(7),
@@ -340,7 +340,7 @@ fn dax_folio_put(cx: &Cx, f: u64) -> u64 {
         return left;
     }
     // I9: the clear-and-split assumes the folio is MM-idle.
-    let (r, m) = (folio_ref_count(cx, f), folio_mapcount(cx, f));
+    let (r, m) = (mm::peek_ref_count(&cx.w, f), mm::peek_mapcount(&cx.w, f));
     if r != 0 || m != 0 {
         cx.violate(
             Check::Inv(9),
@@ -370,12 +370,12 @@ fn dax_folio_put(cx: &Cx, f: u64) -> u64 {
         } else {
             cx.field(p, "compound_head", &pf.compound_head, None, Val::Head);
         }
-        pf.mapping.set(None);
+        cx.field(p, "mapping", &pf.mapping, None, Val::Mapping);
         cx.field(p, "pgmap", &pf.pgmap, pgmap, |v| {
             Val::Num(v.unwrap_or(0) as u64)
         });
-        pf.index_share.set(0);
-        let r = pf.refcount.load(crate::sync::Ordering::Relaxed);
+        cx.field(p, "share", &pf.index_share, 0, Val::Num);
+        let r = folio_ref_count(cx, p);
         cx.warn_on(
             r != 0,
             "fs/dax.c dax_folio_put: WARN_ON_ONCE(folio_ref_count(page_folio(page)))",
@@ -719,6 +719,11 @@ fn dax_page_is_idle(cx: &Cx, page: u64) -> bool {
     let r = cx.w.frames[page as usize]
         .refcount
         .load(crate::sync::Ordering::SeqCst);
+    cx.ev(What::Read {
+        pfn: page,
+        what: "refcount",
+        val: r,
+    });
     if cx.w.has(Mutant::M10) {
         r == 1
     } else {
@@ -782,22 +787,8 @@ pub fn dax_break_layout<'a>(
 fn check_break_layout_done(cx: &Cx, file: u8, start: u64, end: u64) {
     let w = cx.world();
     let ino = w.file(file);
-    let left: Vec<u64> = {
-        let xa = cx.xa_lock(file);
-        xa.entries()
-            .filter(|&(i, _)| i >= start && i <= end)
-            .map(|(i, _)| i)
-            .collect()
-    };
-    if !left.is_empty() {
-        cx.violate(
-            Check::Inv(8),
-            format!(
-                "dax_break_layout returned 0 with entries left at {}{left:?}",
-                file_name(file)
-            ),
-        );
-    }
+    // (No entry is left in the range: checked where dax_delete_mapping_range
+    // drops xa_lock, since the FS lock keeps new entries out after that.)
     for i in start..=end.min(ino.blocks.len() as u64 - 1) {
         let Some(b) = ino.blocks[i as usize].get() else {
             continue;
@@ -805,7 +796,7 @@ fn check_break_layout_done(cx: &Cx, file: u8, start: u64, end: u64) {
         let Some(head) = page_folio(cx, b.pfn) else {
             continue;
         };
-        let (r, m) = (folio_ref_count(cx, head), folio_mapcount(cx, head));
+        let (r, m) = (mm::peek_ref_count(w, head), mm::peek_mapcount(w, head));
         if r != 0 || m != 0 {
             cx.violate(Check::Inv(8), format!("dax_break_layout returned 0 while folio {head} ({}[{i}]) has refcount {r}, mapcount {m}", file_name(file)));
             return;
@@ -837,6 +828,20 @@ pub fn dax_delete_mapping_range(cx: &Cx, file: u8, start: u64, end: u64) {
         xa.nrpages -= dax_entry_pages(e2) as i64;
         put_unlocked_entry(cx, file, b, Lookup::Entry { base: b, e: e2 }, WakeMode::All);
         cursor = b + dax_entry_pages(e2);
+    }
+    let left: Vec<u64> = xa
+        .entries()
+        .filter(|&(i, _)| i >= start && i <= end)
+        .map(|(i, _)| i)
+        .collect();
+    if !left.is_empty() {
+        cx.violate(
+            Check::Inv(8),
+            format!(
+                "dax_delete_mapping_range left entries at {}{left:?}",
+                file_name(file)
+            ),
+        );
     }
 }
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::check;
 use crate::config::Config;
+use crate::sync::{Condvar, Mutex};
 use crate::trace::{self, Recorder, What};
 use crate::world::{Cx, Setup, World};
 
@@ -35,15 +36,23 @@ pub fn execute(
     trace::set_current(Some(rec.clone()));
     let w = World::new(cfg.clone(), setup, rec.clone());
     let main = Cx::new(w.clone(), 0);
+    // Every thread starts only once all are spawned, so that no thread's
+    // steps interleave with spawning: a recorded schedule then never names a
+    // thread the replay has not created yet.
+    let gate = Arc::new((Mutex::new(false), Condvar::new()));
     let handles: Vec<_> = threads
         .iter()
         .enumerate()
         .map(|(i, t)| {
             let tid = i as u8 + 1;
             rec.set_name(tid, &t.name);
-            main.ev(What::Spawn(tid));
-            let (w, body) = (w.clone(), t.body.clone());
+            let (w, body, gate) = (w.clone(), t.body.clone(), gate.clone());
             crate::sync::thread::spawn(move || {
+                let mut open = gate.0.lock();
+                while !*open {
+                    open = gate.1.wait(open);
+                }
+                drop(open);
                 let cx = Cx::new(w, tid);
                 body(&cx);
                 tlb_check(&cx);
@@ -51,6 +60,12 @@ pub fn execute(
             })
         })
         .collect();
+    {
+        let mut open = gate.0.lock();
+        *open = true;
+        main.ev(What::Note(format!("start T1..T{}", threads.len())));
+        gate.1.notify_all();
+    }
     for h in handles {
         h.join();
     }

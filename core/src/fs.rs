@@ -4,7 +4,7 @@
 
 use crate::dax::{self, BreakCb, Vmf};
 use crate::entry::{align_index, PMD_ORDER};
-use crate::mm::{self, folio_mapcount, folio_order, folio_ref_count, page_folio, Fault};
+use crate::mm::{self, folio_order, page_folio, Fault};
 use crate::trace::{file_name, LockId};
 use crate::violation::Check;
 use crate::world::{Cx, Pte};
@@ -121,7 +121,10 @@ fn xfs_free_block(cx: &Cx, file: u8, index: u64) {
         return;
     }
     if let Some(head) = page_folio(cx, b.pfn) {
-        let (r, m) = (folio_ref_count(cx, head), folio_mapcount(cx, head));
+        let (r, m) = (
+            mm::peek_ref_count(&cx.w, head),
+            mm::peek_mapcount(&cx.w, head),
+        );
         if r != 0 || m != 0 {
             cx.violate(
                 Check::Inv(8),

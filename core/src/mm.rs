@@ -8,7 +8,7 @@ use crate::sync::Ordering;
 use crate::trace::{LockId, What};
 use crate::violation::Check;
 use crate::wait::{WaitKey, WakeMode};
-use crate::world::{Cx, FrameKind, Pmd, Pte, HUGE_ZERO_PFN, ZERO_PFN};
+use crate::world::{Cx, FrameKind, Pmd, Pte, World, HUGE_ZERO_PFN, ZERO_PFN};
 
 /// What a fault handler returns (`vm_fault_t`), reduced to the cases the
 /// model distinguishes.
@@ -51,19 +51,55 @@ pub fn folio_order(cx: &Cx, head: u64) -> u32 {
 }
 
 pub fn folio_ref_count(cx: &Cx, head: u64) -> i32 {
-    cx.w.frames[head as usize].refcount.load(Ordering::Relaxed)
+    let r = cx.w.frames[head as usize].refcount.load(Ordering::Relaxed);
+    cx.ev(What::Read {
+        pfn: head,
+        what: "refcount",
+        val: r,
+    });
+    r
 }
 
 /// `folio_mapcount`: page-table mappings of the folio, a PMD mapping
-/// counting once (`_large_mapcount` semantics).
+/// counting once (`_large_mapcount` semantics). Each counter read is a step.
 pub fn folio_mapcount(cx: &Cx, head: u64) -> i32 {
     let n = 1u64 << folio_order(cx, head);
     let f = &cx.w.frames[head as usize];
     let mut m = f.entire_mapcount.load(Ordering::Relaxed);
+    cx.ev(What::Read {
+        pfn: head,
+        what: "entire_mapcount",
+        val: m,
+    });
     for p in head..head + n {
-        m += cx.w.frames[p as usize].mapcount.load(Ordering::Relaxed);
+        let c = cx.w.frames[p as usize].mapcount.load(Ordering::Relaxed);
+        cx.ev(What::Read {
+            pfn: p,
+            what: "mapcount",
+            val: c,
+        });
+        m += c;
     }
     m
+}
+
+/// Model checks: the refcount, without a scheduling point or a step.
+pub fn peek_ref_count(w: &World, head: u64) -> i32 {
+    w.frames[head as usize].refcount.peek()
+}
+
+/// Model checks: the folio's mapcount, without a scheduling point or a step.
+pub fn peek_mapcount(w: &World, head: u64) -> i32 {
+    let f = &w.frames[head as usize];
+    let n = if f.head.get() {
+        1u64 << w.frames.get(head as usize + 1).map_or(0, |p| p.order.get())
+    } else {
+        1
+    };
+    f.entire_mapcount.peek()
+        + (head..head + n)
+            .map(|p| w.frames[p as usize].mapcount.peek())
+            .sum::<i32>()
 }
 
 fn ref_add(cx: &Cx, head: u64, d: i32, o: Ordering, how: &'static str) -> i32 {

@@ -105,6 +105,12 @@ pub enum What {
         key: String,
         exclusive: bool,
     },
+    /// A kernel read of an atomic counter.
+    Read {
+        pfn: u64,
+        what: &'static str,
+        val: i32,
+    },
     Ref {
         pfn: u64,
         old: i32,
@@ -209,6 +215,7 @@ impl fmt::Display for What {
                 "prepare_to_wait{} {table} {key}",
                 if *exclusive { "_exclusive" } else { "" }
             ),
+            What::Read { pfn, what, val } => write!(f, "read page {pfn} {what} = {val}"),
             What::Ref { pfn, old, new, how } => {
                 write!(f, "{how} folio {pfn} refcount {old} -> {new}")
             }
@@ -284,7 +291,7 @@ impl Recorder {
     }
 
     pub fn push(&self, ev: Event) {
-        if tracing::enabled!(target: "daxcheck", tracing::Level::TRACE) {
+        if emit() && tracing::enabled!(target: "daxcheck", tracing::Level::TRACE) {
             tracing::trace!(target: "daxcheck", tid = ev.tid, func = ev.func, "{}", ev.what);
         }
         self.with(|s| s.events.push(ev));
@@ -350,6 +357,20 @@ thread_local! {
     /// shuttle run all model threads on the driver's OS thread, so the driver
     /// and the replay scheduler read the execution's record through this.
     static CURRENT: RefCell<Option<Arc<Recorder>>> = const { RefCell::new(None) };
+}
+
+thread_local! {
+    static EMIT: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
+}
+
+/// Whether events go to `tracing` too (a loom replay turns this off for the
+/// executions before the one it replays).
+pub fn set_emit(on: bool) {
+    EMIT.with(|e| e.set(on));
+}
+
+fn emit() -> bool {
+    EMIT.with(|e| e.get())
 }
 
 pub fn set_current(r: Option<Arc<Recorder>>) {

@@ -33,16 +33,56 @@ pub enum FrameKind {
     Dax,
 }
 
+/// An `atomic_t` of the model (refcount, mapcounts). Kernel code goes
+/// through the facade atomic: every access is a scheduling point and a
+/// recorded step. The model's own checks read a shadow copy that no explorer
+/// sees, so checking never adds interleavings the kernel does not have.
+pub struct Counter {
+    a: AtomicI32,
+    shadow: std::sync::atomic::AtomicI32,
+}
+
+impl Counter {
+    pub fn new(v: i32) -> Counter {
+        Counter {
+            a: AtomicI32::new(v),
+            shadow: std::sync::atomic::AtomicI32::new(v),
+        }
+    }
+
+    /// `atomic_read`: a kernel read (use `mm::folio_ref_count`, which records it).
+    #[track_caller]
+    pub fn load(&self, o: crate::sync::Ordering) -> i32 {
+        self.a.load(o)
+    }
+
+    /// An atomic add; returns the old value. The shadow follows the
+    /// modification order, which is total for read-modify-writes.
+    #[track_caller]
+    pub fn fetch_add(&self, d: i32, o: crate::sync::Ordering) -> i32 {
+        let old = self.a.fetch_add(d, o);
+        self.shadow
+            .store(old + d, std::sync::atomic::Ordering::SeqCst);
+        old
+    }
+
+    /// The value for model checks: latest in modification order, no
+    /// scheduling point.
+    pub fn peek(&self) -> i32 {
+        self.shadow.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
 /// One `struct page`.
 pub struct Frame {
     pub pfn: u64,
     pub kind: FrameKind,
     /// `_refcount`; meaningful on a folio head or an order-0 page.
-    pub refcount: AtomicI32,
+    pub refcount: Counter,
     /// Per-page `_mapcount`, counted from 0 (the kernel stores -1 for none).
-    pub mapcount: AtomicI32,
+    pub mapcount: Counter,
     /// `_entire_mapcount` (PMD mappings), on a head, from 0.
-    pub entire_mapcount: AtomicI32,
+    pub entire_mapcount: Counter,
     /// PG_head.
     pub head: DataCell<bool>,
     /// `compound_head` of a tail page.
@@ -63,9 +103,9 @@ impl Frame {
         Frame {
             pfn,
             kind,
-            refcount: AtomicI32::new(0),
-            mapcount: AtomicI32::new(0),
-            entire_mapcount: AtomicI32::new(0),
+            refcount: Counter::new(0),
+            mapcount: Counter::new(0),
+            entire_mapcount: Counter::new(0),
             head: DataCell::new(false),
             compound_head: DataCell::new(None),
             order: DataCell::new(0),
@@ -488,7 +528,12 @@ impl Cx {
         &self.w
     }
 
-    pub fn field<T: Copy>(
+    /// A plain store to a model field, recorded as an event. A store of the
+    /// value the field already holds is modelled as no store: it cannot
+    /// change what a racing reader sees (KCSAN's value-change rule), unless
+    /// `Config::strict_same_value_races` asks for the C memory model's view
+    /// (see docs/findings.md, F1).
+    pub fn field<T: Copy + PartialEq>(
         &self,
         pfn: u64,
         name: &'static str,
@@ -497,6 +542,9 @@ impl Cx {
         val: fn(T) -> Val,
     ) {
         let old = cell.get();
+        if old == new && !self.w.cfg.strict_same_value_races {
+            return;
+        }
         cell.set(new);
         self.ev(What::Field {
             pfn,

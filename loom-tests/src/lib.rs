@@ -1,1 +1,7 @@
-//! Scenario catalogue and explorer drivers (work in progress).
+//! daxcheck: the scenario catalogue of the fs/dax refcount model and the
+//! drivers that explore it with loom and shuttle.
+
+pub mod catalogue;
+pub mod explore;
+pub mod replay;
+pub mod run;

@@ -1,0 +1,446 @@
+//! The explorer drivers: loom (bounded exhaustive), shuttle PCT and random,
+//! and the guided replay. Each runs one scenario variant many times and
+//! returns the first failing execution's record.
+//!
+//! Violations are values in the execution's record. To stop an explorer at
+//! the first one, the execution's main thread panics with [`Stop`]; a
+//! deadlock or a loom data race panics inside the runtime. Either way the
+//! driver catches the panic and reads the record the execution left in
+//! `trace::current()` (loom and shuttle run every model thread on the
+//! driver's OS thread).
+
+use std::cell::Cell;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Once};
+use std::time::{Duration, Instant};
+
+use daxcheck_core::exec::{execute, PostCheck, ThreadSpec};
+use daxcheck_core::sync::{set_backend, Backend};
+use daxcheck_core::trace::{self, RecState};
+use daxcheck_core::violation::{Check, Violation};
+use daxcheck_core::world::Setup;
+use daxcheck_core::Config;
+use shuttle::scheduler::{PctScheduler, RandomScheduler, Schedule, Scheduler, Task, TaskId};
+
+/// How to explore.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Explorer {
+    /// loom, exhaustive up to `bound` preemptions per execution.
+    Loom { bound: usize },
+    /// shuttle's PCT scheduler.
+    Pct {
+        depth: usize,
+        iterations: usize,
+        seed: u64,
+    },
+    /// shuttle's uniformly random scheduler.
+    Random { iterations: usize, seed: u64 },
+    /// One execution that follows a recorded schedule (shuttle, guided).
+    Replay { schedule: Vec<u8> },
+    /// Re-run loom's deterministic exploration up to one execution: the
+    /// exact replay of a loom-found failure, weak-memory values included.
+    LoomReplay { bound: usize, execution: usize },
+}
+
+impl Explorer {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Explorer::Loom { .. } => "loom",
+            Explorer::Pct { .. } => "pct",
+            Explorer::Random { .. } => "random",
+            Explorer::Replay { .. } | Explorer::LoomReplay { .. } => "replay",
+        }
+    }
+
+    /// The machine-readable form kept in replay files.
+    pub fn spec(&self) -> String {
+        match self {
+            Explorer::Loom { bound } | Explorer::LoomReplay { bound, .. } => {
+                format!("loom bound={bound}")
+            }
+            Explorer::Pct {
+                depth,
+                iterations,
+                seed,
+            } => format!("pct depth={depth} iterations={iterations} seed={seed}"),
+            Explorer::Random { iterations, seed } => {
+                format!("random iterations={iterations} seed={seed}")
+            }
+            Explorer::Replay { .. } => "guided".into(),
+        }
+    }
+
+    /// Parse [`Explorer::spec`]; one-line errors.
+    pub fn parse_spec(s: &str) -> Result<Explorer, String> {
+        let mut words = s.split_whitespace();
+        let kind = words.next().unwrap_or("");
+        let mut kv = std::collections::BTreeMap::new();
+        for w in words {
+            let (k, v) = w
+                .split_once('=')
+                .ok_or_else(|| format!("bad explorer parameter `{w}`"))?;
+            let v: u64 = v
+                .parse()
+                .map_err(|_| format!("bad explorer parameter `{w}`"))?;
+            kv.insert(k, v);
+        }
+        let get = |k: &str| {
+            kv.get(k)
+                .copied()
+                .ok_or_else(|| format!("explorer `{kind}` needs `{k}=`"))
+        };
+        match kind {
+            "loom" => Ok(Explorer::Loom {
+                bound: get("bound")? as usize,
+            }),
+            "pct" => Ok(Explorer::Pct {
+                depth: get("depth")? as usize,
+                iterations: get("iterations")? as usize,
+                seed: get("seed")?,
+            }),
+            "random" => Ok(Explorer::Random {
+                iterations: get("iterations")? as usize,
+                seed: get("seed")?,
+            }),
+            other => Err(format!("unknown explorer `{other}` in replay file")),
+        }
+    }
+
+    /// A short description for tables and reports.
+    pub fn describe(&self) -> String {
+        match self {
+            Explorer::Loom { bound } => format!("loom(bound={bound})"),
+            Explorer::Pct { depth, seed, .. } => format!("pct(depth={depth},seed={seed})"),
+            Explorer::Random { seed, .. } => format!("random(seed={seed})"),
+            Explorer::Replay { .. } => "replay".into(),
+            Explorer::LoomReplay { bound, execution } => {
+                format!("loom(bound={bound}) replay of execution {execution}")
+            }
+        }
+    }
+}
+
+/// What one variant is, ready to run.
+#[derive(Clone)]
+pub struct Model {
+    pub setup: Setup,
+    pub threads: Vec<ThreadSpec>,
+    pub post: Option<PostCheck>,
+    pub cfg: Config,
+}
+
+/// The first failing execution.
+#[derive(Clone)]
+pub struct Failure {
+    pub violation: Violation,
+    pub rec: RecState,
+    /// 1-based number of the failing execution.
+    pub execution: usize,
+}
+
+pub struct Outcome {
+    pub executions: usize,
+    pub elapsed: Duration,
+    /// loom only: a preemption bound limited the search.
+    pub bounded: bool,
+    pub failure: Option<Failure>,
+    /// Replays only: the record of the replayed execution, failing or not.
+    pub last: Option<RecState>,
+}
+
+/// The payload an execution panics with to stop the explorer at a violation.
+pub struct Stop;
+
+thread_local! {
+    static QUIET: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Own the panic output: while an explorer runs, panics are the explorer's
+/// control flow and are not printed. shuttle installs its own hook on its
+/// first run; replace it (we own failure reporting, notes pitfall 4).
+fn install_quiet_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let default = panic::take_hook();
+        shuttle::check_random(|| {}, 1);
+        let _shuttle_hook = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(|q| q.get()) {
+                default(info)
+            }
+        }));
+    });
+}
+
+/// One execution. loom can only be stopped by a panic; shuttle is stopped
+/// by [`StopAfterViolation`] between executions, which keeps shuttle from
+/// printing a panic report of its own.
+fn one_execution(m: &Model, count: &AtomicUsize, stop_by_panic: bool) {
+    count.fetch_add(1, Ordering::Relaxed);
+    let rec = execute(&m.cfg, &m.setup, &m.threads, m.post.as_ref());
+    if stop_by_panic && rec.has_violation() {
+        panic::panic_any(Stop);
+    }
+}
+
+fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        String::new()
+    }
+}
+
+/// Turn what a failed run left behind into a `Failure`.
+fn failure_from(payload: Box<dyn std::any::Any + Send>, execution: usize) -> Failure {
+    let rec = trace::current().map(|r| r.snapshot()).unwrap_or_default();
+    let violation = if let Some(v) = rec.violations.first() {
+        v.clone()
+    } else {
+        let text = panic_text(payload.as_ref());
+        let step = rec.events.len();
+        if text.contains("deadlock") {
+            let blocked: Vec<(u8, String)> = rec
+                .blocked
+                .iter()
+                .enumerate()
+                .filter(|(t, b)| b.is_some() && !rec.finished.get(*t).copied().unwrap_or(false))
+                .map(|(t, b)| (t as u8, b.clone().unwrap_or_default()))
+                .collect();
+            let detail = blocked
+                .iter()
+                .map(|(t, on)| format!("T{t} {on}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            Violation {
+                check: Violation::liveness(&blocked),
+                detail: format!("no thread can run: {detail}"),
+                tid: 0,
+                step,
+            }
+        } else if text.contains("Causality violation") {
+            let first = text.trim().replace("\n", " | ");
+            Violation {
+                check: Check::DataRace,
+                detail: format!("loom: {first}"),
+                tid: 0,
+                step,
+            }
+        } else {
+            let first = text
+                .lines()
+                .next()
+                .unwrap_or("a model thread panicked")
+                .to_string();
+            Violation {
+                check: Check::Internal,
+                detail: first,
+                tid: 0,
+                step,
+            }
+        }
+    };
+    Failure {
+        violation,
+        rec,
+        execution,
+    }
+}
+
+/// Run `f` with panics silenced; `Err` carries the panic payload.
+fn quietly<R>(f: impl FnOnce() -> R) -> Result<R, Box<dyn std::any::Any + Send>> {
+    install_quiet_hook();
+    QUIET.with(|q| q.set(true));
+    let r = panic::catch_unwind(AssertUnwindSafe(f));
+    QUIET.with(|q| q.set(false));
+    set_backend(Backend::Std);
+    r
+}
+
+pub fn explore(m: &Model, ex: &Explorer) -> Outcome {
+    let count = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    trace::set_current(None);
+    let model = Arc::new(m.clone());
+    let loom_body = {
+        let (model, count) = (model.clone(), count.clone());
+        move || one_execution(&model, &count, true)
+    };
+    // Replaying loom execution N: run the same deterministic exploration,
+    // emit tracing only for execution N, stop after it.
+    let loom_replay_body = {
+        let (model, count) = (model.clone(), count.clone());
+        let target = match ex {
+            Explorer::LoomReplay { execution, .. } => *execution,
+            _ => 0,
+        };
+        move || {
+            let n = count.load(Ordering::Relaxed) + 1;
+            trace::set_emit(n == target);
+            one_execution(&model, &count, false);
+            if n >= target {
+                panic::panic_any(Stop);
+            }
+        }
+    };
+    let body = {
+        let (model, count) = (model.clone(), count.clone());
+        move || one_execution(&model, &count, false)
+    };
+    let result = match ex {
+        Explorer::Loom { bound } => quietly(|| {
+            set_backend(Backend::Loom);
+            let mut b = loom::model::Builder::new();
+            b.preemption_bound = Some(*bound);
+            b.max_branches = 100_000;
+            b.location = std::env::var_os("DAXCHECK_LOOM_LOCATION").is_some();
+            b.check(loom_body);
+        }),
+        Explorer::Pct {
+            depth,
+            iterations,
+            seed,
+        } => {
+            let s = PctScheduler::new_from_seed(*seed, *depth, *iterations);
+            quietly(|| run_shuttle(s, body))
+        }
+        Explorer::Random { iterations, seed } => {
+            let s = RandomScheduler::new_from_seed(*seed, *iterations);
+            quietly(|| run_shuttle(s, body))
+        }
+        Explorer::LoomReplay { bound, .. } => quietly(|| {
+            set_backend(Backend::Loom);
+            let mut b = loom::model::Builder::new();
+            b.preemption_bound = Some(*bound);
+            b.max_branches = 100_000;
+            b.check(loom_replay_body);
+        }),
+        Explorer::Replay { schedule } => {
+            let s = Guided {
+                schedule: schedule.clone(),
+                started: false,
+            };
+            quietly(|| run_shuttle(s, body))
+        }
+    };
+    let executions = count.load(Ordering::Relaxed);
+    trace::set_emit(true);
+    let failure = match result {
+        Err(p)
+            if p.downcast_ref::<Stop>().is_some()
+                && !trace::current().is_some_and(|r| r.has_violation()) =>
+        {
+            None
+        }
+        Err(p) => Some(failure_from(p, executions)),
+        // shuttle stopped after an execution that recorded a violation
+        Ok(()) => trace::current()
+            .filter(|r| r.has_violation())
+            .map(|_| failure_from(Box::new(()), executions)),
+    };
+    let last = match ex {
+        Explorer::Replay { .. } | Explorer::LoomReplay { .. } => {
+            trace::current().map(|r| r.snapshot())
+        }
+        _ => None,
+    };
+    trace::set_current(None);
+    Outcome {
+        last,
+        executions,
+        elapsed: start.elapsed(),
+        bounded: matches!(ex, Explorer::Loom { .. }),
+        failure,
+    }
+}
+
+fn run_shuttle(s: impl Scheduler + 'static, body: impl Fn() + Send + Sync + 'static) {
+    set_backend(Backend::Shuttle);
+    let s = StopAfterViolation(s);
+    let mut cfg = shuttle::Config::new();
+    cfg.failure_persistence = shuttle::FailurePersistence::None;
+    cfg.max_steps = shuttle::MaxSteps::FailAfter(200_000);
+    cfg.silence_warnings = true;
+    shuttle::Runner::new(s, cfg).run(body);
+}
+
+/// Ends a shuttle run after the first execution that recorded a violation.
+struct StopAfterViolation<S>(S);
+
+impl<S: Scheduler> Scheduler for StopAfterViolation<S> {
+    fn new_execution(&mut self) -> Option<Schedule> {
+        if trace::current().is_some_and(|r| r.has_violation()) {
+            // Let the inner scheduler reach its own end, so that shuttle's
+            // random scheduler does not print its seed report when dropped
+            // (our replay file replaces it).
+            while self.0.new_execution().is_some() {}
+            return None;
+        }
+        self.0.new_execution()
+    }
+
+    fn next_task(
+        &mut self,
+        runnable: &[&Task],
+        current: Option<TaskId>,
+        yielding: bool,
+    ) -> Option<TaskId> {
+        self.0.next_task(runnable, current, yielding)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.0.next_u64()
+    }
+}
+
+/// Replays a recorded schedule: at every scheduling point, run the thread
+/// that made the next recorded step. If that thread cannot run, keep the
+/// current one (it is about to release what the other waits for).
+struct Guided {
+    schedule: Vec<u8>,
+    started: bool,
+}
+
+impl Scheduler for Guided {
+    fn new_execution(&mut self) -> Option<Schedule> {
+        if self.started {
+            return None;
+        }
+        self.started = true;
+        Some(Schedule::new(0))
+    }
+
+    fn next_task(
+        &mut self,
+        runnable: &[&Task],
+        current: Option<TaskId>,
+        _yielding: bool,
+    ) -> Option<TaskId> {
+        let pos = trace::current().map_or(0, |r| r.steps());
+        let ids: Vec<usize> = runnable.iter().map(|t| usize::from(t.id())).collect();
+        if std::env::var_os("DAXCHECK_DEBUG_GUIDED").is_some() {
+            eprintln!(
+                "guided: pos {pos} want {:?} runnable {ids:?} current {current:?}",
+                self.schedule.get(pos)
+            );
+        }
+        if let Some(&want) = self.schedule.get(pos) {
+            if ids.contains(&(want as usize)) {
+                return Some(TaskId::from(want as usize));
+            }
+        }
+        if let Some(c) = current {
+            if ids.contains(&usize::from(c)) {
+                return Some(c);
+            }
+        }
+        ids.into_iter().min().map(TaskId::from)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        0
+    }
+}
