@@ -7,14 +7,13 @@
 use std::collections::BTreeMap;
 
 use crate::entry::*;
-use crate::mm::{folio_order, peek_mapcount, peek_ref_count};
+use crate::mm::{peek_mapcount, peek_ref_count};
 use crate::trace::file_name;
 use crate::violation::Check;
 use crate::world::{Cx, FrameKind, Pmd, Pte, HUGE_ZERO_PFN, PGMAP_ID, ZERO_PFN};
 
 /// Run every quiescent check; each violation is recorded on `cx`.
 pub fn quiescent(cx: &Cx) {
-    let _f = cx.enter("checker");
     let snap = Snapshot::take(cx);
     refcount_accounting(cx, &snap);
     tails_clean(cx);
@@ -45,7 +44,7 @@ impl Snapshot {
         for f in &w.files {
             // Read directly, not through `cx`: the checker is not a kernel
             // thread and must not add steps to the schedule.
-            let xa = f.xa.lock();
+            let xa = f.xa.peek();
             entries.push(xa.entries().collect());
             nrpages.push(xa.nrpages);
         }
@@ -54,11 +53,11 @@ impl Snapshot {
             for (file, slots) in mm.pt.iter().enumerate() {
                 for (s, slot) in slots.iter().enumerate() {
                     let base = s as u64 * PG_PMD_NR;
-                    let pmd = *slot.pmd.lock();
+                    let pmd = slot.pmd.peek();
                     if let Pmd::Huge { pfn, .. } = pmd {
                         maps.push((mm.id, file as u8, base, pfn, true));
                     }
-                    let ptes = *slot.ptes.lock();
+                    let ptes = slot.ptes.peek();
                     for (i, p) in ptes.iter().enumerate() {
                         if let Pte::Present { pfn, .. } = *p {
                             maps.push((mm.id, file as u8, base + i as u64, pfn, false));
@@ -91,7 +90,7 @@ impl Snapshot {
 fn dax_heads(cx: &Cx) -> Vec<u64> {
     cx.w.frames
         .iter()
-        .filter(|f| f.kind == FrameKind::Dax && f.compound_head.get().is_none())
+        .filter(|f| f.kind == FrameKind::Dax && f.compound_head.peek().is_none())
         .map(|f| f.pfn)
         .collect()
 }
@@ -103,7 +102,7 @@ fn refcount_accounting(cx: &Cx, s: &Snapshot) {
     for &(_, _, _, pfn, _) in &s.maps {
         if let Some(fr) = cx.w.frame(pfn) {
             if fr.kind == FrameKind::Dax {
-                let head = fr.compound_head.get().unwrap_or(pfn);
+                let head = fr.compound_head.peek().unwrap_or(pfn);
                 *mappings.entry(head).or_default() += 1;
             }
         }
@@ -112,14 +111,14 @@ fn refcount_accounting(cx: &Cx, s: &Snapshot) {
         let r = peek_ref_count(&cx.w, head);
         let m = mappings.get(&head).copied().unwrap_or(0);
         if r != m {
-            cx.violate(
+            cx.violate_at_quiescence(
                 Check::Inv(1),
                 format!("folio {head} refcount {r} but {m} page-table mappings and no pins"),
             );
         }
         let mc = peek_mapcount(&cx.w, head);
         if mc > r {
-            cx.violate(
+            cx.violate_at_quiescence(
                 Check::Inv(1),
                 format!("folio {head} mapcount {mc} exceeds refcount {r}"),
             );
@@ -130,10 +129,10 @@ fn refcount_accounting(cx: &Cx, s: &Snapshot) {
 /// I3: tail pages carry no references.
 fn tails_clean(cx: &Cx) {
     for f in &cx.w.frames {
-        if f.kind == FrameKind::Dax && f.compound_head.get().is_some() {
+        if f.kind == FrameKind::Dax && f.compound_head.peek().is_some() {
             let r = f.refcount.peek();
             if r != 0 {
-                cx.violate(
+                cx.violate_at_quiescence(
                     Check::Inv(3),
                     format!("tail page {} has refcount {r}", f.pfn),
                 );
@@ -147,17 +146,13 @@ fn association_matches_xarray(cx: &Cx, s: &Snapshot) {
     for head in dax_heads(cx) {
         let fr = &cx.w.frames[head as usize];
         let owners = s.entries_of(head);
-        let (mapping, cell, order) = (
-            fr.mapping.get(),
-            fr.index_share.get(),
-            folio_order(cx, head),
-        );
+        let (mapping, cell, order) = (fr.mapping.peek(), fr.index_share.peek(), order_of(cx, head));
         if let Some(m) = mapping {
             let ok = owners
                 .iter()
                 .any(|&(f, i, e)| f == m && i == cell && dax_entry_order(e) == order);
             if !ok || owners.len() != 1 {
-                cx.violate(
+                cx.violate_at_quiescence(
                     Check::Inv(4),
                     format!(
                         "folio {head} says {}[{cell}] order {order}, entries naming it: {}",
@@ -168,7 +163,7 @@ fn association_matches_xarray(cx: &Cx, s: &Snapshot) {
             }
         } else if cell != 0 {
             if cell as usize != owners.len() {
-                cx.violate(
+                cx.violate_at_quiescence(
                     Check::Inv(4),
                     format!(
                         "folio {head} share {cell}, entries naming it: {}",
@@ -177,7 +172,7 @@ fn association_matches_xarray(cx: &Cx, s: &Snapshot) {
                 );
             }
         } else if !owners.is_empty() {
-            cx.violate(
+            cx.violate_at_quiescence(
                 Check::Inv(4),
                 format!(
                     "folio {head} unassociated but named by {}",
@@ -209,18 +204,18 @@ fn fs_free_state(cx: &Cx, s: &Snapshot) {
         let problems = [
             (peek_ref_count(&cx.w, head) != 0, "refcount != 0"),
             (peek_mapcount(&cx.w, head) != 0, "mapcount != 0"),
-            (fr.mapping.get().is_some(), "mapping set"),
-            (fr.index_share.get() != 0, "index/share cell not 0"),
-            (fr.head.get(), "still a compound head"),
+            (fr.mapping.peek().is_some(), "mapping set"),
+            (fr.index_share.peek() != 0, "index/share cell not 0"),
+            (fr.head.peek(), "still a compound head"),
             (
-                fr.order.get() != 0 || fr.memcg.get() != 0,
+                fr.order.peek() != 0 || fr.memcg.peek() != 0,
                 "stale order/_nr_pages (memcg_data)",
             ),
-            (fr.pgmap.get() != Some(PGMAP_ID), "pgmap not restored"),
+            (fr.pgmap.peek() != Some(PGMAP_ID), "pgmap not restored"),
         ];
         for (bad, what) in problems {
             if bad {
-                cx.violate(
+                cx.violate_at_quiescence(
                     Check::Inv(6),
                     format!("folio {head} has no entry but {what}"),
                 );
@@ -234,7 +229,7 @@ fn entries_unlocked(cx: &Cx, s: &Snapshot) {
     for (f, es) in s.entries.iter().enumerate() {
         for &(i, e) in es {
             if dax_is_locked(e) {
-                cx.violate(
+                cx.violate_at_quiescence(
                     Check::Inv(10),
                     format!(
                         "entry {}[{i}] left locked at quiescence",
@@ -256,7 +251,7 @@ fn pmd_pte_exclusive(cx: &Cx, s: &Snapshot) {
                     .filter(|&&(j, _)| j > i && j < i + PG_PMD_NR)
                     .count();
                 if inside > 0 || i % PG_PMD_NR != 0 {
-                    cx.violate(
+                    cx.violate_at_quiescence(
                         Check::Inv(14),
                         format!(
                             "PMD entry {}[{i}] overlaps {inside} PTE entries",
@@ -297,7 +292,7 @@ fn page_tables_match_xarray(cx: &Cx, s: &Snapshot) {
             }
         };
         if !ok {
-            cx.violate(
+            cx.violate_at_quiescence(
                 Check::Inv(15),
                 format!(
                     "mm{mm} maps {}[{index}] -> pfn {pfn}{} but the xarray has {}",
@@ -318,7 +313,7 @@ fn nrpages_accounting(cx: &Cx, s: &Snapshot) {
     for (f, es) in s.entries.iter().enumerate() {
         let sum: i64 = es.iter().map(|&(_, e)| dax_entry_pages(e) as i64).sum();
         if s.nrpages[f] != sum {
-            cx.violate(
+            cx.violate_at_quiescence(
                 Check::Inv(20),
                 format!(
                     "{} nrpages {} but entries cover {sum}",
@@ -336,14 +331,14 @@ fn zero_folios_untouched(cx: &Cx) {
     let z = &w.frames[ZERO_PFN as usize];
     let h = &w.frames[HUGE_ZERO_PFN as usize];
     let t = &w.frames[HUGE_ZERO_PFN as usize + 1];
-    let intact = z.mapping.get().is_none()
-        && !z.head.get()
-        && h.head.get()
-        && t.compound_head.get() == Some(HUGE_ZERO_PFN)
-        && t.order.get() == PMD_ORDER as u8
-        && h.mapping.get().is_none();
+    let intact = z.mapping.peek().is_none()
+        && !z.head.peek()
+        && h.head.peek()
+        && t.compound_head.peek() == Some(HUGE_ZERO_PFN)
+        && t.order.peek() == PMD_ORDER as u8
+        && h.mapping.peek().is_none();
     if !intact {
-        cx.violate(
+        cx.violate_at_quiescence(
             Check::Bug("zero page / huge zero folio modified"),
             "a DAX folio operation changed a zero folio",
         );
@@ -355,7 +350,7 @@ fn waitqueues_empty(cx: &Cx) {
     for wt in [&cx.w.entry_wq, &cx.w.var_wq] {
         for waiter in wt.queued() {
             let n = if wt.name == "var" { 13 } else { 12 };
-            cx.violate(
+            cx.violate_at_quiescence(
                 Check::Inv(n),
                 format!(
                     "T{} still queued on {} {} after every thread finished",
@@ -363,5 +358,17 @@ fn waitqueues_empty(cx: &Cx) {
                 ),
             );
         }
+    }
+}
+
+/// `folio_order` from the checker's side (no tracked access).
+fn order_of(cx: &Cx, head: u64) -> u32 {
+    let w = cx.world();
+    if w.frames[head as usize].head.peek() {
+        w.frames
+            .get(head as usize + 1)
+            .map_or(0, |p| p.order.peek() as u32)
+    } else {
+        0
     }
 }

@@ -29,12 +29,15 @@ pub struct Vmf {
     pub file: u8,
     pub index: u64,
     pub write: bool,
+    /// A write fault on a MAP_SYNC mapping of a block whose metadata is not
+    /// yet durable (IOMAP_F_DIRTY): the fault returns NEEDDSYNC.
+    pub sync: bool,
 }
 
 /// `dax_entry_waitqueue`'s key: the caller's index, rounded down to the PMD
 /// boundary when the entry is a PMD entry.
-fn entry_key(file: u8, index: u64, e: u64) -> WaitKey {
-    let index = if dax_is_pmd_entry(e) {
+fn entry_key(cx: &Cx, file: u8, index: u64, e: u64) -> WaitKey {
+    let index = if dax_is_pmd_entry(e) && !cx.w.has(Mutant::M4) {
         align_index(index, PMD_ORDER)
     } else {
         index
@@ -44,7 +47,8 @@ fn entry_key(file: u8, index: u64, e: u64) -> WaitKey {
 
 /// `dax_wake_entry`
 pub fn dax_wake_entry(cx: &Cx, file: u8, index: u64, e: u64, mode: WakeMode) {
-    cx.w.entry_wq.wake_up(cx, entry_key(file, index, e), mode);
+    cx.w.entry_wq
+        .wake_up(cx, entry_key(cx, file, index, e), mode);
 }
 
 /// `put_unlocked_entry`: pass on a wake we may have consumed; a no-op for
@@ -101,6 +105,9 @@ pub fn dax_unlock_entry(cx: &Cx, file: u8, index: u64, e: u64) {
         );
     }
     let base = align_index(index, dax_entry_order(e));
+    if cx.w.has(Mutant::M24) {
+        dax_wake_entry(cx, file, index, e, WakeMode::Next);
+    }
     let mut xa = cx.xa_lock(file);
     let old = xa.store(base, dax_entry_order(e), Some(e));
     let owner = xa.owners.remove(&base);
@@ -129,7 +136,9 @@ pub fn dax_unlock_entry(cx: &Cx, file: u8, index: u64, e: u64) {
         index: base,
         entry: e,
     });
-    dax_wake_entry(cx, file, index, e, WakeMode::Next);
+    if !cx.w.has(Mutant::M24) {
+        dax_wake_entry(cx, file, index, e, WakeMode::Next);
+    }
 }
 
 /// `get_next_unlocked_entry`: with `xa_lock` held, find the entry covering
@@ -145,15 +154,23 @@ pub fn get_next_unlocked_entry<'a>(
         let Some((base, e)) = xa.find_conflict(index, order) else {
             return (xa, Lookup::None);
         };
-        if dax_entry_order(e) < order {
+        // B12 reverted: a PMD lookup waits on a locked PTE entry (keyed on
+        // its own, PMD-aligned index) and falls back only once it is unlocked.
+        let b12_wait = cx.w.has(Mutant::B12) && dax_is_locked(e);
+        if dax_entry_order(e) < order && !b12_wait {
             return (xa, Lookup::Conflict);
         }
         if !dax_is_locked(e) {
             return (xa, Lookup::Entry { base, e });
         }
-        let key = entry_key(file, index, e);
-        cx.w.entry_wq.prepare_to_wait(cx, key, true);
-        drop(xa);
+        let key = entry_key(cx, file, index, e);
+        if cx.w.has(Mutant::M25) {
+            drop(xa);
+            cx.w.entry_wq.prepare_to_wait(cx, key, true);
+        } else {
+            cx.w.entry_wq.prepare_to_wait(cx, key, true);
+            drop(xa);
+        }
         cx.w.entry_wq.schedule(cx, key);
         cx.w.entry_wq.finish_wait(cx, key);
         xa = cx.xa_lock(file);
@@ -161,29 +178,33 @@ pub fn get_next_unlocked_entry<'a>(
 }
 
 /// `wait_entry_unlocked_exclusive`: wait for the entry at the xas position
-/// to unlock, then reload the same index (`xas_reset`).
+/// to unlock, then reload the same index (`xas_reset`). Returns the xas
+/// index it ended at and the entry found there.
 fn wait_entry_unlocked_exclusive<'a>(
     cx: &'a Cx,
     file: u8,
     mut xa: Held<'a, Xarray>,
     xas: u64,
-    base: u64,
     e: u64,
-) -> (Held<'a, Xarray>, Option<(u64, u64)>) {
-    let (mut base, mut e) = (base, e);
+) -> (Held<'a, Xarray>, u64, Option<(u64, u64)>) {
+    let (mut xas, mut base, mut e) = (xas, xas, e);
     while dax_is_locked(e) {
-        let key = entry_key(file, xas, e);
+        let key = entry_key(cx, file, xas, e);
         cx.w.entry_wq.prepare_to_wait(cx, key, true);
+        if cx.w.cfg.any(&[Mutant::M15, Mutant::B4, Mutant::B20]) {
+            // xas_pause: the walk restarts after the current entry.
+            xas = base + dax_entry_pages(e);
+        }
         drop(xa);
         cx.w.entry_wq.schedule(cx, key);
         cx.w.entry_wq.finish_wait(cx, key);
         xa = cx.xa_lock(file);
         match xa.load(xas) {
-            None => return (xa, None),
+            None => return (xa, xas, None),
             Some((b, n)) => (base, e) = (b, n),
         }
     }
-    (xa, Some((base, e)))
+    (xa, xas, Some((base, e)))
 }
 
 /// `dax_to_folio`: `page_folio(pfn_to_page(dax_to_pfn(e)))`.
@@ -194,7 +215,7 @@ fn dax_to_folio(cx: &Cx, e: u64) -> Option<u64> {
 /// Whether the zero/empty guard comes after the translation (the baseline,
 /// B2) or before it (the 2026 fix).
 fn guard_after_translate(cx: &Cx) -> bool {
-    cx.w.cfg.kernel != KernelState::Y2026
+    cx.w.cfg.kernel != KernelState::Y2026 || cx.w.cfg.any(&[Mutant::M17, Mutant::B2])
 }
 
 /// `dax_folio_is_shared`: mapping NULL and the union cell, read as `share`,
@@ -329,6 +350,12 @@ fn dax_folio_put(cx: &Cx, f: u64) -> u64 {
     let _f = cx.enter("dax_folio_put");
     let w = cx.world();
     let fr = &w.frames[f as usize];
+    if fr.kind != crate::world::FrameKind::Dax {
+        cx.violate(
+            Check::Bug("fs/dax.c dax_folio_put on a folio that is not FS_DAX"),
+            format!("dax_folio_put on pfn {f} (zero page, huge zero folio or RAM)"),
+        );
+    }
     let left = if dax_folio_is_shared(cx, f) {
         let s = fr.index_share.get() - 1;
         cx.field(f, "share", &fr.index_share, s, Val::Num);
@@ -358,10 +385,24 @@ fn dax_folio_put(cx: &Cx, f: u64) -> u64 {
         // v6.15: the union cell keeps the old index (H5).
         return 0;
     }
-    // folio_reset_order()
-    let p1 = &w.frames[f as usize + 1];
-    cx.field(f + 1, "folio order", &p1.order, 0, |v| Val::Num(v as u64));
-    cx.field(f + 1, "_nr_pages", &p1.memcg, 0, Val::Num);
+    if w.cfg.any(&[Mutant::M7, Mutant::M9]) {
+        // M7: no split at all; M9: the split waits for refcount 0.
+        return 0;
+    }
+    dax_split_folio(cx, f, order);
+    0
+}
+
+/// The split of `dax_folio_put`: `folio_reset_order`, then every page back
+/// to an order-0 folio with its pgmap restored.
+pub(crate) fn dax_split_folio(cx: &Cx, f: u64, order: u32) {
+    let w = cx.world();
+    if !w.cfg.any(&[Mutant::M8, Mutant::B3]) {
+        // folio_reset_order()
+        let p1 = &w.frames[f as usize + 1];
+        cx.field(f + 1, "folio order", &p1.order, 0, |v| Val::Num(v as u64));
+        cx.field(f + 1, "_nr_pages", &p1.memcg, 0, Val::Num);
+    }
     let pgmap = mm::page_pgmap(cx, f);
     for p in f..f + (1 << order) {
         let pf = &w.frames[p as usize];
@@ -382,7 +423,6 @@ fn dax_folio_put(cx: &Cx, f: u64) -> u64 {
             || format!("page {p} refcount {r} at split"),
         );
     }
-    0
 }
 
 /// `dax_disassociate_entry`
@@ -392,7 +432,8 @@ fn dax_disassociate_entry(cx: &Cx, file: u8, e: u64) {
     if guard_after_translate(cx) {
         dax_to_folio(cx, e);
     }
-    if dax_is_zero_entry(e) || dax_is_empty_entry(e) {
+    let guarded = !cx.w.cfg.any(&[Mutant::M16, Mutant::B1]);
+    if guarded && (dax_is_zero_entry(e) || dax_is_empty_entry(e)) {
         return;
     }
     if let Some(f) = dax_to_folio(cx, e) {
@@ -412,8 +453,10 @@ fn dax_busy_page(cx: &Cx, e: u64) -> Option<u64> {
     }
     let f = dax_to_folio(cx, e)?;
     let (r, m) = (folio_ref_count(cx, f), folio_mapcount(cx, f));
-    let busy = if cx.w.has(Mutant::M10) {
+    let busy = if cx.w.cfg.any(&[Mutant::M10, Mutant::B21]) {
         r > 1
+    } else if cx.w.has(Mutant::M14) {
+        r != 0
     } else {
         r - m != 0
     };
@@ -438,7 +481,7 @@ pub fn grab_mapping_entry(cx: &Cx, file: u8, index: u64, order: u32) -> Result<(
         if order == 0 && dax_is_pmd_entry(e) && (dax_is_zero_entry(e) || dax_is_empty_entry(e)) {
             // PMD downgrade: keep the entry stable while xa_lock is dropped.
             dax_lock_entry(cx, &mut xa, file, base, e);
-            if dax_is_zero_entry(e) {
+            if dax_is_zero_entry(e) && !cx.w.has(Mutant::M23) {
                 drop(xa);
                 mm::unmap_mapping_pages(cx, file, base, base + PG_PMD_NR - 1);
                 xa = cx.xa_lock(file);
@@ -481,15 +524,31 @@ fn dax_insert_entry(cx: &Cx, vmf: &Vmf, entry: u64, new: u64, shared: bool) -> u
     let _f = cx.enter("dax_insert_entry");
     let file = vmf.file;
     let base = align_index(vmf.index, dax_entry_order(entry));
-    let dirty = vmf.write;
-    if shared || (dax_is_zero_entry(entry) && !dax_is_zero_entry(new)) {
+    let dirty = vmf.write && !vmf.sync;
+    let w = cx.world();
+    let unmap_shared = shared && !w.has(Mutant::M38);
+    if unmap_shared || (dax_is_zero_entry(entry) && !dax_is_zero_entry(new)) {
         mm::unmap_mapping_pages(cx, file, base, base + dax_entry_pages(entry) - 1);
+    }
+    let replace = shared || dax_is_zero_entry(entry) || dax_is_empty_entry(entry);
+    if replace && w.has(Mutant::M1) {
+        // The association moved before the lock that serialises it.
+        dax_disassociate_entry(cx, file, entry);
+        dax_associate_entry(cx, file, new, vmf.index, shared);
     }
     let mut xa = cx.xa_lock(file);
     let mut entry = entry;
-    if shared || dax_is_zero_entry(entry) || dax_is_empty_entry(entry) {
+    if !replace && w.has(Mutant::B14) && dax_entry_order(entry) != dax_entry_order(new) {
+        // Pre-1571c029a2ff: a PTE fault inside a PMD entry moves the
+        // association to the PTE's page; the PMD entry stays.
         dax_disassociate_entry(cx, file, entry);
         dax_associate_entry(cx, file, new, vmf.index, shared);
+    }
+    if replace {
+        if !w.has(Mutant::M1) {
+            dax_disassociate_entry(cx, file, entry);
+            dax_associate_entry(cx, file, new, vmf.index, shared);
+        }
         let nbase = align_index(vmf.index, dax_entry_order(new));
         let old = dax_lock_entry(cx, &mut xa, file, nbase, new);
         cx.ev(What::XaStore {
@@ -526,25 +585,24 @@ pub struct Iomap {
 /// `xfs_buffered/direct iomap_begin` for a DAX fault of `pages` pages at `base`.
 pub fn iomap_begin(cx: &Cx, file: u8, base: u64, pages: u64) -> Iomap {
     let ino = cx.w.file(file);
-    let first = ino.blocks.get(base as usize).and_then(|b| b.get());
-    let Some(b0) = first else {
-        return Iomap {
+    let block = |k: u64| ino.blocks.get((base + k) as usize).and_then(|b| b.get());
+    match block(0) {
+        // A hole extent covers the request only if every block is a hole.
+        None => Iomap {
             pfn: None,
             shared: false,
-            full: pages == 1,
-        };
-    };
-    let full = (0..pages).all(|k| {
-        ino.blocks
-            .get((base + k) as usize)
-            .and_then(|b| b.get())
-            .map(|b| b.pfn)
-            == Some(b0.pfn + k)
-    }) && b0.pfn % pages == 0;
-    Iomap {
-        pfn: Some(b0.pfn),
-        shared: b0.shared,
-        full,
+            full: (0..pages).all(|k| block(k).is_none()),
+        },
+        Some(b0) => {
+            let full = (0..pages)
+                .all(|k| block(k).map(|b| (b.pfn, b.shared)) == Some((b0.pfn + k, b0.shared)))
+                && b0.pfn % pages == 0;
+            Iomap {
+                pfn: Some(b0.pfn),
+                shared: b0.shared,
+                full,
+            }
+        }
     }
 }
 
@@ -601,7 +659,11 @@ fn dax_fault_iter(cx: &Cx, vmf: &Vmf, entry: u64, map: Iomap, pmd: bool) -> (u64
         return (entry, Fault::SigBus);
     };
     // The temporary reference: a raw increment, the refcount may be 0 (§4 Q2).
-    mm::folio_ref_inc(cx, folio);
+    if cx.w.has(Mutant::M2) {
+        mm::folio_get(cx, folio);
+    } else {
+        mm::folio_ref_inc(cx, folio);
+    }
     let ret = if pmd {
         match page_folio(cx, pfn) {
             Some(head) => {
@@ -612,7 +674,9 @@ fn dax_fault_iter(cx: &Cx, vmf: &Vmf, entry: u64, map: Iomap, pmd: bool) -> (u64
     } else {
         mm::vmf_insert_page_mkwrite(cx, vmf.mm, vmf.file, vmf.index, pfn, vmf.write)
     };
-    mm::folio_put(cx, folio);
+    if !cx.w.has(Mutant::M27) {
+        mm::folio_put(cx, folio);
+    }
     (entry, ret)
 }
 
@@ -659,7 +723,7 @@ pub fn dax_iomap_pmd_fault(cx: &Cx, vmf: &Vmf) -> Fault {
                     ret = Fault::NoPage;
                 } else {
                     let map = iomap_begin(cx, vmf.file, base, PG_PMD_NR);
-                    if map.full || map.pfn.is_none() {
+                    if map.full {
                         let pvmf = Vmf {
                             index: base,
                             ..*vmf
@@ -684,26 +748,35 @@ pub fn dax_iomap_pmd_fault(cx: &Cx, vmf: &Vmf) -> Fault {
 /// references beyond its mappings.
 pub fn dax_layout_busy_page_range(cx: &Cx, file: u8, start: u64, end: u64) -> Option<u64> {
     let _f = cx.enter("dax_layout_busy_page_range");
-    mm::unmap_mapping_pages(cx, file, start, end);
+    if cx.w.has(Mutant::B19) && !mm::mapping_mapped(cx, file) {
+        // Pre-series shortcut: pinned but unmapped pages count as idle.
+        return None;
+    }
+    // M14 scans without unmapping first (and counts refcount alone).
+    if !cx.w.has(Mutant::M14) {
+        mm::unmap_mapping_pages(cx, file, start, end);
+    }
     let mut xa = cx.xa_lock(file);
     let mut cursor = start;
     let mut page = None;
     while let Some((base, e)) = xa.find_from(cursor, end) {
-        let (g, got) = wait_entry_unlocked_exclusive(cx, file, xa, base, base, e);
+        let (g, xas, got) = wait_entry_unlocked_exclusive(cx, file, xa, base, e);
         xa = g;
         let next = match got {
             Some((b, e2)) => {
                 page = dax_busy_page(cx, e2);
-                put_unlocked_entry(
-                    cx,
-                    file,
-                    b,
-                    Lookup::Entry { base: b, e: e2 },
-                    WakeMode::Next,
-                );
+                if !cx.w.has(Mutant::M26) {
+                    put_unlocked_entry(
+                        cx,
+                        file,
+                        b,
+                        Lookup::Entry { base: b, e: e2 },
+                        WakeMode::Next,
+                    );
+                }
                 b + dax_entry_pages(e2)
             }
-            None => base + 1,
+            None => xas + 1,
         };
         if page.is_some() {
             break;
@@ -724,7 +797,7 @@ fn dax_page_is_idle(cx: &Cx, page: u64) -> bool {
         what: "refcount",
         val: r,
     });
-    if cx.w.has(Mutant::M10) {
+    if cx.w.cfg.any(&[Mutant::M10, Mutant::B21]) {
         r == 1
     } else {
         r == 0
@@ -752,9 +825,17 @@ fn wait_page_idle<'a>(cx: &'a Cx, file: u8, page: u64, cb: &mut BreakCb<'a, '_>)
     let _f = cx.enter("wait_page_idle");
     let key = WaitKey::Var { pfn: page };
     loop {
-        cx.w.var_wq.prepare_to_wait(cx, key, false);
-        if dax_page_is_idle(cx, page) {
-            break;
+        if cx.w.has(Mutant::M30) {
+            // Test, then queue: a wake between the two is lost.
+            if dax_page_is_idle(cx, page) {
+                break;
+            }
+            cx.w.var_wq.prepare_to_wait(cx, key, false);
+        } else {
+            cx.w.var_wq.prepare_to_wait(cx, key, false);
+            if dax_page_is_idle(cx, page) {
+                break;
+            }
         }
         match cb {
             BreakCb::XfsWait { fs } => xfs_wait_dax_page(cx, file, page, fs),
@@ -793,6 +874,10 @@ fn check_break_layout_done(cx: &Cx, file: u8, start: u64, end: u64) {
         let Some(b) = ino.blocks[i as usize].get() else {
             continue;
         };
+        if b.shared {
+            // Another file may map a reflinked block legitimately.
+            continue;
+        }
         let Some(head) = page_folio(cx, b.pfn) else {
             continue;
         };
@@ -811,10 +896,10 @@ pub fn dax_delete_mapping_range(cx: &Cx, file: u8, start: u64, end: u64) {
     let mut xa = cx.xa_lock(file);
     let mut cursor = start;
     while let Some((base, e)) = xa.find_from(cursor, end) {
-        let (g, got) = wait_entry_unlocked_exclusive(cx, file, xa, base, base, e);
+        let (g, xas, got) = wait_entry_unlocked_exclusive(cx, file, xa, base, e);
         xa = g;
         let Some((b, e2)) = got else {
-            cursor = base + 1;
+            cursor = xas + 1;
             continue;
         };
         dax_disassociate_entry(cx, file, e2);
@@ -825,8 +910,15 @@ pub fn dax_delete_mapping_range(cx: &Cx, file: u8, start: u64, end: u64) {
             old,
             new: None,
         });
-        xa.nrpages -= dax_entry_pages(e2) as i64;
-        put_unlocked_entry(cx, file, b, Lookup::Entry { base: b, e: e2 }, WakeMode::All);
+        if !cx.w.has(Mutant::M33) {
+            xa.nrpages -= dax_entry_pages(e2) as i64;
+        }
+        let mode = if cx.w.has(Mutant::M3) {
+            WakeMode::Next
+        } else {
+            WakeMode::All
+        };
+        put_unlocked_entry(cx, file, b, Lookup::Entry { base: b, e: e2 }, mode);
         cursor = b + dax_entry_pages(e2);
     }
     let left: Vec<u64> = xa

@@ -111,6 +111,24 @@ impl Xarray {
     /// `xas_store` at the base index of an entry of `order`; a PMD store
     /// replaces the whole range.
     pub fn store(&mut self, base: u64, order: u32, v: Option<u64>) -> Option<u64> {
+        if order == 0 {
+            // An order-0 store inside a multi-index PMD entry replaces the
+            // whole entry.
+            let pbase = align_index(base, PMD_ORDER);
+            if pbase != base {
+                if let Some(&e) = self.slots.get(&pbase) {
+                    if dax_is_pmd_entry(e) {
+                        self.slots.remove(&pbase);
+                        self.dirty.remove(&pbase);
+                        self.towrite.remove(&pbase);
+                        if let Some(v) = v {
+                            self.slots.insert(base, v);
+                        }
+                        return Some(e);
+                    }
+                }
+            }
+        }
         let old = self.slots.get(&base).copied();
         if order > 0 {
             let keys: Vec<u64> = self

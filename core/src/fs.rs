@@ -52,10 +52,22 @@ pub fn handle_mm_fault(
         file,
         index,
         write,
+        sync: false,
     };
-    if mm::pmd_is_huge(cx, mm, file, index) {
-        cx.note("already mapped by a PMD");
-        return Fault::NoPage;
+    match mm::pmd_huge_writable(cx, mm, file, index) {
+        Some(writable) if !write || writable => {
+            cx.note("already mapped by a PMD");
+            return Fault::NoPage;
+        }
+        Some(_) => {
+            // wp_huge_pmd → ->huge_fault: a write fault on a read-only PMD;
+            // on fallback the PMD was split, and the PTE path runs.
+            let r = xfs_dax_fault(cx, &vmf, FaultSize::Pmd);
+            if r != Fault::Fallback {
+                return r;
+            }
+        }
+        None => {}
     }
     if size == FaultSize::Pmd && !mm::pmd_is_table(cx, mm, file, index) {
         let r = xfs_dax_fault(cx, &vmf, FaultSize::Pmd);
@@ -164,7 +176,13 @@ pub fn xfs_truncate(cx: &Cx, file: u8, new_size: u64) {
     let ino = w.file(file);
     let mut fs = Some(cx.down_write(&ino.fs_lock, LockId::FsLock(file)));
     let end = ino.blocks.len() as u64 - 1;
-    let err = dax::dax_break_layout(cx, file, new_size, end, BreakCb::XfsWait { fs: &mut fs });
+    if cx.w.has(crate::config::Mutant::M35) {
+        for index in new_size..=end {
+            xfs_free_block(cx, file, index);
+        }
+    }
+    // xfs_break_layouts → dax_break_layout_inode: the whole file.
+    let err = dax::dax_break_layout(cx, file, 0, end, BreakCb::XfsWait { fs: &mut fs });
     if err != 0 {
         return;
     }
@@ -185,7 +203,9 @@ pub fn xfs_punch_hole(cx: &Cx, file: u8, start: u64, end: u64) {
     let w = cx.world();
     let ino = w.file(file);
     let mut fs = Some(cx.down_write(&ino.fs_lock, LockId::FsLock(file)));
-    let err = dax::dax_break_layout(cx, file, start, end, BreakCb::XfsWait { fs: &mut fs });
+    // xfs_break_layouts(BREAK_UNMAP) breaks the whole file's layout.
+    let whole = ino.blocks.len() as u64 - 1;
+    let err = dax::dax_break_layout(cx, file, 0, whole, BreakCb::XfsWait { fs: &mut fs });
     if err != 0 {
         return;
     }

@@ -61,25 +61,21 @@ pub fn folio_ref_count(cx: &Cx, head: u64) -> i32 {
 }
 
 /// `folio_mapcount`: page-table mappings of the folio, a PMD mapping
-/// counting once (`_large_mapcount` semantics). Each counter read is a step.
+/// counting once: one read of `_large_mapcount` for a large folio, of the
+/// page's own mapcount otherwise.
 pub fn folio_mapcount(cx: &Cx, head: u64) -> i32 {
-    let n = 1u64 << folio_order(cx, head);
     let f = &cx.w.frames[head as usize];
-    let mut m = f.entire_mapcount.load(Ordering::Relaxed);
+    let (what, c) = if folio_order(cx, head) > 0 {
+        ("large_mapcount", &f.large_mapcount)
+    } else {
+        ("mapcount", &f.mapcount)
+    };
+    let m = c.load(Ordering::Relaxed);
     cx.ev(What::Read {
         pfn: head,
-        what: "entire_mapcount",
+        what,
         val: m,
     });
-    for p in head..head + n {
-        let c = cx.w.frames[p as usize].mapcount.load(Ordering::Relaxed);
-        cx.ev(What::Read {
-            pfn: p,
-            what: "mapcount",
-            val: c,
-        });
-        m += c;
-    }
     m
 }
 
@@ -91,15 +87,15 @@ pub fn peek_ref_count(w: &World, head: u64) -> i32 {
 /// Model checks: the folio's mapcount, without a scheduling point or a step.
 pub fn peek_mapcount(w: &World, head: u64) -> i32 {
     let f = &w.frames[head as usize];
-    let n = if f.head.get() {
-        1u64 << w.frames.get(head as usize + 1).map_or(0, |p| p.order.get())
+    let large = f.head.peek()
+        && w.frames
+            .get(head as usize + 1)
+            .is_some_and(|p| p.order.peek() > 0);
+    if large {
+        f.large_mapcount.peek()
     } else {
-        1
-    };
-    f.entire_mapcount.peek()
-        + (head..head + n)
-            .map(|p| w.frames[p as usize].mapcount.peek())
-            .sum::<i32>()
+        f.mapcount.peek()
+    }
 }
 
 fn ref_add(cx: &Cx, head: u64, d: i32, o: Ordering, how: &'static str) -> i32 {
@@ -160,12 +156,23 @@ pub fn folio_put(cx: &Cx, head: u64) {
 /// refcount reset, `mapping` kept; uncharge the memcg and wake break-layout.
 pub fn free_zone_device_folio(cx: &Cx, head: u64) {
     let _f = cx.enter("free_zone_device_folio");
-    let f = &cx.w.frames[head as usize];
+    let w = cx.world();
+    let f = &w.frames[head as usize];
     if cx.warn_on(
         f.pgmap.get().is_none(),
         "mm/memremap.c free_zone_device_folio: WARN_ON_ONCE(!pgmap)",
         || format!("folio {head} has no pgmap"),
     ) {
+        return;
+    }
+    if w.has(Mutant::B8) {
+        // v8: `WARN_ON_ONCE(!pgmap->ops)` and return, before the wake. The
+        // B8 world is a virtio-fs/dcssblk pgmap, which has no ops.
+        cx.warn_on(
+            true,
+            "mm/memremap.c free_zone_device_folio (v8): WARN_ON_ONCE(!pgmap->ops)",
+            || format!("folio {head}: pgmap without ops, wake skipped"),
+        );
         return;
     }
     // mem_cgroup_uncharge reads folio->memcg_data: a former page[1] that
@@ -177,83 +184,100 @@ pub fn free_zone_device_folio(cx: &Cx, head: u64) {
             format!("folio {head} memcg_data = {memcg} (stale _nr_pages)"),
         );
     }
-    wake_up_var(cx, head);
+    if w.has(Mutant::M9) {
+        let order = folio_order(cx, head);
+        if order > 0 {
+            crate::dax::dax_split_folio(cx, head, order);
+        }
+    }
+    if w.has(Mutant::M29) {
+        return;
+    }
+    // M12: the wake names `&folio->_refcount`, not `&folio->page`.
+    let key = if w.has(Mutant::M12) {
+        WaitKey::VarRefcount { pfn: head }
+    } else {
+        WaitKey::Var { pfn: head }
+    };
+    wake_up_var(cx, key);
+}
+
+/// Whether any process maps the file (`mapping_mapped`: i_mmap not empty).
+pub fn mapping_mapped(cx: &Cx, file: u8) -> bool {
+    let w = cx.world();
+    let _i = cx.down_read(&w.files[file as usize].i_mmap, LockId::IMmap(file));
+    w.mms.iter().any(|m| m.vma_live[file as usize].get())
 }
 
 /// `wake_up_var(&folio->page)`.
-pub fn wake_up_var(cx: &Cx, pfn: u64) {
-    cx.w.var_wq
-        .wake_up(cx, WaitKey::Var { pfn }, WakeMode::Next);
+pub fn wake_up_var(cx: &Cx, key: WaitKey) {
+    cx.w.var_wq.wake_up(cx, key, WakeMode::Next);
 }
 
-/// `folio_add_file_rmap_pte`
-fn folio_add_file_rmap_pte(cx: &Cx, pfn: u64) {
-    let old = cx.w.frames[pfn as usize]
-        .mapcount
-        .fetch_add(1, Ordering::Relaxed);
+/// One rmap counter change, recorded.
+fn mapcount_add(cx: &Cx, pfn: u64, which: &'static str, d: i32) -> i32 {
+    let f = &cx.w.frames[pfn as usize];
+    let c = match which {
+        "entire_mapcount" => &f.entire_mapcount,
+        "large_mapcount" => &f.large_mapcount,
+        _ => &f.mapcount,
+    };
+    let old = c.fetch_add(d, Ordering::Relaxed);
     cx.ev(What::Mapcount {
         pfn,
-        entire: false,
+        which,
         old,
-        new: old + 1,
+        new: old + d,
     });
+    old + d
+}
+
+/// `folio_add_file_rmap_pte`: the page's mapcount, and the folio's
+/// `_large_mapcount` when it is large.
+fn folio_add_file_rmap_pte(cx: &Cx, pfn: u64) {
+    mapcount_add(cx, pfn, "mapcount", 1);
+    if let Some(head) = page_folio(cx, pfn) {
+        if folio_order(cx, head) > 0 {
+            mapcount_add(cx, head, "large_mapcount", 1);
+        }
+    }
 }
 
 /// `folio_remove_rmap_pte`
 fn folio_remove_rmap_pte(cx: &Cx, pfn: u64) {
-    let old = cx.w.frames[pfn as usize]
-        .mapcount
-        .fetch_add(-1, Ordering::Relaxed);
-    cx.ev(What::Mapcount {
-        pfn,
-        entire: false,
-        old,
-        new: old - 1,
-    });
+    let m = mapcount_add(cx, pfn, "mapcount", -1);
     cx.warn_on(
-        old - 1 < 0,
+        m < 0,
         "mm/rmap.c __folio_remove_rmap: mapcount underflow",
-        || format!("page {pfn} mapcount {}", old - 1),
+        || format!("page {pfn} mapcount {m}"),
     );
+    if let Some(head) = page_folio(cx, pfn) {
+        if folio_order(cx, head) > 0 {
+            mapcount_add(cx, head, "large_mapcount", -1);
+        }
+    }
 }
 
 /// `folio_add_file_rmap_pmd`
 fn folio_add_file_rmap_pmd(cx: &Cx, head: u64) {
-    let old = cx.w.frames[head as usize]
-        .entire_mapcount
-        .fetch_add(1, Ordering::Relaxed);
-    cx.ev(What::Mapcount {
-        pfn: head,
-        entire: true,
-        old,
-        new: old + 1,
-    });
+    mapcount_add(cx, head, "entire_mapcount", 1);
+    mapcount_add(cx, head, "large_mapcount", 1);
 }
 
 /// `folio_remove_rmap_pmd`
 fn folio_remove_rmap_pmd(cx: &Cx, head: u64) {
-    if folio_order(cx, head) != PMD_ORDER {
-        cx.violate(
-            Check::Bug("mm/rmap.c __folio_remove_rmap: VM_BUG_ON_FOLIO(!folio_test_large)"),
-            format!(
-                "PMD rmap removal on folio {head} of order {}",
-                folio_order(cx, head)
-            ),
-        );
-    }
-    let old = cx.w.frames[head as usize]
-        .entire_mapcount
-        .fetch_add(-1, Ordering::Relaxed);
-    cx.ev(What::Mapcount {
-        pfn: head,
-        entire: true,
-        old,
-        new: old - 1,
-    });
+    let order = folio_order(cx, head);
     cx.warn_on(
-        old - 1 < 0,
+        order != PMD_ORDER,
+        "mm/rmap.c __folio_remove_rmap: VM_WARN_ON_FOLIO(PMD rmap of a small folio)",
+        || format!("PMD rmap removal on folio {head} of order {order}"),
+    );
+    let e = mapcount_add(cx, head, "entire_mapcount", -1);
+    mapcount_add(cx, head, "large_mapcount", -1);
+    cx.warn_on(
+        e < 0,
         "mm/huge_memory.c zap_huge_pmd: WARN_ON_ONCE(folio_mapcount(folio) < 0)",
-        || format!("folio {head} entire_mapcount {}", old - 1),
+        || format!("folio {head} entire_mapcount {e}"),
     );
 }
 
@@ -327,6 +351,16 @@ pub fn pmd_is_huge(cx: &Cx, mm: u8, file: u8, index: u64) -> bool {
     matches!(*pmd, Pmd::Huge { .. })
 }
 
+/// `Some(writable)` if the slot holds a huge PMD (`pmd_trans_huge`).
+pub fn pmd_huge_writable(cx: &Cx, mm: u8, file: u8, index: u64) -> Option<bool> {
+    let s = slot(cx, mm, file, index);
+    let pmd = cx.lock(&s.pmd, LockId::Pmd(mm, file, (index / PG_PMD_NR) as u8));
+    match *pmd {
+        Pmd::Huge { write, .. } => Some(write),
+        _ => None,
+    }
+}
+
 /// Whether a PTE table hangs off the slot (`!pmd_none && !pmd_trans_huge`).
 pub fn pmd_is_table(cx: &Cx, mm: u8, file: u8, index: u64) -> bool {
     let s = slot(cx, mm, file, index);
@@ -388,6 +422,11 @@ pub fn vmf_insert_page_mkwrite(
                 return Fault::SigBus; // -EFAULT
             }
             // The mkwrite upgrade: same page, no new reference.
+            if cx.w.has(Mutant::M18) {
+                if let Some(head) = page_folio(cx, pfn) {
+                    folio_get(cx, head);
+                }
+            }
             Pte::Present {
                 pfn,
                 write: ow || write,
@@ -450,7 +489,17 @@ pub fn vmf_insert_folio_pmd(
             folio_get(cx, head);
             folio_add_file_rmap_pmd(cx, head);
             // v6.15 built the PMD through the pfn path: special (B5).
-            let special = cx.w.cfg.kernel == KernelState::V6_15;
+            let special = cx.w.cfg.kernel == KernelState::V6_15 || cx.w.has(Mutant::B5);
+            if special && cx.w.cfg.kernel != KernelState::V6_15 {
+                // The rule since 6.16: a refcounted folio is never mapped by
+                // a special PMD (vm_normal_page_pmd would skip it).
+                cx.violate(
+                    Check::Bug(
+                        "mm/huge_memory.c insert_pmd: refcounted folio behind a special PMD",
+                    ),
+                    format!("PMD for folio {head} built special"),
+                );
+            }
             Pmd::Huge {
                 pfn: head,
                 write,
@@ -593,7 +642,9 @@ fn zap_pte_range(cx: &Cx, mm: u8, file: u8, first: u64, last: u64) {
         if special {
             continue; // vm_normal_page() == NULL: the zero page
         }
-        folio_remove_rmap_pte(cx, pfn);
+        if !cx.w.has(Mutant::M28) {
+            folio_remove_rmap_pte(cx, pfn);
+        }
         cx.gather.borrow_mut().push(pfn);
     }
 }

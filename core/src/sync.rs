@@ -255,7 +255,8 @@ impl AtomicI32 {
 /// does not look for data races (`docs/facade.md`).
 pub enum DataCell<T> {
     Std(std::sync::Mutex<T>),
-    Loom(loom::cell::UnsafeCell<T>),
+    /// loom's tracked cell, and a copy for the model's own checks.
+    Loom(loom::cell::UnsafeCell<T>, std::sync::Mutex<T>),
 }
 
 // SAFETY: the loom variant only exists inside a loom run, where every model
@@ -267,7 +268,9 @@ impl<T: Copy> DataCell<T> {
     #[track_caller]
     pub fn new(v: T) -> Self {
         match backend() {
-            Backend::Loom => DataCell::Loom(loom::cell::UnsafeCell::new(v)),
+            Backend::Loom => {
+                DataCell::Loom(loom::cell::UnsafeCell::new(v), std::sync::Mutex::new(v))
+            }
             Backend::Std | Backend::Shuttle => DataCell::Std(std::sync::Mutex::new(v)),
         }
     }
@@ -277,7 +280,7 @@ impl<T: Copy> DataCell<T> {
         match self {
             DataCell::Std(m) => *m.lock().unwrap_or_else(|e| e.into_inner()),
             // SAFETY: loom checks this read against concurrent writes.
-            DataCell::Loom(c) => c.with(|p| unsafe { *p }),
+            DataCell::Loom(c, _) => c.with(|p| unsafe { *p }),
         }
     }
 
@@ -285,8 +288,19 @@ impl<T: Copy> DataCell<T> {
     pub fn set(&self, v: T) {
         match self {
             DataCell::Std(m) => *m.lock().unwrap_or_else(|e| e.into_inner()) = v,
-            // SAFETY: loom checks this write against concurrent accesses.
-            DataCell::Loom(c) => c.with_mut(|p| unsafe { *p = v }),
+            DataCell::Loom(c, shadow) => {
+                // SAFETY: loom checks this write against concurrent accesses.
+                c.with_mut(|p| unsafe { *p = v });
+                *shadow.lock().unwrap_or_else(|e| e.into_inner()) = v;
+            }
+        }
+    }
+
+    /// The current value for the model's own checks: never a tracked
+    /// access, so checking cannot itself be reported as a race.
+    pub fn peek(&self) -> T {
+        match self {
+            DataCell::Std(m) | DataCell::Loom(_, m) => *m.lock().unwrap_or_else(|e| e.into_inner()),
         }
     }
 }

@@ -73,6 +73,8 @@ impl fmt::Display for Val {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum What {
     Spawn(u8),
+    /// A thread starts a top-level operation.
+    Begin,
     Acquire(LockId, &'static str),
     Release(LockId, &'static str),
     /// `schedule()` in a wait loop: the thread sleeps until woken.
@@ -119,7 +121,7 @@ pub enum What {
     },
     Mapcount {
         pfn: u64,
-        entire: bool,
+        which: &'static str,
         old: i32,
         new: i32,
     },
@@ -166,6 +168,7 @@ impl fmt::Display for What {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             What::Spawn(t) => write!(f, "spawn T{t}"),
+            What::Begin => f.write_str("begin"),
             What::Acquire(l, how) => write!(f, "{how} {l}"),
             What::Release(l, how) => write!(f, "{how} {l}"),
             What::Sleep(on) => write!(f, "sleeps: {on}"),
@@ -221,18 +224,10 @@ impl fmt::Display for What {
             }
             What::Mapcount {
                 pfn,
-                entire,
+                which,
                 old,
                 new,
-            } => write!(
-                f,
-                "page {pfn} {} {old} -> {new}",
-                if *entire {
-                    "entire_mapcount"
-                } else {
-                    "mapcount"
-                }
-            ),
+            } => write!(f, "page {pfn} {which} {old} -> {new}"),
             What::Field {
                 pfn,
                 field,
@@ -305,7 +300,17 @@ impl Recorder {
         if tracing::enabled!(target: "daxcheck", tracing::Level::WARN) {
             tracing::warn!(target: "daxcheck", "violation: {}", v.headline());
         }
-        self.with(|s| s.violations.push(v));
+        // A state that stays broken is seen at every later quiescent point;
+        // report it once.
+        self.with(|s| {
+            if !s
+                .violations
+                .iter()
+                .any(|o| o.check == v.check && o.detail == v.detail)
+            {
+                s.violations.push(v)
+            }
+        });
     }
 
     pub fn has_violation(&self) -> bool {

@@ -9,9 +9,9 @@
 
 use std::fmt;
 
-use crate::sync::{Condvar, Mutex};
+use crate::sync::Condvar;
 use crate::trace::{file_name, LockId, What};
-use crate::world::{Cx, Held};
+use crate::world::{Cx, Held, Locked};
 
 /// The key the wake function filters on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -20,6 +20,8 @@ pub enum WaitKey {
     Entry { file: u8, index: u64 },
     /// `wait_bit_key` of `wait_var_event`: the variable's address, a page.
     Var { pfn: u64 },
+    /// The address of a folio's `_refcount` (the pre-series wake address, M12).
+    VarRefcount { pfn: u64 },
 }
 
 impl fmt::Display for WaitKey {
@@ -27,6 +29,7 @@ impl fmt::Display for WaitKey {
         match *self {
             WaitKey::Entry { file, index } => write!(f, "entry {}[{index}]", file_name(file)),
             WaitKey::Var { pfn } => write!(f, "var page {pfn}"),
+            WaitKey::VarRefcount { pfn } => write!(f, "var &folio({pfn})->_refcount"),
         }
     }
 }
@@ -39,7 +42,7 @@ pub struct Waiter {
 }
 
 pub struct WaitBucket {
-    q: Mutex<Vec<Waiter>>,
+    q: Locked<Vec<Waiter>>,
     cv: Condvar,
 }
 
@@ -62,7 +65,7 @@ impl WaitTable {
             name,
             buckets: (0..buckets)
                 .map(|_| WaitBucket {
-                    q: Mutex::new(Vec::new()),
+                    q: Locked::new(Vec::new()),
                     cv: Condvar::new(),
                 })
                 .collect(),
@@ -72,7 +75,7 @@ impl WaitTable {
     fn bucket_of(&self, key: WaitKey) -> usize {
         let h = match key {
             WaitKey::Entry { file, index } => (file as u64).wrapping_mul(31).wrapping_add(index),
-            WaitKey::Var { pfn } => pfn,
+            WaitKey::Var { pfn } | WaitKey::VarRefcount { pfn } => pfn,
         };
         (h % self.buckets.len() as u64) as usize
     }
@@ -117,13 +120,15 @@ impl WaitTable {
         cx.ev(What::Sleep(format!("{} {key}", self.name)));
         cx.w.rec
             .set_blocked(cx.tid, Some(format!("sleeping on {} {key}", self.name)));
-        let (mut g, hcx, id) = q.into_parts();
+        let mut q = q;
+        let mut g = q.take_guard();
         while g.iter().any(|w| w.tid == cx.tid) {
             g = self.buckets[b].cv.wait(g);
         }
+        q.rearm(g);
         cx.w.rec.set_blocked(cx.tid, None);
         cx.ev(What::Woken);
-        drop(Held::from_parts(g, hcx, id));
+        drop(q);
     }
 
     /// `finish_wait`: leave the queue if no waker removed us.
@@ -183,9 +188,6 @@ impl WaitTable {
 
     /// Model-only: waiters still queued (for the quiescence check).
     pub fn queued(&self) -> Vec<Waiter> {
-        self.buckets
-            .iter()
-            .flat_map(|b| b.q.lock().clone())
-            .collect()
+        self.buckets.iter().flat_map(|b| b.q.peek()).collect()
     }
 }

@@ -73,6 +73,32 @@ impl Counter {
     }
 }
 
+/// Lock-protected kernel data: the facade lock the model takes, plus a
+/// shadow copy refreshed at every unlock. The quiescent checker reads the
+/// shadow, so it never takes a model lock (no scheduling point, no loom
+/// branch, no recorded step).
+pub struct Locked<T> {
+    pub m: Mutex<T>,
+    shadow: std::sync::Mutex<T>,
+}
+
+impl<T: Clone> Locked<T> {
+    pub fn new(v: T) -> Locked<T> {
+        Locked {
+            m: Mutex::new(v.clone()),
+            shadow: std::sync::Mutex::new(v),
+        }
+    }
+
+    /// The value as of the last unlock (model checks only).
+    pub fn peek(&self) -> T {
+        self.shadow
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
 /// One `struct page`.
 pub struct Frame {
     pub pfn: u64,
@@ -83,6 +109,9 @@ pub struct Frame {
     pub mapcount: Counter,
     /// `_entire_mapcount` (PMD mappings), on a head, from 0.
     pub entire_mapcount: Counter,
+    /// `_large_mapcount` of a large folio's head: every PTE and PMD mapping
+    /// of the folio, from 0; what `folio_mapcount` reads in one go.
+    pub large_mapcount: Counter,
     /// PG_head.
     pub head: DataCell<bool>,
     /// `compound_head` of a tail page.
@@ -106,6 +135,7 @@ impl Frame {
             refcount: Counter::new(0),
             mapcount: Counter::new(0),
             entire_mapcount: Counter::new(0),
+            large_mapcount: Counter::new(0),
             head: DataCell::new(false),
             compound_head: DataCell::new(None),
             order: DataCell::new(0),
@@ -134,7 +164,7 @@ pub struct Block {
 pub struct Inode {
     pub id: u8,
     /// `i_pages` with its `xa_lock`.
-    pub xa: Mutex<Xarray>,
+    pub xa: Locked<Xarray>,
     /// XFS MMAPLOCK / `invalidate_lock`: faults shared, truncate exclusive.
     pub fs_lock: RwSem<()>,
     /// `i_size` in pages; written only under the FS lock held exclusive.
@@ -148,9 +178,9 @@ pub struct Inode {
 /// The page table of one process over one file's range: one slot per PMD.
 pub struct PmdSlot {
     /// The PMD value, under `pmd_lock`.
-    pub pmd: Mutex<Pmd>,
+    pub pmd: Locked<Pmd>,
     /// The PTEs of the PTE table, under its PTE lock.
-    pub ptes: Mutex<[Pte; PG_PMD_NR as usize]>,
+    pub ptes: Locked<[Pte; PG_PMD_NR as usize]>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -214,6 +244,9 @@ pub struct World {
     /// `bit_wait_table`, where `wait_var_event` sleeps.
     pub var_wq: WaitTable,
     pub rec: Arc<Recorder>,
+    /// Threads inside a top-level operation (model bookkeeping, invisible to
+    /// the explorers); when it drops to 0 the world is quiescent.
+    pub in_op: std::sync::atomic::AtomicUsize,
 }
 
 impl World {
@@ -223,7 +256,11 @@ impl World {
         let nframes = DAX_BASE + setup.dax_frames;
         let frames = (0..nframes)
             .map(|pfn| {
+                // M17/B2 model a device whose vmemmap (altmap) has no struct
+                // page for pfn 0, the junk pfn of EMPTY entries.
+                let altmap = cfg.any(&[Mutant::M17, Mutant::B2]);
                 let kind = match pfn {
+                    0 if altmap => FrameKind::Absent,
                     0 => FrameKind::Ram,
                     ZERO_PFN => FrameKind::Zero,
                     p if p == HUGE_ZERO_PFN || p == HUGE_ZERO_PFN + 1 => FrameKind::Zero,
@@ -247,7 +284,7 @@ impl World {
             .enumerate()
             .map(|(i, f)| Inode {
                 id: i as u8,
-                xa: Mutex::new(Xarray::default()),
+                xa: Locked::new(Xarray::default()),
                 fs_lock: RwSem::new(()),
                 i_size: DataCell::new(f.size),
                 blocks: (0..f.pages)
@@ -267,8 +304,8 @@ impl World {
                     .map(|f| {
                         (0..f.pages.div_ceil(PG_PMD_NR))
                             .map(|_| PmdSlot {
-                                pmd: Mutex::new(Pmd::None),
-                                ptes: Mutex::new([Pte::None; PG_PMD_NR as usize]),
+                                pmd: Locked::new(Pmd::None),
+                                ptes: Locked::new([Pte::None; PG_PMD_NR as usize]),
                             })
                             .collect()
                     })
@@ -284,6 +321,7 @@ impl World {
             var_wq: WaitTable::new("var", 2),
             rec,
             cfg,
+            in_op: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 
@@ -319,18 +357,32 @@ pub struct FnScope<'a>(&'a Cx);
 
 impl Drop for FnScope<'_> {
     fn drop(&mut self) {
-        self.0.funcs.borrow_mut().pop();
+        let cx = self.0;
+        let outermost = {
+            let mut f = cx.funcs.borrow_mut();
+            f.pop();
+            f.is_empty()
+        };
+        if outermost {
+            // The last thread to leave an operation runs the quiescent
+            // checker: every lock is free, no wait is pending.
+            let left = cx.w.in_op.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) - 1;
+            if left == 0 && !std::thread::panicking() {
+                crate::check::quiescent(cx);
+            }
+        }
     }
 }
 
 /// A held spinlock or mutex: records its release when dropped.
-pub struct Held<'a, T> {
+pub struct Held<'a, T: Clone> {
     g: Option<MutexGuard<'a, T>>,
+    shadow: &'a std::sync::Mutex<T>,
     cx: &'a Cx,
     id: LockId,
 }
 
-impl<T> std::ops::Deref for Held<'_, T> {
+impl<T: Clone> std::ops::Deref for Held<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
         self.g
@@ -339,7 +391,7 @@ impl<T> std::ops::Deref for Held<'_, T> {
     }
 }
 
-impl<T> std::ops::DerefMut for Held<'_, T> {
+impl<T: Clone> std::ops::DerefMut for Held<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
         self.g
             .as_mut()
@@ -347,41 +399,56 @@ impl<T> std::ops::DerefMut for Held<'_, T> {
     }
 }
 
-impl<T> Drop for Held<'_, T> {
+impl<T: Clone> Drop for Held<'_, T> {
     fn drop(&mut self) {
+        if let Some(g) = self.g.take() {
+            *self.shadow.lock().unwrap_or_else(|e| e.into_inner()) = (*g).clone();
+            // Unlock, then record (see RwHeld).
+            drop(g);
+        }
         self.cx.released(self.id, "unlock");
-        self.g = None;
     }
 }
 
-impl<'a, T> Held<'a, T> {
-    pub(crate) fn into_parts(mut self) -> (MutexGuard<'a, T>, &'a Cx, LockId) {
+impl<'a, T: Clone> Held<'a, T> {
+    /// Give up the guard for a condvar wait (the caller must hand it back
+    /// with `rearm`).
+    pub(crate) fn take_guard(&mut self) -> MutexGuard<'a, T> {
         let g = self
             .g
             .take()
             .expect("[daxcheck internal bug] guard used after release");
-        let (cx, id) = (self.cx, self.id);
-        std::mem::forget(self);
-        (g, cx, id)
+        *self.shadow.lock().unwrap_or_else(|e| e.into_inner()) = (*g).clone();
+        g
     }
 
-    pub(crate) fn from_parts(g: MutexGuard<'a, T>, cx: &'a Cx, id: LockId) -> Self {
-        Held { g: Some(g), cx, id }
+    pub(crate) fn rearm(&mut self, g: MutexGuard<'a, T>) {
+        self.g = Some(g);
     }
 }
 
 /// A held rwsem (shared or exclusive).
-pub enum RwHeld<'a> {
-    Read(#[allow(dead_code)] RwSemRead<'a, ()>, &'a Cx, LockId),
-    Write(#[allow(dead_code)] RwSemWrite<'a, ()>, &'a Cx, LockId),
+pub struct RwHeld<'a> {
+    g: Option<RwGuard<'a>>,
+    cx: &'a Cx,
+    id: LockId,
+}
+
+enum RwGuard<'a> {
+    Read(#[allow(dead_code)] RwSemRead<'a, ()>),
+    Write(#[allow(dead_code)] RwSemWrite<'a, ()>),
 }
 
 impl Drop for RwHeld<'_> {
     fn drop(&mut self) {
-        match self {
-            RwHeld::Read(_, cx, id) => cx.released(*id, "up_read"),
-            RwHeld::Write(_, cx, id) => cx.released(*id, "up_write"),
-        }
+        // Unlock first, then record: the release is a scheduling point in
+        // shuttle, and every scheduling point must be followed by a step of
+        // the same thread (docs/replay.md).
+        let how = match self.g.take() {
+            Some(RwGuard::Read(_)) => "up_read",
+            _ => "up_write",
+        };
+        self.cx.released(self.id, how);
     }
 }
 
@@ -398,7 +465,16 @@ impl Cx {
 
     /// Enter a modelled kernel function: events are attributed to it.
     pub fn enter(&self, f: &'static str) -> FnScope<'_> {
+        let outermost = self.funcs.borrow().is_empty();
         self.funcs.borrow_mut().push(f);
+        if outermost {
+            // A recorded step, so that which operations are under way (and
+            // hence every quiescent point) follows from the schedule alone.
+            self.w
+                .in_op
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.ev(What::Begin);
+        }
         FnScope(self)
     }
 
@@ -424,6 +500,17 @@ impl Cx {
             check,
             detail: detail.into(),
             tid: self.tid,
+            step,
+        });
+    }
+
+    /// A violation seen by the quiescent checker (reported as thread 0).
+    pub fn violate_at_quiescence(&self, check: Check, detail: impl Into<String>) {
+        let step = self.w.rec.steps();
+        self.w.rec.violate(Violation {
+            check,
+            detail: detail.into(),
+            tid: 0,
             step,
         });
     }
@@ -483,12 +570,13 @@ impl Cx {
 
     /// `spin_lock` / `mutex_lock` on a model lock.
     #[track_caller]
-    pub fn lock<'a, T>(&'a self, m: &'a Mutex<T>, id: LockId) -> Held<'a, T> {
+    pub fn lock<'a, T: Clone>(&'a self, l: &'a Locked<T>, id: LockId) -> Held<'a, T> {
         self.w.rec.set_blocked(self.tid, Some(format!("{id}")));
-        let g = m.lock();
+        let g = l.m.lock();
         self.acquired(id, "lock");
         Held {
             g: Some(g),
+            shadow: &l.shadow,
             cx: self,
             id,
         }
@@ -508,7 +596,11 @@ impl Cx {
             .set_blocked(self.tid, Some(format!("down_read {id}")));
         let g = s.read();
         self.acquired(id, "down_read");
-        RwHeld::Read(g, self, id)
+        RwHeld {
+            g: Some(RwGuard::Read(g)),
+            cx: self,
+            id,
+        }
     }
 
     #[track_caller]
@@ -519,7 +611,11 @@ impl Cx {
             .set_blocked(self.tid, Some(format!("down_write {id}")));
         let g = s.write();
         self.acquired(id, "down_write");
-        RwHeld::Write(g, self, id)
+        RwHeld {
+            g: Some(RwGuard::Write(g)),
+            cx: self,
+            id,
+        }
     }
 
     /// The world, with a lifetime tied to this context (the Arc lives as

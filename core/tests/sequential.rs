@@ -75,7 +75,7 @@ fn pmd_fault_makes_a_compound_folio_and_truncate_splits_it() {
         1
     );
     {
-        let xa = s.cx.w.files[0].xa.lock();
+        let xa = s.cx.w.files[0].xa.peek();
         let (base, e) = xa.load(1).expect("PMD entry");
         assert_eq!((base, dax_to_pfn(e)), (0, f));
         assert!(xa.dirty.contains(&0), "a write fault marks the entry dirty");
@@ -87,7 +87,7 @@ fn pmd_fault_makes_a_compound_folio_and_truncate_splits_it() {
         0,
         "the last dax_folio_put splits the folio"
     );
-    assert!(s.cx.w.files[0].xa.lock().is_empty());
+    assert!(s.cx.w.files[0].xa.peek().is_empty());
     clean(&s);
 }
 

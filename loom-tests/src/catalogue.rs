@@ -98,15 +98,21 @@ fn holds(_: KernelState) -> Expect {
 
 /// S1: fault vs truncate.
 fn s1() -> Scenario {
-    let variant = |name, size: FaultSize| Variant {
+    let variant = |name, size: FaultSize, exit: bool| Variant {
         name,
         setup: file_a(1),
         threads: vec![
             thread(
-                format!("fault A[0] ({}, read), then exit (munmap)", size_name(size)),
+                format!(
+                    "fault A[0] ({}, read){}",
+                    size_name(size),
+                    if exit { ", then exit (munmap)" } else { "" }
+                ),
                 move |cx| {
                     handle_mm_fault(cx, 0, 0, 0, false, size);
-                    munmap(cx, 0, 0);
+                    if exit {
+                        munmap(cx, 0, 0);
+                    }
                 },
             ),
             thread("truncate A to 0", |cx| xfs_truncate(cx, 0, 0)),
@@ -117,15 +123,23 @@ fn s1() -> Scenario {
         name: "S1",
         title: "fault vs truncate",
         header: "\
-T1: handle_mm_fault(A[0]) under MMAPLOCK shared; then the process exits (munmap: zap, unlink, TLB flush)
-T2: xfs_setattr_size(A, 0): MMAPLOCK excl, dax_break_layout (callback drops/retakes MMAPLOCK), truncate, free blocks
-Property: when break-layout returns, T1's folio has refcount 0 and mapcount 0 and no entry is left (I8);
-          the deferred TLB put is waited for, not missed; blocks are freed FS-free (I6); no hang (I12/I13)
+T1: handle_mm_fault(A[0]) under MMAPLOCK shared; in the -exit variants the process then exits
+    (munmap: zap, unlink, TLB flush)
+T2: xfs_setattr_size(A, 0): MMAPLOCK excl, dax_break_layout (callback drops/retakes MMAPLOCK),
+    truncate, free blocks
+Property: when break-layout returns, T1's folio has refcount 0 and mapcount 0 and no entry is
+          left (I8); a deferred TLB put is waited for, not missed; blocks are freed FS-free (I6);
+          T1 either never mapped (SIGBUS past i_size) or was zapped; no hang (I12/I13)
 Result: holds",
         expect: holds,
         explorer: DefaultExplorer::Loom,
-        catches: &[Mutant::M10],
-        variants: vec![variant("pte", FaultSize::Pte), variant("pmd", FaultSize::Pmd)],
+        catches: &[],
+        variants: vec![
+            variant("pte", FaultSize::Pte, false),
+            variant("pmd", FaultSize::Pmd, false),
+            variant("pte-exit", FaultSize::Pte, true),
+            variant("pmd-exit", FaultSize::Pmd, true),
+        ],
     }
 }
 

@@ -73,9 +73,11 @@ fn check_prints_the_table_and_exits_0_when_scenarios_hold() {
             daxcheck(&["check", "S1", "S3", "--explorer", ex, "--iterations", "300"]);
         assert_eq!(code, 0, "{out}{err}");
         assert!(out.starts_with("scenario"), "{out}");
+        let rows = out.lines().skip(1).take_while(|l| !l.is_empty()).count();
+        assert!(rows >= 4, "{out}");
         assert_eq!(
             out.lines().filter(|l| l.ends_with(" ok")).count(),
-            4,
+            rows,
             "{out}"
         );
     }

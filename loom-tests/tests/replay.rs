@@ -99,11 +99,11 @@ fn pct_failure_replays_exactly() {
 #[test]
 fn random_failure_replays_exactly() {
     round_trip(
-        "S1",
+        "S3",
         "pte",
         Mutant::M10,
         Explorer::Random {
-            iterations: 2000,
+            iterations: 5000,
             seed: 1,
         },
     );
@@ -113,5 +113,5 @@ fn random_failure_replays_exactly() {
 fn loom_failure_replays_exactly() {
     // loom explores weak-memory reads a schedule cannot impose; its replay
     // re-runs loom's deterministic search to the failing execution.
-    round_trip("S1", "pmd", Mutant::M10, Explorer::Loom { bound: 2 });
+    round_trip("S1", "pmd-exit", Mutant::M10, Explorer::Loom { bound: 2 });
 }

@@ -91,7 +91,7 @@ fn s1_catches_m10_old_idle_rule() {
     // Break-layout passes over the deferred TLB put: the split and the
     // block free happen at refcount 1.
     let by = [Check::Inv(9), Check::Inv(8)];
-    for v in ["pte", "pmd"] {
+    for v in ["pte-exit", "pmd-exit"] {
         assert_caught("S1", v, Mutant::M10, &LOOM, &by);
         assert_caught("S1", v, Mutant::M10, &PCT, &by);
     }
@@ -122,8 +122,8 @@ fn catalogue_pairs_are_caught() {
 
 #[test]
 fn same_seed_same_result() {
-    let a = run("S1", "pmd", Some(Mutant::M10), &PCT);
-    let b = run("S1", "pmd", Some(Mutant::M10), &PCT);
+    let a = run("S1", "pmd-exit", Some(Mutant::M10), &PCT);
+    let b = run("S1", "pmd-exit", Some(Mutant::M10), &PCT);
     let (fa, fb) = (a.failure.expect("found"), b.failure.expect("found"));
     assert_eq!(a.executions, b.executions);
     assert_eq!(fa.rec.events, fb.rec.events);
@@ -138,7 +138,7 @@ fn strict_same_value_races_reports_the_pgmap_race() {
     let vi = sc
         .variants
         .iter()
-        .position(|v| v.name == "pmd")
+        .position(|v| v.name == "pmd-exit")
         .expect("variant");
     let mut m = model_of(&sc, vi, KernelState::V6_15, None);
     m.cfg.strict_same_value_races = true;
