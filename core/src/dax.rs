@@ -36,7 +36,7 @@ pub struct Vmf {
 
 /// `dax_entry_waitqueue`'s key: the caller's index, rounded down to the PMD
 /// boundary when the entry is a PMD entry.
-fn entry_key(cx: &Cx, file: u8, index: u64, e: u64) -> WaitKey {
+pub(crate) fn entry_key(cx: &Cx, file: u8, index: u64, e: u64) -> WaitKey {
     let index = if dax_is_pmd_entry(e) && !cx.w.has(Mutant::M4) {
         align_index(index, PMD_ORDER)
     } else {
@@ -180,7 +180,7 @@ pub fn get_next_unlocked_entry<'a>(
 /// `wait_entry_unlocked_exclusive`: wait for the entry at the xas position
 /// to unlock, then reload the same index (`xas_reset`). Returns the xas
 /// index it ended at and the entry found there.
-fn wait_entry_unlocked_exclusive<'a>(
+pub(crate) fn wait_entry_unlocked_exclusive<'a>(
     cx: &'a Cx,
     file: u8,
     mut xa: Held<'a, Xarray>,
@@ -208,7 +208,7 @@ fn wait_entry_unlocked_exclusive<'a>(
 }
 
 /// `dax_to_folio`: `page_folio(pfn_to_page(dax_to_pfn(e)))`.
-fn dax_to_folio(cx: &Cx, e: u64) -> Option<u64> {
+pub(crate) fn dax_to_folio(cx: &Cx, e: u64) -> Option<u64> {
     page_folio(cx, dax_to_pfn(e))
 }
 
@@ -281,7 +281,7 @@ fn dax_folio_init(cx: &Cx, e: u64) {
 }
 
 /// I11: association state changes only under this mapping's `xa_lock`.
-fn assert_xa_held(cx: &Cx, file: u8, what: &str) {
+pub(crate) fn assert_xa_held(cx: &Cx, file: u8, what: &str) {
     if !cx.holds(LockId::XaLock(file)) {
         cx.violate(
             Check::Inv(11),
@@ -346,7 +346,7 @@ fn dax_associate_entry(cx: &Cx, file: u8, e: u64, index: u64, shared: bool) {
 
 /// `dax_folio_put`: drop one association; the last one clears `mapping` and
 /// splits a compound folio back into order-0 pages. Returns the shares left.
-fn dax_folio_put(cx: &Cx, f: u64) -> u64 {
+pub(crate) fn dax_folio_put(cx: &Cx, f: u64) -> u64 {
     let _f = cx.enter("dax_folio_put");
     let w = cx.world();
     let fr = &w.frames[f as usize];
@@ -426,7 +426,7 @@ pub(crate) fn dax_split_folio(cx: &Cx, f: u64, order: u32) {
 }
 
 /// `dax_disassociate_entry`
-fn dax_disassociate_entry(cx: &Cx, file: u8, e: u64) {
+pub(crate) fn dax_disassociate_entry(cx: &Cx, file: u8, e: u64) {
     let _f = cx.enter("dax_disassociate_entry");
     assert_xa_held(cx, file, "dax_disassociate_entry");
     if guard_after_translate(cx) {
@@ -443,7 +443,7 @@ fn dax_disassociate_entry(cx: &Cx, file: u8, e: u64) {
 
 /// `dax_busy_page`: the head page of a folio whose references exceed its
 /// mappings, or None.
-fn dax_busy_page(cx: &Cx, e: u64) -> Option<u64> {
+pub(crate) fn dax_busy_page(cx: &Cx, e: u64) -> Option<u64> {
     let _f = cx.enter("dax_busy_page");
     if guard_after_translate(cx) {
         dax_to_folio(cx, e);
@@ -520,7 +520,7 @@ pub fn grab_mapping_entry(cx: &Cx, file: u8, index: u64, order: u32) -> Result<(
 
 /// `dax_insert_entry`: replace a placeholder (or, for a shared extent, any
 /// entry) by the real entry and move the folio association with it.
-fn dax_insert_entry(cx: &Cx, vmf: &Vmf, entry: u64, new: u64, shared: bool) -> u64 {
+pub(crate) fn dax_insert_entry(cx: &Cx, vmf: &Vmf, entry: u64, new: u64, shared: bool) -> u64 {
     let _f = cx.enter("dax_insert_entry");
     let file = vmf.file;
     let base = align_index(vmf.index, dax_entry_order(entry));
@@ -788,7 +788,7 @@ pub fn dax_layout_busy_page_range(cx: &Cx, file: u8, start: u64, end: u64) -> Op
 }
 
 /// `dax_page_is_idle`: the page's refcount is 0.
-fn dax_page_is_idle(cx: &Cx, page: u64) -> bool {
+pub(crate) fn dax_page_is_idle(cx: &Cx, page: u64) -> bool {
     let r = cx.w.frames[page as usize]
         .refcount
         .load(crate::sync::Ordering::SeqCst);
