@@ -392,7 +392,21 @@ impl RecState {
     pub fn render_trace(&self, out: &mut String) {
         use fmt::Write;
         let width = self.events.len().to_string().len().max(2);
+        // A livelock runs to the step bound: keep the start and the end.
+        let (head, tail) = (150, 250);
+        let n = self.events.len();
         for (i, ev) in self.events.iter().enumerate() {
+            if n > head + tail && i >= head && i < n - tail {
+                if i == head {
+                    let _ = writeln!(
+                        out,
+                        "  {:>width$}  ... {} steps elided ...",
+                        "",
+                        n - head - tail
+                    );
+                }
+                continue;
+            }
             let indent = "    ".repeat(ev.tid.saturating_sub(1) as usize);
             let _ = writeln!(
                 out,

@@ -19,6 +19,9 @@ pub enum Check {
     DataRace,
     /// Every remaining thread is blocked (I12 entry waits, I13 var waits).
     Deadlock,
+    /// Threads keep running without finishing: the explorer's step bound
+    /// was hit (a retry loop that never succeeds; I12's liveness).
+    Livelock,
     /// A model thread panicked for a reason that is not a model check.
     Internal,
 }
@@ -60,6 +63,7 @@ impl Check {
             Check::LockRule(_) => "lock-rule".into(),
             Check::DataRace => "data-race".into(),
             Check::Deadlock => "deadlock".into(),
+            Check::Livelock => "livelock".into(),
             Check::Internal => "internal".into(),
         }
     }
@@ -74,6 +78,7 @@ impl fmt::Display for Check {
             Check::LockRule(rule) => write!(f, "lock rule: {rule}"),
             Check::DataRace => f.write_str("data race"),
             Check::Deadlock => f.write_str("deadlock"),
+            Check::Livelock => f.write_str("livelock"),
             Check::Internal => f.write_str("[daxcheck internal bug]"),
         }
     }

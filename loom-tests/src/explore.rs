@@ -221,6 +221,20 @@ fn failure_from(payload: Box<dyn std::any::Any + Send>, execution: usize) -> Fai
                 tid: 0,
                 step,
             }
+        } else if text.contains("max_steps") || text.contains("maximum number of branches") {
+            let unfinished: Vec<String> = (1..rec.names.len())
+                .filter(|&t| !rec.finished.get(t).copied().unwrap_or(false))
+                .map(|t| format!("T{t}"))
+                .collect();
+            Violation {
+                check: Check::Livelock,
+                detail: format!(
+                    "{} still running after {step} steps (the explorer's step bound)",
+                    unfinished.join(", ")
+                ),
+                tid: 0,
+                step,
+            }
         } else if text.contains("Causality violation") {
             let first = text.trim().replace("\n", " | ");
             Violation {

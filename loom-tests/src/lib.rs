@@ -3,5 +3,6 @@
 
 pub mod catalogue;
 pub mod explore;
+pub mod matrix;
 pub mod replay;
 pub mod run;

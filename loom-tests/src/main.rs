@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use daxcheck::catalogue::{catalogue, resolve};
 use daxcheck::explore::{explore, Explorer};
+use daxcheck::matrix;
 use daxcheck::replay::{digest, ReplayFile};
 use daxcheck::run::{self, Budget, Run};
 use daxcheck_core::{KernelState, Mutant};
@@ -30,6 +31,9 @@ enum Cmd {
     /// Check scenarios (all of them when none is named) and judge each
     /// result against the catalogue's expectation.
     Check(CheckArgs),
+    /// Run the mutant matrix: each mutant against the scenarios paired
+    /// with it (every scenario with --all), plus the unmutated baseline.
+    Mutants(MutantArgs),
     /// Re-run a saved failing schedule exactly, with tracing on.
     Replay {
         /// A `.replay` file written by `daxcheck check`.
@@ -38,21 +42,29 @@ enum Cmd {
 }
 
 #[derive(clap::Args)]
-struct CheckArgs {
-    /// Scenarios (`S1`) or single variants (`S1/pte`).
+struct MutantArgs {
+    /// Only these scenarios (repeatable).
+    #[arg(long = "scenario")]
     scenarios: Vec<String>,
-    /// Run the whole catalogue (the default when no scenario is named).
+    /// Only these mutants (repeatable); default: all.
+    #[arg(long = "mutant")]
+    mutants: Vec<String>,
+    /// Run every mutant against every scenario, not only the paired ones.
     #[arg(long)]
     all: bool,
+    #[command(flatten)]
+    opts: ExploreOpts,
+}
+
+/// Explorer and output options shared by `check` and `mutants`.
+#[derive(clap::Args)]
+struct ExploreOpts {
     /// loom, pct or random; default: each scenario's own.
     #[arg(long)]
     explorer: Option<String>,
     /// shuttle seed.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Switch on one mutant (a deliberate mistake), e.g. M6.
-    #[arg(long)]
-    mutant: Option<String>,
     /// Kernel state: v6.15, v6.16 or 2026.
     #[arg(long, default_value = "v6.15")]
     kernel: String,
@@ -65,12 +77,58 @@ struct CheckArgs {
     /// shuttle iterations per scenario variant [env: DAXCHECK_ITERATIONS].
     #[arg(long)]
     iterations: Option<usize>,
-    /// Scenario runs in parallel (default: the number of cores).
+    /// Runs in parallel (default: the number of cores).
     #[arg(long)]
     jobs: Option<usize>,
+    /// text or json.
+    #[arg(long, default_value = "text")]
+    format: String,
+}
+
+impl ExploreOpts {
+    fn budget(&self) -> Result<Budget, String> {
+        let b = Budget {
+            bound: knob(self.bound, "DAXCHECK_LOOM_BOUND", 2)?,
+            depth: knob(self.depth, "DAXCHECK_PCT_DEPTH", 3)?,
+            iterations: knob(self.iterations, "DAXCHECK_ITERATIONS", 2000)?,
+            seed: self.seed,
+        };
+        if b.depth == 0 {
+            return Err("--depth must be at least 1".into());
+        }
+        Ok(b)
+    }
+
+    fn jobs(&self) -> usize {
+        self.jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .max(1)
+    }
+
+    fn json(&self) -> Result<bool, String> {
+        match self.format.as_str() {
+            "text" => Ok(false),
+            "json" => Ok(true),
+            f => Err(format!("unknown format `{f}` (known: text, json)")),
+        }
+    }
+}
+
+#[derive(clap::Args)]
+struct CheckArgs {
+    /// Scenarios (`S1`) or single variants (`S1/pte`).
+    scenarios: Vec<String>,
+    /// Run the whole catalogue (the default when no scenario is named).
+    #[arg(long)]
+    all: bool,
+    /// Switch on one mutant (a deliberate mistake), e.g. M6.
+    #[arg(long)]
+    mutant: Option<String>,
     /// Save failing schedules under corpus/replays instead of daxcheck-failures/.
     #[arg(long)]
     save_corpus: bool,
+    #[command(flatten)]
+    opts: ExploreOpts,
 }
 
 /// A value from the command line, else from `var`, else `default`; a bad
@@ -119,6 +177,7 @@ fn main() -> ExitCode {
     match cli.cmd {
         Cmd::List => list(),
         Cmd::Check(a) => check(a),
+        Cmd::Mutants(a) => mutants(a),
         Cmd::Replay { file } => replay(file),
     }
 }
@@ -150,28 +209,18 @@ fn list() -> ExitCode {
 
 fn check(a: CheckArgs) -> ExitCode {
     let cat = catalogue();
-    let kernel = match KernelState::parse(&a.kernel) {
-        Ok(k) => k,
-        Err(e) => return usage(e),
+    let (kernel, budget, json) = match (
+        KernelState::parse(&a.opts.kernel),
+        a.opts.budget(),
+        a.opts.json(),
+    ) {
+        (Ok(k), Ok(b), Ok(j)) => (k, b, j),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return usage(e),
     };
     let mutant = match a.mutant.as_deref().map(Mutant::parse).transpose() {
         Ok(m) => m,
         Err(e) => return usage(e),
     };
-    let budget = match (|| -> Result<Budget, String> {
-        Ok(Budget {
-            bound: knob(a.bound, "DAXCHECK_LOOM_BOUND", 2)?,
-            depth: knob(a.depth, "DAXCHECK_PCT_DEPTH", 3)?,
-            iterations: knob(a.iterations, "DAXCHECK_ITERATIONS", 2000)?,
-            seed: a.seed,
-        })
-    })() {
-        Ok(b) => b,
-        Err(e) => return usage(e),
-    };
-    if budget.depth == 0 {
-        return usage("--depth must be at least 1");
-    }
     let specs: Vec<String> = if a.all || a.scenarios.is_empty() {
         cat.iter().map(|s| s.name.to_string()).collect()
     } else {
@@ -183,7 +232,7 @@ fn check(a: CheckArgs) -> ExitCode {
             Ok(x) => x,
             Err(e) => return usage(e),
         };
-        let explorer = match run::explorer_for(a.explorer.as_deref(), &cat[si], &budget) {
+        let explorer = match run::explorer_for(a.opts.explorer.as_deref(), &cat[si], &budget) {
             Ok(e) => e,
             Err(e) => return usage(e),
         };
@@ -197,26 +246,97 @@ fn check(a: CheckArgs) -> ExitCode {
             });
         }
     }
-    let jobs = a
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let results = run::execute_all(&runs, jobs);
-    print!("{}", run::render_table(&results));
+    let results = run::execute_all(&runs, a.opts.jobs());
     let dir = run::failure_dir(a.save_corpus);
+    let mut saved = Vec::new();
     for r in &results {
-        if let Some(f) = &r.outcome.failure {
-            let path = match run::save_replay(r, f, &dir) {
-                Ok(p) => Some(p),
-                Err(e) => {
-                    eprintln!("daxcheck: {e}");
-                    None
-                }
-            };
-            println!();
-            print!("{}", run::render_failure(r, f, path.as_deref()));
+        saved.push(
+            r.outcome
+                .failure
+                .as_ref()
+                .and_then(|f| match run::save_replay(r, f, &dir) {
+                    Ok(p) => Some(p),
+                    Err(e) => {
+                        eprintln!("daxcheck: {e}");
+                        None
+                    }
+                }),
+        );
+    }
+    if json {
+        for (r, p) in results.iter().zip(&saved) {
+            println!("{}", run::render_json(r, p.as_deref()));
+        }
+    } else {
+        print!("{}", run::render_table(&results));
+        for (r, p) in results.iter().zip(&saved) {
+            if let Some(f) = &r.outcome.failure {
+                println!();
+                print!("{}", run::render_failure(r, f, p.as_deref()));
+            }
         }
     }
     if results.iter().all(|r| r.as_expected()) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn mutants(a: MutantArgs) -> ExitCode {
+    let cat = catalogue();
+    let (kernel, budget, json) = match (
+        KernelState::parse(&a.opts.kernel),
+        a.opts.budget(),
+        a.opts.json(),
+    ) {
+        (Ok(k), Ok(b), Ok(j)) => (k, b, j),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return usage(e),
+    };
+    let mut scenarios = Vec::new();
+    for name in &a.scenarios {
+        match resolve(&cat, name) {
+            Ok((si, _)) => scenarios.push(si),
+            Err(e) => return usage(e),
+        }
+    }
+    if scenarios.is_empty() {
+        scenarios = (0..cat.len()).collect();
+    }
+    let mut ms = Vec::new();
+    for m in &a.mutants {
+        match Mutant::parse(m) {
+            Ok(m) => ms.push(m),
+            Err(e) => return usage(e),
+        }
+    }
+    if ms.is_empty() {
+        ms = Mutant::ALL.to_vec();
+    }
+    if let Err(e) = run::explorer_for(a.opts.explorer.as_deref(), &cat[scenarios[0]], &budget) {
+        return usage(e);
+    }
+    let pick = |sc: &daxcheck::catalogue::Scenario| {
+        run::explorer_for(a.opts.explorer.as_deref(), sc, &budget).unwrap_or(Explorer::Pct {
+            depth: budget.depth,
+            iterations: budget.iterations,
+            seed: budget.seed,
+        })
+    };
+    let m = matrix::run_matrix(&cat, &ms, &scenarios, a.all, &pick, kernel, a.opts.jobs());
+    if json {
+        match serde_json::to_string(&m) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("daxcheck: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    } else {
+        let names: Vec<&str> = scenarios.iter().map(|&si| cat[si].name).collect();
+        print!("{}", matrix::render(&m, &ms, &names));
+    }
+    if m.ok() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

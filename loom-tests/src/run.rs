@@ -238,10 +238,13 @@ pub fn render_failure(r: &RunResult, f: &Failure, replay_path: Option<&Path>) ->
         f.execution
     );
     let _ = writeln!(out, "VIOLATION {}", v.headline());
-    let who = if v.tid == 0 {
-        "the checker at quiescence".to_string()
-    } else {
-        format!("T{}", v.tid)
+    use daxcheck_core::violation::Check;
+    let who = match v.check {
+        Check::Deadlock | Check::Livelock | Check::DataRace | Check::Internal if v.tid == 0 => {
+            "the explorer".to_string()
+        }
+        _ if v.tid == 0 => "the checker at quiescence".to_string(),
+        _ => format!("T{}", v.tid),
     };
     let _ = writeln!(out, "  seen by {who} after step {}", v.step);
     for other in f.rec.violations.iter().skip(1).take(5) {
@@ -296,4 +299,32 @@ pub fn save_replay(r: &RunResult, f: &Failure, dir: &Path) -> Result<PathBuf, St
     std::fs::write(&path, file.render())
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok(path)
+}
+
+/// One scenario run as a JSON object (stable field names).
+pub fn render_json(r: &RunResult, replay: Option<&Path>) -> String {
+    let f = r.outcome.failure.as_ref();
+    let v = serde_json::json!({
+        "scenario": r.scenario,
+        "variant": r.variant,
+        "kernel": r.kernel.name(),
+        "mutant": r.mutant.map(|m| m.name()),
+        "explorer": r.explorer.spec(),
+        "executions": r.outcome.executions,
+        "bounded": r.outcome.bounded,
+        "seconds": r.outcome.elapsed.as_secs_f64(),
+        "expected": r.expected.word(),
+        "observed": r.observed(),
+        "as_expected": r.as_expected(),
+        "violation": f.map(|f| serde_json::json!({
+            "check": f.violation.check.id(),
+            "headline": f.violation.headline(),
+            "thread": f.violation.tid,
+            "step": f.violation.step,
+            "execution": f.execution,
+            "trace": f.rec.events.iter().map(|e| format!("T{} {}: {}", e.tid, e.func, e.what)).collect::<Vec<_>>(),
+        })),
+        "replay": replay.map(|p| p.display().to_string()),
+    });
+    v.to_string()
 }

@@ -1,0 +1,264 @@
+//! The mutant matrix: every mutant (deliberate mistake or reverted
+//! historical fix) against the scenarios paired with it, as evidence that a
+//! green catalogue run means something.
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use daxcheck_core::{KernelState, Mutant};
+use serde::Serialize;
+
+use crate::catalogue::{Expect, Scenario};
+use crate::explore::Explorer;
+use crate::run::{execute_all, Run, RunResult};
+
+/// One cell: a mutant against one scenario (all its variants).
+#[derive(Clone, Debug, Serialize)]
+pub struct Cell {
+    pub mutant: String,
+    pub scenario: String,
+    pub paired: bool,
+    /// The variant and check that caught it, if any.
+    pub caught_by: Option<String>,
+    pub variant: Option<String>,
+    pub executions: usize,
+    pub seconds: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Baseline {
+    pub scenario: String,
+    pub variant: String,
+    pub expected: String,
+    pub observed: String,
+    pub ok: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Matrix {
+    pub explorer: String,
+    pub kernel: String,
+    pub cells: Vec<Cell>,
+    pub baseline: Vec<Baseline>,
+    /// Paired cells caught / paired cells.
+    pub caught: usize,
+    pub paired: usize,
+    /// Mutants no scenario is paired with.
+    pub unpaired: Vec<String>,
+    /// Scenarios run in the matrix that caught no mutant.
+    pub catch_nothing: Vec<String>,
+}
+
+impl Matrix {
+    /// Every paired mutant is caught and the unmutated model gives every
+    /// expected result.
+    pub fn ok(&self) -> bool {
+        self.caught == self.paired && self.baseline.iter().all(|b| b.ok)
+    }
+}
+
+/// The kernel state a mutant is judged under: a reverted fix only means
+/// something in a state that has the fix.
+pub fn kernel_for(m: Mutant, default: KernelState) -> KernelState {
+    match m {
+        // v6.15 already builds special PMDs: B5 reverts the 6.16 fix.
+        Mutant::B5 => KernelState::V6_16,
+        _ => default,
+    }
+}
+
+/// Run the matrix. `all` pairs every mutant with every scenario.
+pub fn run_matrix(
+    cat: &[Scenario],
+    mutants: &[Mutant],
+    scenarios: &[usize],
+    all: bool,
+    explorer: &dyn Fn(&Scenario) -> Explorer,
+    kernel: KernelState,
+    jobs: usize,
+) -> Matrix {
+    // Baseline: every variant of every scenario, unmutated.
+    let mut runs = Vec::new();
+    for &si in scenarios {
+        for vi in 0..cat[si].variants.len() {
+            runs.push(Run {
+                scenario: &cat[si],
+                variant: vi,
+                kernel,
+                mutant: None,
+                explorer: explorer(&cat[si]),
+            });
+        }
+    }
+    let base_n = runs.len();
+    // Mutant cells: (mutant, scenario) → every variant; a cell is caught if
+    // any of its variants breaks a check.
+    let mut cells_idx = Vec::new();
+    for &m in mutants {
+        for &si in scenarios {
+            let paired = cat[si].catches.contains(&m);
+            if !paired && !all {
+                continue;
+            }
+            let first = runs.len();
+            for vi in 0..cat[si].variants.len() {
+                runs.push(Run {
+                    scenario: &cat[si],
+                    variant: vi,
+                    kernel: kernel_for(m, kernel),
+                    mutant: Some(m),
+                    explorer: explorer(&cat[si]),
+                });
+            }
+            cells_idx.push((m, si, paired, first..runs.len()));
+        }
+    }
+    let results = execute_all(&runs, jobs);
+    let baseline: Vec<Baseline> = results[..base_n]
+        .iter()
+        .map(|r| Baseline {
+            scenario: r.scenario.to_string(),
+            variant: r.variant.to_string(),
+            expected: r.expected.word().to_string(),
+            observed: r.observed().to_string(),
+            ok: r.as_expected(),
+        })
+        .collect();
+    let mut cells = Vec::new();
+    for (m, si, paired, range) in cells_idx {
+        let rs: &[RunResult] = &results[range];
+        let hit = rs
+            .iter()
+            .find(|r| r.outcome.failure.is_some() && r.expected == Expect::Holds);
+        let (executions, secs) = match hit {
+            Some(r) => (r.outcome.executions, r.outcome.elapsed),
+            None => (
+                rs.iter().map(|r| r.outcome.executions).sum(),
+                rs.iter().map(|r| r.outcome.elapsed).sum::<Duration>(),
+            ),
+        };
+        cells.push(Cell {
+            mutant: m.name().to_string(),
+            scenario: cat[si].name.to_string(),
+            paired,
+            caught_by: hit
+                .and_then(|r| r.outcome.failure.as_ref())
+                .map(|f| f.violation.check.id()),
+            variant: hit.map(|r| r.variant.to_string()),
+            executions,
+            seconds: secs.as_secs_f64(),
+        });
+    }
+    let paired = cells.iter().filter(|c| c.paired).count();
+    let caught = cells
+        .iter()
+        .filter(|c| c.paired && c.caught_by.is_some())
+        .count();
+    let unpaired = mutants
+        .iter()
+        .filter(|m| !scenarios.iter().any(|&si| cat[si].catches.contains(m)))
+        .map(|m| m.name().to_string())
+        .collect();
+    let catch_nothing = scenarios
+        .iter()
+        .filter(|&&si| {
+            !cells
+                .iter()
+                .any(|c| c.scenario == cat[si].name && c.caught_by.is_some())
+        })
+        .map(|&si| cat[si].name.to_string())
+        .collect();
+    Matrix {
+        explorer: scenarios
+            .first()
+            .map(|&si| explorer(&cat[si]).describe())
+            .unwrap_or_default(),
+        kernel: kernel.name().to_string(),
+        cells,
+        baseline,
+        caught,
+        paired,
+        unpaired,
+        catch_nothing,
+    }
+}
+
+/// The matrix as text: one row per mutant, one column per scenario.
+pub fn render(m: &Matrix, mutants: &[Mutant], scenarios: &[&str]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "mutant matrix ({}, kernel {})", m.explorer, m.kernel);
+    let width = 22;
+    let mut head = format!("{:<6}", "mutant");
+    for s in scenarios {
+        let _ = write!(head, "  {s:<width$}");
+    }
+    let _ = writeln!(out, "{}  description", head.trim_end());
+    for mu in mutants {
+        let mut line = format!("{:<6}", mu.name());
+        for s in scenarios {
+            let cell = m
+                .cells
+                .iter()
+                .find(|c| c.mutant == mu.name() && c.scenario == *s);
+            let text = match cell {
+                None => "-".to_string(),
+                Some(c) => match &c.caught_by {
+                    Some(by) => format!(
+                        "{}{} {by} {}x",
+                        if c.paired { "caught" } else { "(caught)" },
+                        c.variant
+                            .as_deref()
+                            .map(|v| format!("/{v}"))
+                            .unwrap_or_default(),
+                        c.executions
+                    ),
+                    None if c.paired => "SURVIVED".to_string(),
+                    None => "(survived)".to_string(),
+                },
+            };
+            let _ = write!(line, "  {text:<width$}");
+        }
+        let _ = writeln!(out, "{}  {}", line.trim_end(), mu.describe());
+    }
+    let pct = if m.paired == 0 {
+        100.0
+    } else {
+        100.0 * m.caught as f64 / m.paired as f64
+    };
+    let _ = writeln!(
+        out,
+        "\nscore: {}/{} paired cells caught ({pct:.0}%)",
+        m.caught, m.paired
+    );
+    let bad: Vec<_> = m.baseline.iter().filter(|b| !b.ok).collect();
+    if bad.is_empty() {
+        let _ = writeln!(
+            out,
+            "baseline: the unmutated model gives every expected result ({} runs)",
+            m.baseline.len()
+        );
+    } else {
+        for b in bad {
+            let _ = writeln!(
+                out,
+                "baseline UNEXPECTED: {}/{} expected {} observed {}",
+                b.scenario, b.variant, b.expected, b.observed
+            );
+        }
+    }
+    if !m.unpaired.is_empty() {
+        let _ = writeln!(
+            out,
+            "unpaired mutants (no scenario is paired with them): {}",
+            m.unpaired.join(", ")
+        );
+    }
+    if !m.catch_nothing.is_empty() {
+        let _ = writeln!(
+            out,
+            "scenarios that caught nothing: {}",
+            m.catch_nothing.join(", ")
+        );
+    }
+    out
+}
