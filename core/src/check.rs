@@ -107,13 +107,17 @@ fn refcount_accounting(cx: &Cx, s: &Snapshot) {
             }
         }
     }
+    let pins = cx.w.pins.lock().unwrap_or_else(|e| e.into_inner()).clone();
     for head in dax_heads(cx) {
         let r = peek_ref_count(&cx.w, head);
         let m = mappings.get(&head).copied().unwrap_or(0);
-        if r != m {
+        let p: i32 = pins.iter().filter(|p| p.head == head).map(|p| p.refs).sum();
+        if r != m + p {
             cx.violate_at_quiescence(
                 Check::Inv(1),
-                format!("folio {head} refcount {r} but {m} page-table mappings and no pins"),
+                format!(
+                    "folio {head} refcount {r} but {m} page-table mappings and {p} GUP references"
+                ),
             );
         }
         let mc = peek_mapcount(&cx.w, head);
@@ -161,7 +165,7 @@ fn association_matches_xarray(cx: &Cx, s: &Snapshot) {
                     ),
                 );
             }
-        } else if cell != 0 {
+        } else if cell != 0 && !cx.w.stale_index_cell(head) {
             if cell as usize != owners.len() {
                 cx.violate_at_quiescence(
                     Check::Inv(4),
@@ -205,7 +209,10 @@ fn fs_free_state(cx: &Cx, s: &Snapshot) {
             (peek_ref_count(&cx.w, head) != 0, "refcount != 0"),
             (peek_mapcount(&cx.w, head) != 0, "mapcount != 0"),
             (fr.mapping.peek().is_some(), "mapping set"),
-            (fr.index_share.peek() != 0, "index/share cell not 0"),
+            (
+                fr.index_share.peek() != 0 && !cx.w.stale_index_cell(head),
+                "index/share cell not 0",
+            ),
             (fr.head.peek(), "still a compound head"),
             (
                 fr.order.peek() != 0 || fr.memcg.peek() != 0,

@@ -218,6 +218,22 @@ fn guard_after_translate(cx: &Cx) -> bool {
     cx.w.cfg.kernel != KernelState::Y2026 || cx.w.cfg.any(&[Mutant::M17, Mutant::B2])
 }
 
+/// `folio->mapping = m`: a plain store; lockless `READ_ONCE` readers see it
+/// through the marked mirror, written first.
+fn set_mapping(cx: &Cx, f: u64, m: Option<u8>) {
+    let fr = &cx.w.frames[f as usize];
+    if fr.mapping_once.peek() != m {
+        cx.write_once(
+            f,
+            "mapping (READ_ONCE view)",
+            &fr.mapping_once,
+            m,
+            Val::Mapping,
+        );
+    }
+    cx.field(f, "mapping", &fr.mapping, m, Val::Mapping);
+}
+
 /// `dax_folio_is_shared`: mapping NULL and the union cell, read as `share`,
 /// non-zero.
 pub fn dax_folio_is_shared(cx: &Cx, f: u64) -> bool {
@@ -228,8 +244,10 @@ pub fn dax_folio_is_shared(cx: &Cx, f: u64) -> bool {
 /// `dax_folio_make_shared`: mapping := NULL, then the cell becomes share = 1.
 fn dax_folio_make_shared(cx: &Cx, f: u64) {
     let fr = &cx.w.frames[f as usize];
-    cx.field(f, "mapping", &fr.mapping, None, Val::Mapping);
+    set_mapping(cx, f, None);
     cx.field(f, "share", &fr.index_share, 1, Val::Num);
+    fr.stale_index
+        .store(u64::MAX, std::sync::atomic::Ordering::SeqCst);
 }
 
 /// `prep_compound_page`: head bit, tails' head pointers (clobbering their
@@ -246,7 +264,7 @@ fn prep_compound_page(cx: &Cx, head: u64, order: u32) {
     );
     for p in head + 1..head + (1 << order) {
         let fr = &w.frames[p as usize];
-        cx.field(p, "compound_head", &fr.compound_head, Some(head), Val::Head);
+        cx.write_once(p, "compound_head", &fr.compound_head, Some(head), Val::Head);
         cx.field(p, "pgmap", &fr.pgmap, None, |v| {
             Val::Num(v.unwrap_or(0) as u64)
         });
@@ -339,8 +357,10 @@ fn dax_associate_entry(cx: &Cx, file: u8, e: u64, index: u64, shared: bool) {
         dax_folio_init(cx, e);
         let Some(f) = dax_to_folio(cx, e) else { return };
         let fr = &cx.w.frames[f as usize];
-        cx.field(f, "mapping", &fr.mapping, Some(file), Val::Mapping);
+        set_mapping(cx, f, Some(file));
         cx.field(f, "index", &fr.index_share, index, Val::Num);
+        fr.stale_index
+            .store(index, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
@@ -374,7 +394,7 @@ pub(crate) fn dax_folio_put(cx: &Cx, f: u64) -> u64 {
             format!("folio {f} disassociated at refcount {r}, mapcount {m}"),
         );
     }
-    cx.field(f, "mapping", &fr.mapping, None, Val::Mapping);
+    set_mapping(cx, f, None);
     let order = folio_order(cx, f);
     let reset_2026 = w.cfg.kernel == KernelState::Y2026;
     if reset_2026 {
@@ -409,9 +429,9 @@ pub(crate) fn dax_split_folio(cx: &Cx, f: u64, order: u32) {
         if p == f {
             cx.field(p, "PG_head", &pf.head, false, Val::Flag);
         } else {
-            cx.field(p, "compound_head", &pf.compound_head, None, Val::Head);
+            cx.write_once(p, "compound_head", &pf.compound_head, None, Val::Head);
         }
-        cx.field(p, "mapping", &pf.mapping, None, Val::Mapping);
+        set_mapping(cx, p, None);
         cx.field(p, "pgmap", &pf.pgmap, pgmap, |v| {
             Val::Num(v.unwrap_or(0) as u64)
         });
@@ -808,7 +828,12 @@ pub(crate) fn dax_page_is_idle(cx: &Cx, page: u64) -> bool {
 pub enum BreakCb<'a, 'b> {
     /// `xfs_wait_dax_page`: drop MMAPLOCK_EXCL, schedule, retake it.
     XfsWait { fs: &'b mut Option<RwHeld<'a>> },
+    /// `cb == NULL`: NOWAIT, a busy page fails with -ERESTARTSYS.
+    NoWait,
 }
+
+/// -ERESTARTSYS
+pub const ERESTARTSYS: i32 = -512;
 
 /// `xfs_wait_dax_page`
 fn xfs_wait_dax_page<'a>(cx: &'a Cx, file: u8, page: u64, fs: &mut Option<RwHeld<'a>>) {
@@ -839,6 +864,7 @@ fn wait_page_idle<'a>(cx: &'a Cx, file: u8, page: u64, cb: &mut BreakCb<'a, '_>)
         }
         match cb {
             BreakCb::XfsWait { fs } => xfs_wait_dax_page(cx, file, page, fs),
+            BreakCb::NoWait => break,
         }
     }
     cx.w.var_wq.finish_wait(cx, key);
@@ -854,9 +880,14 @@ pub fn dax_break_layout<'a>(
     mut cb: BreakCb<'a, '_>,
 ) -> i32 {
     let _f = cx.enter("dax_break_layout");
-    // With no signals modelled the wait never fails, so the loop ends only
-    // when the scan finds no busy page, and the entries go.
+    // With no signals modelled the wait never fails, so the loop ends when
+    // the scan finds no busy page (then the entries go), or at once for a
+    // NOWAIT caller.
     while let Some(page) = dax_layout_busy_page_range(cx, file, start, end) {
+        if matches!(cb, BreakCb::NoWait) {
+            cx.note(format!("busy page {page}, NOWAIT: -ERESTARTSYS"));
+            return ERESTARTSYS;
+        }
         wait_page_idle(cx, file, page, &mut cb);
     }
     dax_delete_mapping_range(cx, file, start, end);

@@ -7,7 +7,7 @@ use crate::entry::{align_index, PMD_ORDER};
 use crate::mm::{self, folio_order, page_folio, Fault};
 use crate::trace::{file_name, LockId};
 use crate::violation::Check;
-use crate::world::{Cx, Pte};
+use crate::world::{Cx, Pte, RwHeld};
 
 /// How a thread faults: PTE only, or a PMD fault first (huge-aligned VMA).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,6 +47,19 @@ pub fn handle_mm_fault(
         cx.note("no VMA: SIGSEGV");
         return Fault::SigSegv;
     }
+    handle_mm_fault_locked(cx, mm, file, index, write, size)
+}
+
+/// `handle_mm_fault` proper, with `mmap_lock` held by the caller (the fault
+/// handler, or GUP's `faultin_page`).
+pub fn handle_mm_fault_locked(
+    cx: &Cx,
+    mm: u8,
+    file: u8,
+    index: u64,
+    write: bool,
+    size: FaultSize,
+) -> Fault {
     let vmf = Vmf {
         mm,
         file,
@@ -149,7 +162,8 @@ fn xfs_free_block(cx: &Cx, file: u8, index: u64) {
             fr.index_share.get(),
             folio_order(cx, head),
         );
-        if mapping.is_some() || dax::dax_folio_is_shared(cx, head) || order != 0 {
+        let shared = dax::dax_folio_is_shared(cx, head) && !cx.w.stale_index_cell(head);
+        if mapping.is_some() || shared || order != 0 {
             cx.violate(
                 Check::Inv(6),
                 format!(
@@ -221,4 +235,70 @@ pub fn xfs_punch_hole(cx: &Cx, file: u8, start: u64, end: u64) {
 pub fn pmd_range(index: u64) -> (u64, u64) {
     let b = align_index(index, PMD_ORDER);
     (b, b + crate::entry::PG_PMD_NR - 1)
+}
+
+/// `xfs_mmaplock_two_inodes_and_break_dax_layout`: MMAPLOCK_EXCL on both
+/// inodes in inode order, breaking the first's layout (waiting) and the
+/// second's with NOWAIT; a busy second inode means unlock both and retry.
+pub fn xfs_mmaplock_two_inodes_and_break_dax_layout<'a>(
+    cx: &'a Cx,
+    a: u8,
+    b: u8,
+) -> Option<(RwHeld<'a>, Option<RwHeld<'a>>)> {
+    let _f = cx.enter("xfs_mmaplock_two_inodes_and_break_dax_layout");
+    let w = cx.world();
+    let (ip1, ip2) = if a <= b { (a, b) } else { (b, a) };
+    loop {
+        let mut fs1 = Some(cx.down_write(&w.file(ip1).fs_lock, LockId::FsLock(ip1)));
+        let end1 = w.file(ip1).blocks.len() as u64 - 1;
+        if dax::dax_break_layout(cx, ip1, 0, end1, BreakCb::XfsWait { fs: &mut fs1 }) != 0 {
+            return None;
+        }
+        let fs1 = fs1?;
+        if ip1 == ip2 {
+            return Some((fs1, None));
+        }
+        let fs2 = cx.down_write(&w.file(ip2).fs_lock, LockId::FsLock(ip2));
+        let end2 = w.file(ip2).blocks.len() as u64 - 1;
+        let err = dax::dax_break_layout(cx, ip2, 0, end2, BreakCb::NoWait);
+        // M13: "!dax_page_is_idle(page)" is true for a NULL page: retry forever.
+        let busy = err != 0 || cx.w.has(crate::config::Mutant::M13);
+        if !busy {
+            return Some((fs1, Some(fs2)));
+        }
+        drop(fs2);
+        drop(fs1);
+        // goto again: a busy retry; let the holder of the page run.
+        crate::sync::thread::yield_now();
+        cx.note("second inode busy: unlock both and retry");
+    }
+}
+
+/// `xfs_reflink_remap_range` (FICLONERANGE) of the whole of `src` onto
+/// `dst`: both inodes locked and their layouts broken, then the extents are
+/// shared by both files.
+pub fn xfs_reflink_remap(cx: &Cx, src: u8, dst: u8) {
+    let _f = cx.enter("xfs_reflink_remap_range");
+    let Some(locks) = xfs_mmaplock_two_inodes_and_break_dax_layout(cx, src, dst) else {
+        return;
+    };
+    let w = cx.world();
+    let (s, d) = (w.file(src), w.file(dst));
+    for i in 0..s.blocks.len().min(d.blocks.len()) {
+        if let Some(b) = s.blocks[i].get() {
+            let shared = Some(crate::world::Block {
+                pfn: b.pfn,
+                shared: true,
+            });
+            s.blocks[i].set(shared);
+            d.blocks[i].set(shared);
+            cx.note(format!(
+                "{}[{i}] and {}[{i}] now share pfn {}",
+                file_name(src),
+                file_name(dst),
+                b.pfn
+            ));
+        }
+    }
+    drop(locks);
 }

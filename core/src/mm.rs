@@ -5,7 +5,7 @@
 use crate::config::{KernelState, Mutant};
 use crate::entry::{align_index, PG_PMD_NR, PMD_ORDER};
 use crate::sync::Ordering;
-use crate::trace::{LockId, What};
+use crate::trace::{LockId, Val, What};
 use crate::violation::Check;
 use crate::wait::{WaitKey, WakeMode};
 use crate::world::{Cx, FrameKind, Pmd, Pte, World, HUGE_ZERO_PFN, ZERO_PFN};
@@ -35,7 +35,11 @@ pub fn page_folio(cx: &Cx, pfn: u64) -> Option<u64> {
         );
         return None;
     };
-    Some(f.compound_head.get().unwrap_or(pfn))
+    // _compound_head(): READ_ONCE(page->compound_head).
+    Some(
+        cx.read_once(pfn, "compound_head", &f.compound_head, Val::Head)
+            .unwrap_or(pfn),
+    )
 }
 
 /// `folio_order`: the order bits live in page[1].
@@ -321,6 +325,43 @@ fn pmd_str(p: Pmd) -> String {
     }
 }
 
+/// `set_pmd_at`/`pmdp_get_and_clear` under `pmd_lock`: the value, its
+/// lockless view, and the step.
+fn set_pmd(cx: &Cx, mm: u8, file: u8, base: u64, pmd: &mut Pmd, new: Pmd) {
+    let old = *pmd;
+    *pmd = new;
+    slot(cx, mm, file, base).pmd_word.store_raw(new);
+    cx.ev(What::Pte {
+        mm,
+        file,
+        index: base,
+        old: pmd_str(old),
+        new: pmd_str(new),
+    });
+}
+
+/// `set_pte_at`/`ptep_get_and_clear` under the PTE lock.
+pub(crate) fn set_pte(
+    cx: &Cx,
+    mm: u8,
+    file: u8,
+    index: u64,
+    ptes: &mut [Pte; PG_PMD_NR as usize],
+    new: Pte,
+) {
+    let i = (index % PG_PMD_NR) as usize;
+    let old = ptes[i];
+    ptes[i] = new;
+    slot(cx, mm, file, index).pte_words[i].store_raw(new);
+    cx.ev(What::Pte {
+        mm,
+        file,
+        index,
+        old: pte_str(old),
+        new: pte_str(new),
+    });
+}
+
 /// `pte_alloc` under `pmd_lock`: give the slot a PTE table. Returns false if
 /// a huge PMD is there (the fault raced with a PMD fault).
 pub fn pte_alloc(cx: &Cx, mm: u8, file: u8, index: u64) -> bool {
@@ -329,14 +370,14 @@ pub fn pte_alloc(cx: &Cx, mm: u8, file: u8, index: u64) -> bool {
     let mut pmd = cx.lock(&s.pmd, LockId::Pmd(mm, file, sl));
     match *pmd {
         Pmd::None => {
-            *pmd = Pmd::Table;
-            cx.ev(What::Pte {
+            set_pmd(
+                cx,
                 mm,
                 file,
-                index: align_index(index, PMD_ORDER),
-                old: "pmd none".into(),
-                new: "pmd table".into(),
-            });
+                align_index(index, PMD_ORDER),
+                &mut pmd,
+                Pmd::Table,
+            );
             true
         }
         Pmd::Table => true,
@@ -451,14 +492,7 @@ pub fn vmf_insert_page_mkwrite(
             }
         }
     };
-    ptes[i] = new;
-    cx.ev(What::Pte {
-        mm,
-        file,
-        index,
-        old: pte_str(old),
-        new: pte_str(new),
-    });
+    set_pte(cx, mm, file, index, &mut ptes, new);
     Fault::NoPage
 }
 
@@ -527,14 +561,7 @@ pub fn vmf_insert_folio_pmd(
         }
         _ => return Fault::NoPage, // -EEXIST
     };
-    *pmd = new;
-    cx.ev(What::Pte {
-        mm,
-        file,
-        index: base,
-        old: pmd_str(old),
-        new: pmd_str(new),
-    });
+    set_pmd(cx, mm, file, base, &mut pmd, new);
     Fault::NoPage
 }
 
@@ -552,14 +579,7 @@ pub fn set_huge_zero_pmd(cx: &Cx, mm: u8, file: u8, index: u64) -> Fault {
         write: false,
         special: false,
     };
-    cx.ev(What::Pte {
-        mm,
-        file,
-        index: base,
-        old: pmd_str(*pmd),
-        new: pmd_str(new),
-    });
-    *pmd = new;
+    set_pmd(cx, mm, file, base, &mut pmd, new);
     Fault::NoPage
 }
 
@@ -569,14 +589,7 @@ fn zap_huge_pmd(cx: &Cx, mm: u8, file: u8, base: u64, pmd: &mut Pmd) {
     let _f = cx.enter("zap_huge_pmd");
     let old = *pmd;
     let Pmd::Huge { pfn, .. } = old else { return };
-    *pmd = Pmd::None;
-    cx.ev(What::Pte {
-        mm,
-        file,
-        index: base,
-        old: pmd_str(old),
-        new: "none".into(),
-    });
+    set_pmd(cx, mm, file, base, pmd, Pmd::None);
     if cx.w.has(Mutant::M6) {
         // `vma_is_special_huge()` still says yes for DAX: no rmap, no put.
         return;
@@ -594,14 +607,7 @@ fn split_huge_pmd_locked(cx: &Cx, mm: u8, file: u8, base: u64, pmd: &mut Pmd) {
     let _f = cx.enter("__split_huge_pmd_locked");
     let old = *pmd;
     let Pmd::Huge { pfn, .. } = old else { return };
-    *pmd = Pmd::None;
-    cx.ev(What::Pte {
-        mm,
-        file,
-        index: base,
-        old: pmd_str(old),
-        new: "none".into(),
-    });
+    set_pmd(cx, mm, file, base, pmd, Pmd::None);
     if pfn == HUGE_ZERO_PFN {
         return;
     }
@@ -631,14 +637,7 @@ fn zap_pte_range(cx: &Cx, mm: u8, file: u8, first: u64, last: u64) {
         let Pte::Present { pfn, special, .. } = old else {
             continue;
         };
-        ptes[i] = Pte::None;
-        cx.ev(What::Pte {
-            mm,
-            file,
-            index,
-            old: pte_str(old),
-            new: "none".into(),
-        });
+        set_pte(cx, mm, file, index, &mut ptes, Pte::None);
         if special {
             continue; // vm_normal_page() == NULL: the zero page
         }

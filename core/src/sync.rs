@@ -232,17 +232,51 @@ impl AtomicI32 {
         }
     }
 
-    /// Add unless the value is `unless`; returns the previous value
-    /// (`atomic_add_unless`, the core of `folio_try_get`).
+    /// `atomic_cmpxchg`: `Ok(old)` when the value was `current`.
     #[track_caller]
-    pub fn fetch_add_unless(&self, v: i32, unless: i32, o: Ordering) -> i32 {
-        let f = |x: i32| if x == unless { None } else { Some(x + v) };
-        let r = match self {
-            AtomicI32::Std(a) => a.fetch_update(o, Ordering::Relaxed, f),
-            AtomicI32::Loom(a) => a.fetch_update(o, Ordering::Relaxed, f),
-            AtomicI32::Shuttle(a) => a.fetch_update(o, Ordering::Relaxed, f),
-        };
-        r.unwrap_or_else(|x| x)
+    pub fn compare_exchange(&self, current: i32, new: i32, o: Ordering) -> Result<i32, i32> {
+        match self {
+            AtomicI32::Std(a) => a.compare_exchange(current, new, o, Ordering::Relaxed),
+            AtomicI32::Loom(a) => a.compare_exchange(current, new, o, Ordering::Relaxed),
+            AtomicI32::Shuttle(a) => a.compare_exchange(current, new, o, Ordering::Relaxed),
+        }
+    }
+}
+
+/// A marked (`READ_ONCE`/`WRITE_ONCE`) word: page-table entries read by
+/// GUP-fast, `compound_head`, the `READ_ONCE(folio->mapping)` mirror.
+pub enum AtomicU64 {
+    Std(std::sync::atomic::AtomicU64),
+    Loom(loom::sync::atomic::AtomicU64),
+    Shuttle(shuttle::sync::atomic::AtomicU64),
+}
+
+impl AtomicU64 {
+    #[track_caller]
+    pub fn new(v: u64) -> Self {
+        match backend() {
+            Backend::Std => AtomicU64::Std(std::sync::atomic::AtomicU64::new(v)),
+            Backend::Loom => AtomicU64::Loom(loom::sync::atomic::AtomicU64::new(v)),
+            Backend::Shuttle => AtomicU64::Shuttle(shuttle::sync::atomic::AtomicU64::new(v)),
+        }
+    }
+
+    #[track_caller]
+    pub fn load(&self, o: Ordering) -> u64 {
+        match self {
+            AtomicU64::Std(a) => a.load(o),
+            AtomicU64::Loom(a) => a.load(o),
+            AtomicU64::Shuttle(a) => a.load(o),
+        }
+    }
+
+    #[track_caller]
+    pub fn store(&self, v: u64, o: Ordering) {
+        match self {
+            AtomicU64::Std(a) => a.store(v, o),
+            AtomicU64::Loom(a) => a.store(v, o),
+            AtomicU64::Shuttle(a) => a.store(v, o),
+        }
     }
 }
 
@@ -313,6 +347,16 @@ pub mod thread {
         Std(std::thread::JoinHandle<T>),
         Loom(loom::thread::JoinHandle<T>),
         Shuttle(shuttle::thread::JoinHandle<T>),
+    }
+
+    /// `cond_resched()` in a retry loop: lets the explorer run someone else.
+    #[track_caller]
+    pub fn yield_now() {
+        match backend() {
+            Backend::Std => std::thread::yield_now(),
+            Backend::Loom => loom::thread::yield_now(),
+            Backend::Shuttle => shuttle::thread::yield_now(),
+        }
     }
 
     #[track_caller]

@@ -107,6 +107,12 @@ pub enum What {
         key: String,
         exclusive: bool,
     },
+    /// A marked (READ_ONCE) read of a field.
+    ReadField {
+        pfn: u64,
+        field: &'static str,
+        val: Val,
+    },
     /// A kernel read of an atomic counter.
     Read {
         pfn: u64,
@@ -218,6 +224,9 @@ impl fmt::Display for What {
                 "prepare_to_wait{} {table} {key}",
                 if *exclusive { "_exclusive" } else { "" }
             ),
+            What::ReadField { pfn, field, val } => {
+                write!(f, "READ_ONCE page {pfn} {field} = {val}")
+            }
             What::Read { pfn, what, val } => write!(f, "read page {pfn} {what} = {val}"),
             What::Ref { pfn, old, new, how } => {
                 write!(f, "{how} folio {pfn} refcount {old} -> {new}")

@@ -66,6 +66,21 @@ impl Counter {
         old
     }
 
+    /// `atomic_cmpxchg`; the shadow follows a successful exchange.
+    #[track_caller]
+    pub fn compare_exchange(
+        &self,
+        current: i32,
+        new: i32,
+        o: crate::sync::Ordering,
+    ) -> Result<i32, i32> {
+        let r = self.a.compare_exchange(current, new, o);
+        if r.is_ok() {
+            self.shadow.store(new, std::sync::atomic::Ordering::SeqCst);
+        }
+        r
+    }
+
     /// The value for model checks: latest in modification order, no
     /// scheduling point.
     pub fn peek(&self) -> i32 {
@@ -99,6 +114,66 @@ impl<T: Clone> Locked<T> {
     }
 }
 
+/// A value that fits a machine word, for marked accesses.
+pub trait Word: Copy + PartialEq {
+    fn to_word(self) -> u64;
+    fn from_word(w: u64) -> Self;
+}
+
+impl Word for Option<u64> {
+    fn to_word(self) -> u64 {
+        self.map_or(u64::MAX, |v| v)
+    }
+    fn from_word(w: u64) -> Self {
+        (w != u64::MAX).then_some(w)
+    }
+}
+
+impl Word for Option<u8> {
+    fn to_word(self) -> u64 {
+        self.map_or(u64::MAX, |v| v as u64)
+    }
+    fn from_word(w: u64) -> Self {
+        (w != u64::MAX).then_some(w as u8)
+    }
+}
+
+/// A field accessed with `READ_ONCE`/`WRITE_ONCE`: an atomic word (so a
+/// lockless reader is no data race), plus a shadow for the model's checks.
+pub struct Marked<T: Word> {
+    a: crate::sync::AtomicU64,
+    shadow: std::sync::atomic::AtomicU64,
+    _t: std::marker::PhantomData<T>,
+}
+
+impl<T: Word> Marked<T> {
+    pub fn new(v: T) -> Marked<T> {
+        Marked {
+            a: crate::sync::AtomicU64::new(v.to_word()),
+            shadow: std::sync::atomic::AtomicU64::new(v.to_word()),
+            _t: std::marker::PhantomData,
+        }
+    }
+
+    pub fn peek(&self) -> T {
+        T::from_word(self.shadow.load(std::sync::atomic::Ordering::SeqCst))
+    }
+
+    /// `WRITE_ONCE` without an event of its own (the caller records one).
+    pub(crate) fn store_raw(&self, v: T) {
+        self.a.store(v.to_word(), crate::sync::Ordering::Release);
+        self.shadow
+            .store(v.to_word(), std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Set before any thread runs (world construction).
+    fn init(&self, v: T) {
+        self.a.store(v.to_word(), crate::sync::Ordering::Relaxed);
+        self.shadow
+            .store(v.to_word(), std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 /// One `struct page`.
 pub struct Frame {
     pub pfn: u64,
@@ -114,13 +189,22 @@ pub struct Frame {
     pub large_mapcount: Counter,
     /// PG_head.
     pub head: DataCell<bool>,
-    /// `compound_head` of a tail page.
-    pub compound_head: DataCell<Option<u64>>,
+    /// `compound_head` of a tail page (WRITE_ONCE/READ_ONCE in the kernel).
+    pub compound_head: Marked<Option<u64>>,
     /// The folio order bits this frame carries as page[1] of a large folio.
     pub order: DataCell<u8>,
     /// `_nr_pages` of page[1], which overlays `memcg_data` (bug B3).
     pub memcg: DataCell<u64>,
     pub mapping: DataCell<Option<u8>>,
+    /// What a lockless `READ_ONCE(folio->mapping)` sees: written with every
+    /// store to `mapping` (see `dax::set_mapping`).
+    pub mapping_once: Marked<Option<u8>>,
+    /// `_pincount` of a large folio (FOLL_PIN).
+    pub pincount: Counter,
+    /// Model-only: the index an order-0 non-shared association wrote into
+    /// the union cell. Before 2026 `dax_folio_put` leaves it there (H5): the
+    /// checker tells that documented stale cell from a leaked share count.
+    pub stale_index: std::sync::atomic::AtomicU64,
     /// The `index`/`share` union: one cell, two views.
     pub index_share: DataCell<u64>,
     /// `pgmap`, whose storage `prep_compound_page` clobbers in tail pages.
@@ -137,10 +221,13 @@ impl Frame {
             entire_mapcount: Counter::new(0),
             large_mapcount: Counter::new(0),
             head: DataCell::new(false),
-            compound_head: DataCell::new(None),
+            compound_head: Marked::new(None),
             order: DataCell::new(0),
             memcg: DataCell::new(0),
             mapping: DataCell::new(None),
+            mapping_once: Marked::new(None),
+            pincount: Counter::new(0),
+            stale_index: std::sync::atomic::AtomicU64::new(u64::MAX),
             index_share: DataCell::new(0),
             pgmap: DataCell::new(if kind == FrameKind::Dax {
                 Some(PGMAP_ID)
@@ -181,6 +268,59 @@ pub struct PmdSlot {
     pub pmd: Locked<Pmd>,
     /// The PTEs of the PTE table, under its PTE lock.
     pub ptes: Locked<[Pte; PG_PMD_NR as usize]>,
+    /// What the lockless walker (GUP-fast) reads: `pmdp_get_lockless`,
+    /// `ptep_get_lockless`. Every store under the PTL updates it.
+    pub pmd_word: Marked<Pmd>,
+    pub pte_words: [Marked<Pte>; PG_PMD_NR as usize],
+}
+
+impl Word for Pte {
+    fn to_word(self) -> u64 {
+        match self {
+            Pte::None => 0,
+            Pte::Present {
+                pfn,
+                write,
+                special,
+            } => 1 | (write as u64) << 1 | (special as u64) << 2 | pfn << 8,
+        }
+    }
+    fn from_word(w: u64) -> Self {
+        if w & 1 == 0 {
+            Pte::None
+        } else {
+            Pte::Present {
+                pfn: w >> 8,
+                write: w & 2 != 0,
+                special: w & 4 != 0,
+            }
+        }
+    }
+}
+
+impl Word for Pmd {
+    fn to_word(self) -> u64 {
+        match self {
+            Pmd::None => 0,
+            Pmd::Table => 1,
+            Pmd::Huge {
+                pfn,
+                write,
+                special,
+            } => 2 | (write as u64) << 2 | (special as u64) << 3 | pfn << 8,
+        }
+    }
+    fn from_word(w: u64) -> Self {
+        match w & 3 {
+            0 => Pmd::None,
+            1 => Pmd::Table,
+            _ => Pmd::Huge {
+                pfn: w >> 8,
+                write: w & 4 != 0,
+                special: w & 8 != 0,
+            },
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -247,9 +387,23 @@ pub struct World {
     /// Threads inside a top-level operation (model bookkeeping, invisible to
     /// the explorers); when it drops to 0 the world is quiescent.
     pub in_op: std::sync::atomic::AtomicUsize,
+    /// Outstanding GUP references (model bookkeeping for I1's Pins(f)).
+    pub pins: std::sync::Mutex<Vec<crate::gup::PinRec>>,
 }
 
 impl World {
+    /// Whether the frame's union cell holds only the stale order-0 index of
+    /// its last non-shared association, which kernels before 2026 keep (H5).
+    pub fn stale_index_cell(&self, pfn: u64) -> bool {
+        let f = &self.frames[pfn as usize];
+        let cell = f.index_share.peek();
+        self.cfg.kernel != crate::config::KernelState::Y2026
+            && f.mapping.peek().is_none()
+            && !f.head.peek()
+            && cell != 0
+            && cell == f.stale_index.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// Build a world on the current backend. Must run inside the loom or
     /// shuttle closure.
     pub fn new(cfg: Config, setup: &Setup, rec: Arc<Recorder>) -> Arc<World> {
@@ -274,7 +428,7 @@ impl World {
         frames[HUGE_ZERO_PFN as usize].head.set(true);
         frames[HUGE_ZERO_PFN as usize + 1]
             .compound_head
-            .set(Some(HUGE_ZERO_PFN));
+            .init(Some(HUGE_ZERO_PFN));
         frames[HUGE_ZERO_PFN as usize + 1]
             .order
             .set(crate::entry::PMD_ORDER as u8);
@@ -306,6 +460,8 @@ impl World {
                             .map(|_| PmdSlot {
                                 pmd: Locked::new(Pmd::None),
                                 ptes: Locked::new([Pte::None; PG_PMD_NR as usize]),
+                                pmd_word: Marked::new(Pmd::None),
+                                pte_words: std::array::from_fn(|_| Marked::new(Pte::None)),
                             })
                             .collect()
                     })
@@ -322,6 +478,7 @@ impl World {
             rec,
             cfg,
             in_op: std::sync::atomic::AtomicUsize::new(0),
+            pins: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -401,6 +558,15 @@ impl<T: Clone> std::ops::DerefMut for Held<'_, T> {
 
 impl<T: Clone> Drop for Held<'_, T> {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            // The explorer is tearing the execution down (a deadlock or a
+            // race was reported inside a wait): touching loom's state now
+            // would panic again. The world is dropped whole anyway.
+            if let Some(g) = self.g.take() {
+                std::mem::forget(g);
+            }
+            return;
+        }
         if let Some(g) = self.g.take() {
             *self.shadow.lock().unwrap_or_else(|e| e.into_inner()) = (*g).clone();
             // Unlock, then record (see RwHeld).
@@ -444,6 +610,12 @@ impl Drop for RwHeld<'_> {
         // Unlock first, then record: the release is a scheduling point in
         // shuttle, and every scheduling point must be followed by a step of
         // the same thread (docs/replay.md).
+        if std::thread::panicking() {
+            if let Some(g) = self.g.take() {
+                std::mem::forget(g);
+            }
+            return;
+        }
         let how = match self.g.take() {
             Some(RwGuard::Read(_)) => "up_read",
             _ => "up_write",
@@ -622,6 +794,47 @@ impl Cx {
     /// long as the context).
     pub fn world(&self) -> &World {
         &self.w
+    }
+
+    /// `WRITE_ONCE` of a marked field, recorded.
+    pub fn write_once<T: Word>(
+        &self,
+        pfn: u64,
+        name: &'static str,
+        cell: &Marked<T>,
+        new: T,
+        val: fn(T) -> Val,
+    ) {
+        let old = cell.peek();
+        if old == new && !self.w.cfg.strict_same_value_races {
+            return;
+        }
+        cell.a.store(new.to_word(), crate::sync::Ordering::Relaxed);
+        cell.shadow
+            .store(new.to_word(), std::sync::atomic::Ordering::SeqCst);
+        self.ev(What::Field {
+            pfn,
+            field: name,
+            old: val(old),
+            new: val(new),
+        });
+    }
+
+    /// `READ_ONCE` of a marked field: a scheduling point and a recorded step.
+    pub fn read_once<T: Word>(
+        &self,
+        pfn: u64,
+        name: &'static str,
+        cell: &Marked<T>,
+        val: fn(T) -> Val,
+    ) -> T {
+        let v = T::from_word(cell.a.load(crate::sync::Ordering::Relaxed));
+        self.ev(What::ReadField {
+            pfn,
+            field: name,
+            val: val(v),
+        });
+        v
     }
 
     /// A plain store to a model field, recorded as an event. A store of the

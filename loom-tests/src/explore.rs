@@ -165,8 +165,10 @@ fn install_quiet_hook() {
         let default = panic::take_hook();
         shuttle::check_random(|| {}, 1);
         let _shuttle_hook = panic::take_hook();
+        // DAXCHECK_SHOW_PANICS=1 shows the explorers' own panics (debugging).
+        let show = std::env::var_os("DAXCHECK_SHOW_PANICS").is_some();
         panic::set_hook(Box::new(move |info| {
-            if !QUIET.with(|q| q.get()) {
+            if show || !QUIET.with(|q| q.get()) {
                 default(info)
             }
         }));

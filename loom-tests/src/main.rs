@@ -232,18 +232,20 @@ fn check(a: CheckArgs) -> ExitCode {
             Ok(x) => x,
             Err(e) => return usage(e),
         };
-        let explorer = match run::explorer_for(a.opts.explorer.as_deref(), &cat[si], &budget) {
+        let explorers = match run::explorers_for(a.opts.explorer.as_deref(), &cat[si], &budget) {
             Ok(e) => e,
             Err(e) => return usage(e),
         };
         for vi in vis {
-            runs.push(Run {
-                scenario: &cat[si],
-                variant: vi,
-                kernel,
-                mutant,
-                explorer: explorer.clone(),
-            });
+            for explorer in &explorers {
+                runs.push(Run {
+                    scenario: &cat[si],
+                    variant: vi,
+                    kernel,
+                    mutant,
+                    explorer: explorer.clone(),
+                });
+            }
         }
     }
     let results = run::execute_all(&runs, a.opts.jobs());
@@ -313,15 +315,11 @@ fn mutants(a: MutantArgs) -> ExitCode {
     if ms.is_empty() {
         ms = Mutant::ALL.to_vec();
     }
-    if let Err(e) = run::explorer_for(a.opts.explorer.as_deref(), &cat[scenarios[0]], &budget) {
+    if let Err(e) = run::explorers_for(a.opts.explorer.as_deref(), &cat[scenarios[0]], &budget) {
         return usage(e);
     }
     let pick = |sc: &daxcheck::catalogue::Scenario| {
-        run::explorer_for(a.opts.explorer.as_deref(), sc, &budget).unwrap_or(Explorer::Pct {
-            depth: budget.depth,
-            iterations: budget.iterations,
-            seed: budget.seed,
-        })
+        run::explorers_for(a.opts.explorer.as_deref(), sc, &budget).unwrap_or_default()
     };
     let m = matrix::run_matrix(&cat, &ms, &scenarios, a.all, &pick, kernel, a.opts.jobs());
     if json {
@@ -399,8 +397,8 @@ fn replay(file: PathBuf) -> ExitCode {
         variant: cat[si].variants[vis[0]].name,
         kernel: rf.kernel,
         mutant: rf.mutant,
+        expected: cat[si].expected(vis[0], rf.kernel),
         explorer: how,
-        expected: (cat[si].expect)(rf.kernel),
         outcome,
     };
     let Some(f) = &result.outcome.failure else {

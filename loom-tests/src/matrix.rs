@@ -73,7 +73,7 @@ pub fn run_matrix(
     mutants: &[Mutant],
     scenarios: &[usize],
     all: bool,
-    explorer: &dyn Fn(&Scenario) -> Explorer,
+    explorers: &dyn Fn(&Scenario) -> Vec<Explorer>,
     kernel: KernelState,
     jobs: usize,
 ) -> Matrix {
@@ -81,18 +81,20 @@ pub fn run_matrix(
     let mut runs = Vec::new();
     for &si in scenarios {
         for vi in 0..cat[si].variants.len() {
-            runs.push(Run {
-                scenario: &cat[si],
-                variant: vi,
-                kernel,
-                mutant: None,
-                explorer: explorer(&cat[si]),
-            });
+            for ex in explorers(&cat[si]) {
+                runs.push(Run {
+                    scenario: &cat[si],
+                    variant: vi,
+                    kernel,
+                    mutant: None,
+                    explorer: ex,
+                });
+            }
         }
     }
     let base_n = runs.len();
-    // Mutant cells: (mutant, scenario) → every variant; a cell is caught if
-    // any of its variants breaks a check.
+    // Mutant cells: (mutant, scenario) → every variant under every explorer;
+    // a cell is caught if any of those runs breaks a check.
     let mut cells_idx = Vec::new();
     for &m in mutants {
         for &si in scenarios {
@@ -102,13 +104,15 @@ pub fn run_matrix(
             }
             let first = runs.len();
             for vi in 0..cat[si].variants.len() {
-                runs.push(Run {
-                    scenario: &cat[si],
-                    variant: vi,
-                    kernel: kernel_for(m, kernel),
-                    mutant: Some(m),
-                    explorer: explorer(&cat[si]),
-                });
+                for ex in explorers(&cat[si]) {
+                    runs.push(Run {
+                        scenario: &cat[si],
+                        variant: vi,
+                        kernel: kernel_for(m, kernel),
+                        mutant: Some(m),
+                        explorer: ex,
+                    });
+                }
             }
             cells_idx.push((m, si, paired, first..runs.len()));
         }
@@ -144,7 +148,7 @@ pub fn run_matrix(
             caught_by: hit
                 .and_then(|r| r.outcome.failure.as_ref())
                 .map(|f| f.violation.check.id()),
-            variant: hit.map(|r| r.variant.to_string()),
+            variant: hit.map(|r| format!("{} {}", r.variant, r.explorer.kind())),
             executions,
             seconds: secs.as_secs_f64(),
         });
@@ -171,7 +175,13 @@ pub fn run_matrix(
     Matrix {
         explorer: scenarios
             .first()
-            .map(|&si| explorer(&cat[si]).describe())
+            .map(|&si| {
+                explorers(&cat[si])
+                    .iter()
+                    .map(|e| e.describe())
+                    .collect::<Vec<_>>()
+                    .join(" + ")
+            })
             .unwrap_or_default(),
         kernel: kernel.name().to_string(),
         cells,

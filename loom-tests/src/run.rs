@@ -35,30 +35,41 @@ impl Default for Budget {
     }
 }
 
-/// `Some(kind)` to force an explorer, `None` for each scenario's default.
-pub fn explorer_for(kind: Option<&str>, sc: &Scenario, b: &Budget) -> Result<Explorer, String> {
-    let kind = match kind {
-        Some(k) => k,
-        None => match sc.explorer {
-            DefaultExplorer::Loom => "loom",
-            DefaultExplorer::Pct => "pct",
-        },
+/// `Some(kind)` to force an explorer, `None` for each scenario's defaults.
+pub fn explorers_for(
+    kind: Option<&str>,
+    sc: &Scenario,
+    b: &Budget,
+) -> Result<Vec<Explorer>, String> {
+    let kinds: Vec<&str> = match kind {
+        Some(k) => vec![k],
+        None => sc
+            .explorers
+            .iter()
+            .map(|e| match e {
+                DefaultExplorer::Loom => "loom",
+                DefaultExplorer::Pct => "pct",
+            })
+            .collect(),
     };
-    match kind {
-        "loom" => Ok(Explorer::Loom { bound: b.bound }),
-        "pct" => Ok(Explorer::Pct {
-            depth: b.depth,
-            iterations: b.iterations,
-            seed: b.seed,
-        }),
-        "random" => Ok(Explorer::Random {
-            iterations: b.iterations,
-            seed: b.seed,
-        }),
-        other => Err(format!(
-            "unknown explorer `{other}` (known: loom, pct, random)"
-        )),
-    }
+    kinds
+        .into_iter()
+        .map(|k| match k {
+            "loom" => Ok(Explorer::Loom { bound: b.bound }),
+            "pct" => Ok(Explorer::Pct {
+                depth: b.depth,
+                iterations: b.iterations,
+                seed: b.seed,
+            }),
+            "random" => Ok(Explorer::Random {
+                iterations: b.iterations,
+                seed: b.seed,
+            }),
+            other => Err(format!(
+                "unknown explorer `{other}` (known: loom, pct, random)"
+            )),
+        })
+        .collect()
 }
 
 pub struct Run<'a> {
@@ -143,7 +154,7 @@ pub fn execute_run(r: &Run) -> RunResult {
         kernel: r.kernel,
         mutant: r.mutant,
         explorer: r.explorer.clone(),
-        expected: (r.scenario.expect)(r.kernel),
+        expected: r.scenario.expected(r.variant, r.kernel),
         outcome,
     }
 }

@@ -1,0 +1,430 @@
+//! mm/gup.c for fsdax pages (spec §3.12.5): the slow path under the PTL,
+//! GUP-fast (lockless walk, inc-not-zero, re-check), FOLL_PIN accounting and
+//! unpin, which resolves the folio at unpin time.
+
+use crate::config::Mutant;
+use crate::entry::{align_index, PG_PMD_NR, PMD_ORDER};
+use crate::fs::{handle_mm_fault_locked, FaultSize};
+use crate::mm::{folio_order, folio_put_refs, folio_ref_count, page_folio, Fault};
+use crate::sync::Ordering;
+use crate::trace::{LockId, What};
+use crate::violation::Check;
+use crate::world::{Cx, Pmd, Pte};
+
+/// `GUP_PIN_COUNTING_BIAS`: a FOLL_PIN on a small folio adds this much.
+pub const GUP_PIN_COUNTING_BIAS: i32 = 1024;
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GupFlags {
+    /// FOLL_WRITE
+    pub write: bool,
+    /// FOLL_PIN (else FOLL_GET)
+    pub pin: bool,
+    /// FOLL_LONGTERM
+    pub longterm: bool,
+}
+
+/// A page returned by GUP, to be released by `unpin_user_page`/`put_page`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pinned {
+    pub page: u64,
+    pub pin: bool,
+}
+
+/// Model bookkeeping of an outstanding GUP reference: what it added to which
+/// folio (for I1's Pins(f)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PinRec {
+    pub tid: u8,
+    pub page: u64,
+    pub head: u64,
+    pub refs: i32,
+    pub large: bool,
+}
+
+fn record(cx: &Cx, page: u64, head: u64, refs: i32, large: bool) {
+    let mut p = cx.w.pins.lock().unwrap_or_else(|e| e.into_inner());
+    p.push(PinRec {
+        tid: cx.tid,
+        page,
+        head,
+        refs,
+        large,
+    });
+}
+
+/// The references a GET or PIN of one page adds to its folio.
+fn grab_amount(large: bool, flags: GupFlags) -> i32 {
+    if flags.pin && !large {
+        GUP_PIN_COUNTING_BIAS
+    } else {
+        1
+    }
+}
+
+fn ref_add(cx: &Cx, head: u64, d: i32, o: Ordering, how: &'static str) {
+    let old = cx.w.frames[head as usize].refcount.fetch_add(d, o);
+    cx.ev(What::Ref {
+        pfn: head,
+        old,
+        new: old + d,
+        how,
+    });
+}
+
+fn pincount_add(cx: &Cx, head: u64, d: i32) {
+    let old = cx.w.frames[head as usize]
+        .pincount
+        .fetch_add(d, Ordering::Relaxed);
+    cx.ev(What::Mapcount {
+        pfn: head,
+        which: "_pincount",
+        old,
+        new: old + d,
+    });
+}
+
+/// `try_grab_folio` (slow path, under the PTL): fails on refcount <= 0.
+fn try_grab_folio(cx: &Cx, page: u64, head: u64, flags: GupFlags) -> bool {
+    let _f = cx.enter("try_grab_folio");
+    let r = folio_ref_count(cx, head);
+    if cx.warn_on(
+        r <= 0,
+        "mm/gup.c try_grab_folio: WARN_ON_ONCE(folio_ref_count(folio) <= 0)",
+        || format!("folio {head} refcount {r}"),
+    ) {
+        return false;
+    }
+    let large = folio_order(cx, head) > 0;
+    let refs = grab_amount(large, flags);
+    ref_add(
+        cx,
+        head,
+        refs,
+        Ordering::Relaxed,
+        if flags.pin {
+            "try_grab_folio(PIN)"
+        } else {
+            "try_grab_folio(GET)"
+        },
+    );
+    if flags.pin && large {
+        pincount_add(cx, head, 1);
+    }
+    record(cx, page, head, refs, large);
+    true
+}
+
+/// FOLL_LONGTERM on fsdax is refused (e5cb23256347); I18 checks that no
+/// long-term pin ever succeeds.
+fn longterm_refused(cx: &Cx, flags: GupFlags) -> bool {
+    if flags.longterm && !cx.w.has(Mutant::M39) {
+        cx.note("check_vma_flags: FOLL_LONGTERM on an fsdax VMA: -EOPNOTSUPP");
+        return true;
+    }
+    false
+}
+
+/// `__get_user_pages` → `follow_page_mask` for one page, faulting it in
+/// (`faultin_page`) once if it is not mapped as needed.
+pub fn get_user_pages(
+    cx: &Cx,
+    mm: u8,
+    file: u8,
+    index: u64,
+    flags: GupFlags,
+) -> Result<Pinned, &'static str> {
+    let _f = cx.enter("__get_user_pages");
+    let w = cx.world();
+    let m = &w.mms[mm as usize];
+    let _l = cx.down_read(&m.mmap_lock, LockId::MmapLock(mm));
+    if !m.vma_live[file as usize].get() {
+        return Err("-EFAULT");
+    }
+    if longterm_refused(cx, flags) {
+        return Err("-EOPNOTSUPP");
+    }
+    for attempt in 0..2 {
+        match follow_page(cx, mm, file, index, flags) {
+            Some(Ok(p)) => {
+                if flags.longterm {
+                    cx.violate(
+                        Check::Inv(18),
+                        format!("FOLL_LONGTERM pin of fsdax page {} succeeded", p.page),
+                    );
+                }
+                return Ok(p);
+            }
+            Some(Err(e)) => return Err(e),
+            None if attempt == 0 => {
+                let r = handle_mm_fault_locked(cx, mm, file, index, flags.write, FaultSize::Pte);
+                if r != Fault::NoPage {
+                    return Err("-EFAULT");
+                }
+            }
+            None => {}
+        }
+    }
+    Err("-EFAULT")
+}
+
+/// `follow_page_mask`: under the PMD or PTE lock, grab the page if it is
+/// mapped with the access asked for. None: fault it in first.
+fn follow_page(
+    cx: &Cx,
+    mm: u8,
+    file: u8,
+    index: u64,
+    flags: GupFlags,
+) -> Option<Result<Pinned, &'static str>> {
+    let _f = cx.enter("follow_page_mask");
+    let s = &cx.w.mms[mm as usize].pt[file as usize][(index / PG_PMD_NR) as usize];
+    let sl = (index / PG_PMD_NR) as u8;
+    let pmd = cx.lock(&s.pmd, LockId::Pmd(mm, file, sl));
+    match *pmd {
+        Pmd::Huge { pfn, write, .. } => {
+            if flags.write && !write {
+                return None;
+            }
+            let page = pfn + (index - align_index(index, PMD_ORDER));
+            Some(if try_grab_folio(cx, page, pfn, flags) {
+                Ok(Pinned {
+                    page,
+                    pin: flags.pin,
+                })
+            } else {
+                Err("-ENOMEM")
+            })
+        }
+        Pmd::None => None,
+        Pmd::Table => {
+            drop(pmd);
+            let ptes = cx.lock(&s.ptes, LockId::Pte(mm, file, sl));
+            match ptes[(index % PG_PMD_NR) as usize] {
+                Pte::None => None,
+                Pte::Present { special: true, .. } => {
+                    Some(Err("-EFAULT (zero page: not a DAX folio)"))
+                }
+                Pte::Present { write, .. } if flags.write && !write => None,
+                Pte::Present { pfn, .. } => {
+                    let head = page_folio(cx, pfn)?;
+                    Some(if try_grab_folio(cx, pfn, head, flags) {
+                        Ok(Pinned {
+                            page: pfn,
+                            pin: flags.pin,
+                        })
+                    } else {
+                        Err("-ENOMEM")
+                    })
+                }
+            }
+        }
+    }
+}
+
+/// `get_user_pages_fast` / `pin_user_pages_fast` for one page: the
+/// lockless walk, falling back to the slow path when it bails.
+pub fn get_user_pages_fast(
+    cx: &Cx,
+    mm: u8,
+    file: u8,
+    index: u64,
+    flags: GupFlags,
+) -> Result<Pinned, &'static str> {
+    let _f = cx.enter("gup_fast");
+    if let Some(p) = gup_fast(cx, mm, file, index, flags) {
+        return Ok(p);
+    }
+    cx.note("gup_fast bailed: slow path");
+    get_user_pages(cx, mm, file, index, flags)
+}
+
+/// `get_user_pages_fast_only`: the lockless walk alone (no fallback, so no
+/// fault in the slow path).
+pub fn get_user_pages_fast_only(
+    cx: &Cx,
+    mm: u8,
+    file: u8,
+    index: u64,
+    flags: GupFlags,
+) -> Result<Pinned, &'static str> {
+    let _f = cx.enter("gup_fast");
+    gup_fast(cx, mm, file, index, flags).ok_or("-EFAULT (fast only)")
+}
+
+/// `folio_try_get`: inc-not-zero, fully ordered.
+fn folio_try_get(cx: &Cx, head: u64, refs: i32) -> bool {
+    let c = &cx.w.frames[head as usize].refcount;
+    if cx.w.has(Mutant::M20) {
+        // A plain increment: a freed folio goes 0 → refs.
+        let old = c.fetch_add(refs, Ordering::SeqCst);
+        cx.ev(What::Ref {
+            pfn: head,
+            old,
+            new: old + refs,
+            how: "folio_ref_add (no zero check)",
+        });
+        return true;
+    }
+    // atomic_add_unless(&refcount, refs, 0): read, then cmpxchg, retried.
+    loop {
+        let old = c.load(Ordering::Relaxed);
+        cx.ev(What::Read {
+            pfn: head,
+            what: "refcount",
+            val: old,
+        });
+        if old == 0 {
+            cx.note("folio_try_get: refcount is 0, fail");
+            return false;
+        }
+        match c.compare_exchange(old, old + refs, Ordering::SeqCst) {
+            Ok(_) => {
+                cx.ev(What::Ref {
+                    pfn: head,
+                    old,
+                    new: old + refs,
+                    how: "folio_try_get",
+                });
+                return true;
+            }
+            Err(_) => cx.note("folio_try_get: cmpxchg lost, retry"),
+        }
+    }
+}
+
+/// `gup_fast_pte_range` / `gup_fast_pmd_leaf` for one address: None when it
+/// bails to the slow path.
+fn gup_fast(cx: &Cx, mm: u8, file: u8, index: u64, flags: GupFlags) -> Option<Pinned> {
+    let s = &cx.w.mms[mm as usize].pt[file as usize][(index / PG_PMD_NR) as usize];
+    let pmd = cx.read_once(index, "pmd (lockless)", &s.pmd_word, |p| {
+        crate::trace::Val::Num(crate::world::Word::to_word(p))
+    });
+    let (page, head_guess, large_leaf, reread): (u64, u64, bool, Box<dyn Fn() -> bool>) = match pmd
+    {
+        Pmd::None => return None,
+        Pmd::Huge { special: true, .. } => return None, // v6.15 (B5): special PMDs go slow
+        Pmd::Huge { pfn, write, .. } => {
+            if flags.write && !write {
+                return None;
+            }
+            let page = pfn + (index - align_index(index, PMD_ORDER));
+            let cur = pmd;
+            (
+                page,
+                pfn,
+                true,
+                Box::new(move || cx.read_once(index, "pmd (recheck)", &s.pmd_word, word) == cur),
+            )
+        }
+        Pmd::Table => {
+            let i = (index % PG_PMD_NR) as usize;
+            let pte = cx.read_once(index, "pte (lockless)", &s.pte_words[i], word);
+            match pte {
+                Pte::None | Pte::Present { special: true, .. } => return None,
+                Pte::Present { write, .. } if flags.write && !write => return None,
+                Pte::Present { pfn, .. } => {
+                    let head = page_folio(cx, pfn)?;
+                    (
+                        pfn,
+                        head,
+                        false,
+                        Box::new(move || {
+                            cx.read_once(index, "pte (recheck)", &s.pte_words[i], word) == pte
+                        }),
+                    )
+                }
+            }
+        }
+    };
+    let _ = large_leaf;
+    if flags.longterm {
+        return None;
+    }
+    // try_grab_folio_fast: take the reference, then make sure the folio did
+    // not change under us.
+    if !folio_try_get(cx, head_guess, 1) {
+        return None;
+    }
+    let head = page_folio(cx, page)?;
+    if head != head_guess {
+        folio_put_refs(cx, head_guess, 1);
+        cx.note("gup_fast: folio changed under us (split): retry in the slow path");
+        return None;
+    }
+    let large = folio_order(cx, head) > 0;
+    let refs = grab_amount(large, flags);
+    if refs > 1 {
+        ref_add(
+            cx,
+            head,
+            refs - 1,
+            Ordering::Relaxed,
+            "folio_ref_add(PIN bias)",
+        );
+    }
+    if flags.pin && large {
+        pincount_add(cx, head, 1);
+    }
+    if !cx.w.has(Mutant::M20) && !reread() {
+        folio_put_refs(cx, head, refs);
+        if flags.pin && large {
+            pincount_add(cx, head, -1);
+        }
+        cx.note("gup_fast: PTE/PMD changed: put and bail");
+        return None;
+    }
+    if !large {
+        // gup_fast_folio_allowed: an order-0 folio whose mapping is NULL
+        // (shared or just disassociated) is not pinned here.
+        let m = cx.read_once(
+            head,
+            "mapping",
+            &cx.w.frames[head as usize].mapping_once,
+            crate::trace::Val::Mapping,
+        );
+        if m.is_none() {
+            folio_put_refs(cx, head, refs);
+            cx.note("gup_fast_folio_allowed: folio->mapping is NULL: bail");
+            return None;
+        }
+    }
+    record(cx, page, head, refs, large);
+    Some(Pinned {
+        page,
+        pin: flags.pin,
+    })
+}
+
+fn word<T: crate::world::Word>(v: T) -> crate::trace::Val {
+    crate::trace::Val::Num(v.to_word())
+}
+
+/// `unpin_user_page` / `put_page`: the folio is resolved now, at unpin time.
+pub fn unpin_user_page(cx: &Cx, p: Pinned) {
+    let _f = cx.enter(if p.pin { "unpin_user_page" } else { "put_page" });
+    let Some(head) = page_folio(cx, p.page) else {
+        return;
+    };
+    let large = folio_order(cx, head) > 0;
+    let refs = grab_amount(
+        large,
+        GupFlags {
+            pin: p.pin,
+            ..GupFlags::default()
+        },
+    );
+    {
+        let mut pins = cx.w.pins.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = pins
+            .iter()
+            .position(|r| r.tid == cx.tid && r.page == p.page)
+        {
+            pins.remove(i);
+        }
+    }
+    if p.pin && large {
+        pincount_add(cx, head, -1);
+    }
+    folio_put_refs(cx, head, refs);
+}

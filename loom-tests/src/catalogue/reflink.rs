@@ -1,0 +1,214 @@
+//! Reflink scenarios: S7 (two files share one folio, H3), S14 (the XFS
+//! two-inode remap lock), S15 (reuse after disassociation, H5).
+
+use daxcheck_core::fs::{handle_mm_fault, xfs_punch_hole, xfs_reflink_remap, FaultSize};
+use daxcheck_core::gup::{get_user_pages, unpin_user_page, GupFlags};
+use daxcheck_core::mm::munmap;
+use daxcheck_core::world::{Block, FileSetup, Setup, DAX_BASE};
+use daxcheck_core::{KernelState, Mutant};
+
+use super::{holds, thread, DefaultExplorer, Expect, Scenario, Variant};
+
+/// Files A and B of `pages` pages; A's blocks are pmem pfn 8.., B's are the
+/// same pfns (shared, reflinked) when `b_own` is 0, else B has its own
+/// `b_own` blocks after A's.
+pub(crate) fn shared_ab(pages: u64, b_own: u64) -> Setup {
+    let shared = b_own == 0;
+    let a: Vec<_> = (0..pages)
+        .map(|i| {
+            Some(Block {
+                pfn: DAX_BASE + i,
+                shared,
+            })
+        })
+        .collect();
+    let b: Vec<_> = if shared {
+        a.clone()
+    } else {
+        (0..pages)
+            .map(|i| {
+                Some(Block {
+                    pfn: DAX_BASE + pages + i,
+                    shared: false,
+                })
+            })
+            .collect()
+    };
+    Setup {
+        files: vec![
+            FileSetup {
+                pages,
+                size: pages,
+                blocks: a,
+            },
+            FileSetup {
+                pages,
+                size: pages,
+                blocks: b,
+            },
+        ],
+        mms: 2,
+        dax_frames: pages + b_own,
+    }
+}
+
+fn finds_h3(_: KernelState) -> Expect {
+    Expect::Finds("H3: two files associate one folio under two different xa_locks")
+}
+
+/// S7: two files sharing one folio.
+pub(crate) fn s7() -> Scenario {
+    let fault = |mm: u8, file: u8| {
+        thread(
+            format!(
+                "mm{mm} read fault {}[0] (shared extent)",
+                (b'A' + file) as char
+            ),
+            move |cx| {
+                handle_mm_fault(cx, mm, file, 0, false, FaultSize::Pte);
+            },
+        )
+    };
+    Scenario {
+        name: "S7",
+        title: "reflink: two files associate one folio (H3)",
+        header: "\
+Setup: A[0] and B[0] share pfn 8 (IOMAP_F_SHARED)
+T1: mm0 read fault A[0]: associates the folio (first owner: mapping = A, index = 0)
+T2: mm1 read fault B[0]: second owner: make_shared (mapping = NULL, share = 1), share = 2
+    (-punch: then T2 punches B[0..1])
+Property: folio->mapping/share/index change only under one lock that orders them (I11 as the kernel
+          states it: xa_lock of *the* mapping) — with two files there are two xa_locks
+Result: finds (H3): under loom the two associations are unordered accesses (a data race); under
+        shuttle they interleave and both take the first-owner branch (I4)",
+        expect: finds_h3,
+        explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
+        catches: &[],
+        variants: vec![
+            Variant {
+                name: "faults",
+                setup: shared_ab(2, 0),
+                threads: vec![fault(0, 0), fault(1, 1)],
+                post: None,
+                expect: None,
+            },
+            Variant {
+                name: "fault-punch",
+                setup: shared_ab(2, 0),
+                threads: vec![
+                    fault(0, 0),
+                    thread("mm1 read fault B[0], then punch B[0..1]", |cx| {
+                        handle_mm_fault(cx, 1, 1, 0, false, FaultSize::Pte);
+                        xfs_punch_hole(cx, 1, 0, 1);
+                    }),
+                ],
+                post: None,
+                expect: None,
+            },
+        ],
+    }
+}
+
+/// S14: the XFS two-inode remap lock with a busy page in the second inode.
+pub(crate) fn s14() -> Scenario {
+    Scenario {
+        name: "S14",
+        title: "reflink remap two-inode lock (XFS)",
+        header: "\
+T1: xfs_reflink_remap_range(A -> B): MMAPLOCK both in inode order, break A's layout (waiting), break B's
+    with NOWAIT; a busy B means unlock both and retry
+T2: mm1 fault B[0], pin it, unpin it
+Property: T1 makes progress once T2 unpins (no livelock, M13), no deadlock through the inode order, and
+          the remap happens only with both layouts broken (I8)
+Result: holds",
+        expect: holds,
+        explorers: &[DefaultExplorer::Pct],
+        catches: &[Mutant::M13],
+        variants: vec![Variant {
+            name: "busy-b",
+            setup: shared_ab(2, 2),
+            threads: vec![
+                thread("reflink remap A -> B", |cx| xfs_reflink_remap(cx, 0, 1)),
+                thread("mm1 fault B[0], pin, unpin", |cx| {
+                    handle_mm_fault(cx, 1, 1, 0, false, FaultSize::Pte);
+                    let flags = GupFlags { write: false, pin: true, longterm: false };
+                    if let Ok(p) = get_user_pages(cx, 1, 1, 0, flags) {
+                        unpin_user_page(cx, p);
+                    }
+                }),
+            ],
+            post: None,
+            expect: None,
+        }],
+    }
+}
+
+fn s15_expect(k: KernelState) -> Expect {
+    match k {
+        KernelState::Y2026 => Expect::Holds,
+        _ => Expect::Finds("H5: the stale order-0 index is read as a share count"),
+    }
+}
+
+/// A file A of 4 pages (two PMD ranges) backed by pfn 8..11, B of 4 holes.
+fn a4() -> Setup {
+    let a = (0..4)
+        .map(|i| {
+            Some(Block {
+                pfn: DAX_BASE + i,
+                shared: false,
+            })
+        })
+        .collect();
+    Setup {
+        files: vec![
+            FileSetup {
+                pages: 4,
+                size: 4,
+                blocks: a,
+            },
+            FileSetup {
+                pages: 4,
+                size: 4,
+                blocks: vec![None; 4],
+            },
+        ],
+        mms: 2,
+        dax_frames: 4,
+    }
+}
+
+/// S15: reuse after disassociation, then a shared association (H5).
+pub(crate) fn s15() -> Scenario {
+    let story = |size: FaultSize| {
+        move |cx: &daxcheck_core::world::Cx| {
+            // An order-0 association at index 2 leaves the cell at 2.
+            handle_mm_fault(cx, 0, 0, 2, false, FaultSize::Pte);
+            munmap(cx, 0, 0);
+            // FICLONE: break both layouts (A's entry goes, the cell keeps 2),
+            // then A's blocks become shared with B.
+            xfs_reflink_remap(cx, 0, 1);
+            handle_mm_fault(cx, 1, 0, 2, false, size);
+            handle_mm_fault(cx, 1, 1, 2, false, size);
+        }
+    };
+    Scenario {
+        name: "S15",
+        title: "reuse after disassociation, then a shared association (H5)",
+        header: "\
+T1 (sequential): read fault A[2] (order 0: mapping = A, index = 2); munmap; reflink A -> B (its
+    break-layout deletes A's entry: mapping = NULL, the union cell keeps 2); read fault A[2] and B[2] on
+    the now shared extent (-pte: PTE faults; -pmd: PMD faults, pfn 10 becomes a PMD head)
+Property: share == number of live associations (I4); FS-free state after disassociation (I6); no
+          order-mismatch WARN
+Result: finds (H5) on v6.15 and v6.16 (the cell reads as share = 2 before any sharing);
+        holds on 2026 (dax_folio_reset_order clears share)",
+        expect: s15_expect,
+        explorers: &[DefaultExplorer::Pct],
+        catches: &[],
+        variants: vec![
+            Variant { name: "pte", setup: a4(), threads: vec![thread("the H5 sequence, PTE faults", story(FaultSize::Pte))], post: None, expect: None },
+            Variant { name: "pmd", setup: a4(), threads: vec![thread("the H5 sequence, PMD faults", story(FaultSize::Pmd))], post: None, expect: None },
+        ],
+    }
+}
