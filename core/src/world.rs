@@ -125,6 +125,12 @@ pub struct Frame {
     pub index_share: DataCell<u64>,
     /// `pgmap`, whose storage `prep_compound_page` clobbers in tail pages.
     pub pgmap: DataCell<Option<u8>>,
+    /// PG_hwpoison, set by memory failure.
+    pub hwpoison: DataCell<bool>,
+    /// The scheduling point of a lockless `READ_ONCE` of this page's plain
+    /// words (`mapping`, `compound_head`): loaded, never stored. See
+    /// `memfail::read_once_mapping` for why the value comes from the cell.
+    pub read_once: AtomicI32,
 }
 
 impl Frame {
@@ -147,6 +153,8 @@ impl Frame {
             } else {
                 None
             }),
+            hwpoison: DataCell::new(false),
+            read_once: AtomicI32::new(0),
         }
     }
 }
@@ -173,6 +181,10 @@ pub struct Inode {
     pub blocks: Vec<DataCell<Option<Block>>>,
     /// `i_mmap_rwsem`, guarding which processes map the file.
     pub i_mmap: RwSem<()>,
+    /// The inode was evicted and freed (`destroy_inode`); with RCU not
+    /// modelled the free is immediate, so any later dereference is a
+    /// use-after-free (bug B16).
+    pub evicted: DataCell<bool>,
 }
 
 /// The page table of one process over one file's range: one slot per PMD.
@@ -291,6 +303,7 @@ impl World {
                     .map(|k| DataCell::new(f.blocks.get(k as usize).copied().flatten()))
                     .collect(),
                 i_mmap: RwSem::new(()),
+                evicted: DataCell::new(false),
             })
             .collect();
         let mms = (0..setup.mms)
