@@ -24,6 +24,7 @@ pub mod dax;
 pub mod entry;
 pub mod exec;
 pub mod fs;
+pub mod memfail;
 pub mod mm;
 pub mod sync;
 pub mod trace;
