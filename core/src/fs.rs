@@ -109,7 +109,7 @@ fn pte_at(cx: &Cx, mm: u8, file: u8, index: u64) -> Option<Pte> {
 /// `truncate_inode_pages_range` → `truncate_folio_batch_exceptionals` for a
 /// DAX mapping: any entry still present is a bug (the canary for
 /// break-layout leaving an entry behind); delete it so truncate goes on.
-fn truncate_inode_pages_range(cx: &Cx, file: u8, start: u64, end: u64) {
+pub(crate) fn truncate_inode_pages_range(cx: &Cx, file: u8, start: u64, end: u64) {
     let _f = cx.enter("truncate_inode_pages_range");
     let left: Vec<u64> = {
         let xa = cx.xa_lock(file);

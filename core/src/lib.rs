@@ -25,6 +25,7 @@ pub mod entry;
 pub mod exec;
 pub mod fs;
 pub mod gup;
+pub mod memfail;
 pub mod mm;
 pub mod sync;
 pub mod trace;

@@ -209,6 +209,8 @@ pub struct Frame {
     pub index_share: DataCell<u64>,
     /// `pgmap`, whose storage `prep_compound_page` clobbers in tail pages.
     pub pgmap: DataCell<Option<u8>>,
+    /// PG_hwpoison, set by memory failure.
+    pub hwpoison: DataCell<bool>,
 }
 
 impl Frame {
@@ -234,6 +236,7 @@ impl Frame {
             } else {
                 None
             }),
+            hwpoison: DataCell::new(false),
         }
     }
 }
@@ -260,6 +263,10 @@ pub struct Inode {
     pub blocks: Vec<DataCell<Option<Block>>>,
     /// `i_mmap_rwsem`, guarding which processes map the file.
     pub i_mmap: RwSem<()>,
+    /// The inode was evicted and freed (`destroy_inode`); with RCU not
+    /// modelled the free is immediate, so any later dereference is a
+    /// use-after-free (bug B16).
+    pub evicted: DataCell<bool>,
 }
 
 /// The page table of one process over one file's range: one slot per PMD.
@@ -445,6 +452,7 @@ impl World {
                     .map(|k| DataCell::new(f.blocks.get(k as usize).copied().flatten()))
                     .collect(),
                 i_mmap: RwSem::new(()),
+                evicted: DataCell::new(false),
             })
             .collect();
         let mms = (0..setup.mms)
