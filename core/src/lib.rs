@@ -30,6 +30,7 @@ pub mod trace;
 pub mod violation;
 pub mod wait;
 pub mod world;
+pub mod writeback;
 
 pub use config::{Config, KernelState, Mutant};
 pub use violation::{Check, Violation};
