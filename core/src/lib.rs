@@ -20,12 +20,15 @@
 
 pub mod check;
 pub mod config;
+pub mod cow;
 pub mod dax;
 pub mod entry;
 pub mod exec;
 pub mod fs;
+pub mod invalidate;
 pub mod mm;
 pub mod sync;
+pub mod syncfault;
 pub mod trace;
 pub mod violation;
 pub mod wait;
