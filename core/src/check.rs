@@ -22,6 +22,7 @@ pub fn quiescent(cx: &Cx) {
     entries_unlocked(cx, &snap);
     pmd_pte_exclusive(cx, &snap);
     page_tables_match_xarray(cx, &snap);
+    writable_implies_dirty(cx);
     nrpages_accounting(cx, &snap);
     zero_folios_untouched(cx);
     waitqueues_empty(cx);
@@ -311,6 +312,51 @@ fn page_tables_match_xarray(cx: &Cx, s: &Snapshot) {
                     ))
                 ),
             );
+        }
+    }
+}
+
+/// I16: a writable PTE/PMD of a DAX folio belongs to an entry tagged DIRTY
+/// (so writeback will find it). A mapping with no entry is I15's business.
+fn writable_implies_dirty(cx: &Cx) {
+    let w = cx.world();
+    for mm in &w.mms {
+        for (file, slots) in mm.pt.iter().enumerate() {
+            let xa = w.files[file].xa.peek();
+            for (s, slot) in slots.iter().enumerate() {
+                let base = s as u64 * PG_PMD_NR;
+                let mut writable = Vec::new();
+                if let Pmd::Huge {
+                    pfn, write: true, ..
+                } = slot.pmd.peek()
+                {
+                    writable.push((base, pfn, true));
+                }
+                for (i, p) in slot.ptes.peek().iter().enumerate() {
+                    if let Pte::Present {
+                        pfn, write: true, ..
+                    } = *p
+                    {
+                        writable.push((base + i as u64, pfn, false));
+                    }
+                }
+                for (index, pfn, is_pmd) in writable {
+                    let Some((ebase, _)) = xa.load(index) else {
+                        continue;
+                    };
+                    if !xa.dirty.contains(&ebase) {
+                        cx.violate_at_quiescence(
+                            Check::Inv(16),
+                            format!(
+                                "mm{} maps {}[{index}] -> pfn {pfn}{} writable but entry [{ebase}] is not DIRTY",
+                                mm.id,
+                                file_name(file as u8),
+                                if is_pmd { " (PMD)" } else { "" }
+                            ),
+                        );
+                    }
+                }
+            }
         }
     }
 }

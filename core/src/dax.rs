@@ -30,7 +30,10 @@ pub struct Vmf {
     pub index: u64,
     pub write: bool,
     /// A write fault on a MAP_SYNC mapping of a block whose metadata is not
-    /// yet durable (IOMAP_F_DIRTY): the fault returns NEEDDSYNC.
+    /// yet durable (IOMAP_F_DIRTY): the fault returns NEEDDSYNC. The fault
+    /// path sets it for a write fault on a `VM_SYNC` VMA; `dax_fault_iter`
+    /// keeps it only if the iomap says IOMAP_F_DIRTY
+    /// (`dax_fault_is_synchronous`).
     pub sync: bool,
 }
 
@@ -600,18 +603,26 @@ pub struct Iomap {
     pub shared: bool,
     /// Whether the extent covers the whole request, contiguous and aligned.
     pub full: bool,
+    /// IOMAP_F_DIRTY: the mapping's metadata is not yet durable.
+    pub dirty: bool,
 }
 
 /// `xfs_buffered/direct iomap_begin` for a DAX fault of `pages` pages at `base`.
 pub fn iomap_begin(cx: &Cx, file: u8, base: u64, pages: u64) -> Iomap {
     let ino = cx.w.file(file);
     let block = |k: u64| ino.blocks.get((base + k) as usize).and_then(|b| b.get());
+    let dirty = (0..pages).any(|k| {
+        ino.meta_dirty
+            .get((base + k) as usize)
+            .is_some_and(|c| c.get())
+    });
     match block(0) {
         // A hole extent covers the request only if every block is a hole.
         None => Iomap {
             pfn: None,
             shared: false,
             full: (0..pages).all(|k| block(k).is_none()),
+            dirty,
         },
         Some(b0) => {
             let full = (0..pages)
@@ -621,6 +632,7 @@ pub fn iomap_begin(cx: &Cx, file: u8, base: u64, pages: u64) -> Iomap {
                 pfn: Some(b0.pfn),
                 shared: b0.shared,
                 full,
+                dirty,
             }
         }
     }
@@ -674,10 +686,22 @@ fn dax_fault_iter(cx: &Cx, vmf: &Vmf, entry: u64, map: Iomap, pmd: bool) -> (u64
         return (entry, Fault::Fallback);
     }
     let new = dax_make_entry(pfn, if pmd { DAX_PMD } else { 0 });
+    // dax_fault_is_synchronous: IOMAP_WRITE && VM_SYNC && IOMAP_F_DIRTY.
+    let vmf = &Vmf {
+        sync: vmf.sync && vmf.write && map.dirty,
+        ..*vmf
+    };
     let entry = dax_insert_entry(cx, vmf, entry, new, map.shared);
     let Some(folio) = dax_to_folio(cx, entry) else {
         return (entry, Fault::SigBus);
     };
+    if vmf.sync {
+        // dax_fault_synchronous_pfnp: hand the pfn back, map nothing and
+        // take no reference; the FS fsyncs, then dax_finish_sync_fault.
+        cx.pfnp.set(Some(pfn));
+        cx.note(format!("NEEDDSYNC: pfn {pfn} returned to the FS"));
+        return (entry, Fault::NeedDsync);
+    }
     // The temporary reference: a raw increment, the refcount may be 0 (§4 Q2).
     if cx.w.has(Mutant::M2) {
         mm::folio_get(cx, folio);

@@ -8,7 +8,7 @@ use crate::check;
 use crate::config::Config;
 use crate::sync::{Condvar, Mutex};
 use crate::trace::{self, Recorder, What};
-use crate::world::{Cx, Setup, World};
+use crate::world::{Cx, Setup, SetupExt, World};
 
 /// The body of one model thread.
 pub type Body = Arc<dyn Fn(&Cx) + Send + Sync>;
@@ -32,9 +32,20 @@ pub fn execute(
     threads: &[ThreadSpec],
     post: Option<&PostCheck>,
 ) -> Arc<Recorder> {
+    execute_ext(cfg, setup, &SetupExt::default(), threads, post)
+}
+
+/// `execute` on a world with `SetupExt` state (MAP_SYNC, free blocks).
+pub fn execute_ext(
+    cfg: &Config,
+    setup: &Setup,
+    ext: &SetupExt,
+    threads: &[ThreadSpec],
+    post: Option<&PostCheck>,
+) -> Arc<Recorder> {
     let rec = Recorder::new();
     trace::set_current(Some(rec.clone()));
-    let w = World::new(cfg.clone(), setup, rec.clone());
+    let w = World::new_ext(cfg.clone(), setup, ext, rec.clone());
     let main = Cx::new(w.clone(), 0);
     // Every thread starts only once all are spawned, so that no thread's
     // steps interleave with spawning: a recorded schedule then never names a
@@ -108,9 +119,14 @@ pub struct Sequential {
 
 impl Sequential {
     pub fn new(cfg: Config, setup: &Setup) -> Sequential {
+        Sequential::new_ext(cfg, setup, &SetupExt::default())
+    }
+
+    /// `new` on a world with `SetupExt` state (MAP_SYNC, free blocks).
+    pub fn new_ext(cfg: Config, setup: &Setup, ext: &SetupExt) -> Sequential {
         crate::sync::set_backend(crate::sync::Backend::Std);
         let rec = Recorder::new();
-        let w = World::new(cfg, setup, rec);
+        let w = World::new_ext(cfg, setup, ext, rec);
         Sequential { cx: Cx::new(w, 1) }
     }
 

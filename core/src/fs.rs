@@ -17,14 +17,29 @@ pub enum FaultSize {
 }
 
 /// `xfs_filemap_fault` / `__xfs_filemap_fault` for a DAX file: the FS lock
-/// shared around `dax_iomap_fault`.
+/// shared around `dax_iomap_fault`, and, on NEEDDSYNC, around
+/// `dax_finish_sync_fault` too (`xfs_dax_fault_locked`).
 fn xfs_dax_fault(cx: &Cx, vmf: &Vmf, size: FaultSize) -> Fault {
     let _f = cx.enter("xfs_dax_fault");
     let w = cx.world();
     let _l = cx.down_read(&w.file(vmf.file).fs_lock, LockId::FsLock(vmf.file));
-    match size {
-        FaultSize::Pte => dax::dax_iomap_pte_fault(cx, vmf),
-        FaultSize::Pmd => dax::dax_iomap_pmd_fault(cx, vmf),
+    let (ret, order) = match size {
+        FaultSize::Pte => (dax::dax_iomap_pte_fault(cx, vmf), 0),
+        FaultSize::Pmd => (dax::dax_iomap_pmd_fault(cx, vmf), PMD_ORDER),
+    };
+    if ret != Fault::NeedDsync {
+        return ret;
+    }
+    match cx.pfnp.take() {
+        Some(pfn) => crate::syncfault::dax_finish_sync_fault(cx, vmf, pfn, order),
+        None => {
+            cx.warn_on(
+                true,
+                "fs/dax.c dax_fault_synchronous_pfnp: WARN_ON_ONCE(!pfnp)",
+                || "NEEDDSYNC without a pfn".to_string(),
+            );
+            Fault::SigBus
+        }
     }
 }
 
@@ -65,7 +80,8 @@ pub fn handle_mm_fault_locked(
         file,
         index,
         write,
-        sync: false,
+        // VM_SYNC on a write fault; dax_fault_iter adds IOMAP_F_DIRTY.
+        sync: write && cx.w.mms[mm as usize].map_sync[file as usize].get(),
     };
     match mm::pmd_huge_writable(cx, mm, file, index) {
         Some(writable) if !write || writable => {
@@ -188,6 +204,8 @@ pub fn xfs_truncate(cx: &Cx, file: u8, new_size: u64) {
     let _f = cx.enter("xfs_setattr_size");
     let w = cx.world();
     let ino = w.file(file);
+    // xfs_vn_setattr: IOLOCK_EXCL, then MMAPLOCK_EXCL.
+    let _io = cx.down_write(&ino.io_lock, LockId::IoLock(file));
     let mut fs = Some(cx.down_write(&ino.fs_lock, LockId::FsLock(file)));
     let end = ino.blocks.len() as u64 - 1;
     if cx.w.has(crate::config::Mutant::M35) {
@@ -216,6 +234,8 @@ pub fn xfs_punch_hole(cx: &Cx, file: u8, start: u64, end: u64) {
     let _f = cx.enter("xfs_free_file_space");
     let w = cx.world();
     let ino = w.file(file);
+    // xfs_file_fallocate: IOLOCK_EXCL, then MMAPLOCK_EXCL.
+    let _io = cx.down_write(&ino.io_lock, LockId::IoLock(file));
     let mut fs = Some(cx.down_write(&ino.fs_lock, LockId::FsLock(file)));
     // xfs_break_layouts(BREAK_UNMAP) breaks the whole file's layout.
     let whole = ino.blocks.len() as u64 - 1;

@@ -327,7 +327,7 @@ fn pmd_str(p: Pmd) -> String {
 
 /// `set_pmd_at`/`pmdp_get_and_clear` under `pmd_lock`: the value, its
 /// lockless view, and the step.
-fn set_pmd(cx: &Cx, mm: u8, file: u8, base: u64, pmd: &mut Pmd, new: Pmd) {
+pub(crate) fn set_pmd(cx: &Cx, mm: u8, file: u8, base: u64, pmd: &mut Pmd, new: Pmd) {
     let old = *pmd;
     *pmd = new;
     slot(cx, mm, file, base).pmd_word.store_raw(new);

@@ -28,6 +28,10 @@ pub enum LockId {
     IMmap(u8),
     /// A hashed waitqueue head's spinlock (entry table or var table, bucket).
     WaitQueue(&'static str, u8),
+    /// XFS IOLOCK (`i_rwsem`) of file `.0`.
+    IoLock(u8),
+    /// The block allocator's lock (AGF buffer lock).
+    Alloc,
 }
 
 pub fn file_name(f: u8) -> char {
@@ -44,6 +48,8 @@ impl fmt::Display for LockId {
             LockId::Pte(mm, m, s) => write!(f, "pte_lock(mm{mm},{},pmd{s})", file_name(m)),
             LockId::IMmap(m) => write!(f, "i_mmap_rwsem({})", file_name(m)),
             LockId::WaitQueue(t, b) => write!(f, "{t}_wq[{b}].lock"),
+            LockId::IoLock(m) => write!(f, "iolock({})", file_name(m)),
+            LockId::Alloc => f.write_str("agf_lock"),
         }
     }
 }

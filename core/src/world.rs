@@ -267,6 +267,15 @@ pub struct Inode {
     /// modelled the free is immediate, so any later dereference is a
     /// use-after-free (bug B16).
     pub evicted: DataCell<bool>,
+    /// XFS IOLOCK (`inode->i_rwsem`): write(2) and truncate take it
+    /// exclusive, outside the MMAPLOCK; faults never take it.
+    pub io_lock: RwSem<()>,
+    /// Per index: the extent record mapping this block is not yet durable in
+    /// the log, so a write iomap reports IOMAP_F_DIRTY. Set by a CoW remap,
+    /// cleared by fsync's log force. (XFS decides per inode; per block keeps
+    /// I17 precise.) Written by CoW (IOLOCK) and fsync, read by faults: the
+    /// kernel orders these with the ILOCK, which the model leaves out.
+    pub meta_dirty: Vec<DataCell<bool>>,
 }
 
 /// The page table of one process over one file's range: one slot per PMD.
@@ -360,6 +369,9 @@ pub struct Mm {
     pub vma_live: Vec<DataCell<bool>>,
     /// `pt[file][pmd slot]`.
     pub pt: Vec<Vec<PmdSlot>>,
+    /// Per file: the VMA was mmapped with MAP_SYNC (`VM_SYNC`); false
+    /// unless `SetupExt::map_sync` names (mm, file).
+    pub map_sync: Vec<DataCell<bool>>,
 }
 
 /// Shape of a world: files with their sizes and blocks, and how many
@@ -381,6 +393,20 @@ pub struct FileSetup {
     pub blocks: Vec<Option<Block>>,
 }
 
+/// World state that `Setup` does not describe (kept out of `Setup` so that
+/// every existing `Setup { .. }` literal still compiles). The default is the
+/// world `World::new` builds.
+#[derive(Clone, Debug, Default)]
+pub struct SetupExt {
+    /// (mm, file) pairs whose VMA is MAP_SYNC.
+    pub map_sync: Vec<(u8, u8)>,
+    /// (file, index) pairs whose block metadata starts out not durable.
+    pub meta_dirty: Vec<(u8, u64)>,
+    /// The allocator's free blocks, handed out in order; None means every
+    /// pgmap frame that no file's block map names.
+    pub free_blocks: Option<Vec<u64>>,
+}
+
 pub struct World {
     pub cfg: Config,
     pub frames: Vec<Frame>,
@@ -396,6 +422,9 @@ pub struct World {
     pub in_op: std::sync::atomic::AtomicUsize,
     /// Outstanding GUP references (model bookkeeping for I1's Pins(f)).
     pub pins: std::sync::Mutex<Vec<crate::gup::PinRec>>,
+    /// The block allocator's free list (FS-free pfns), under its own lock
+    /// (the AGF buffer lock of the allocation group).
+    pub free_blocks: Locked<Vec<u64>>,
 }
 
 impl World {
@@ -414,6 +443,12 @@ impl World {
     /// Build a world on the current backend. Must run inside the loom or
     /// shuttle closure.
     pub fn new(cfg: Config, setup: &Setup, rec: Arc<Recorder>) -> Arc<World> {
+        World::new_ext(cfg, setup, &SetupExt::default(), rec)
+    }
+
+    /// `World::new` with the state of `SetupExt` (MAP_SYNC VMAs, metadata
+    /// not yet durable, the free-block pool).
+    pub fn new_ext(cfg: Config, setup: &Setup, ext: &SetupExt, rec: Arc<Recorder>) -> Arc<World> {
         let nframes = DAX_BASE + setup.dax_frames;
         let frames = (0..nframes)
             .map(|pfn| {
@@ -453,6 +488,10 @@ impl World {
                     .collect(),
                 i_mmap: RwSem::new(()),
                 evicted: DataCell::new(false),
+                io_lock: RwSem::new(()),
+                meta_dirty: (0..f.pages)
+                    .map(|k| DataCell::new(ext.meta_dirty.contains(&(i as u8, k))))
+                    .collect(),
             })
             .collect();
         let mms = (0..setup.mms)
@@ -474,8 +513,21 @@ impl World {
                             .collect()
                     })
                     .collect(),
+                map_sync: (0..setup.files.len())
+                    .map(|f| DataCell::new(ext.map_sync.contains(&(id, f as u8))))
+                    .collect(),
             })
             .collect();
+        let free = ext.free_blocks.clone().unwrap_or_else(|| {
+            (DAX_BASE..DAX_BASE + setup.dax_frames)
+                .filter(|&p| {
+                    !setup
+                        .files
+                        .iter()
+                        .any(|f| f.blocks.iter().flatten().any(|b| b.pfn == p))
+                })
+                .collect()
+        });
         let buckets = cfg.wait_buckets.max(1);
         Arc::new(World {
             frames,
@@ -487,6 +539,7 @@ impl World {
             cfg,
             in_op: std::sync::atomic::AtomicUsize::new(0),
             pins: std::sync::Mutex::new(Vec::new()),
+            free_blocks: Locked::new(free),
         })
     }
 
@@ -515,6 +568,10 @@ pub struct Cx {
     held: RefCell<Vec<LockId>>,
     /// `struct mmu_gather`: pages whose reference drops at the flush.
     pub gather: RefCell<Vec<u64>>,
+    /// `pfn_t *pfnp` of `dax_iomap_fault`: the pfn a NEEDDSYNC fault hands
+    /// back to the FS handler for `dax_finish_sync_fault` (a stack variable
+    /// of the caller in the kernel).
+    pub pfnp: std::cell::Cell<Option<u64>>,
 }
 
 /// Pops the function name when the modelled kernel function returns.
@@ -640,6 +697,7 @@ impl Cx {
             funcs: RefCell::new(Vec::new()),
             held: RefCell::new(Vec::new()),
             gather: RefCell::new(Vec::new()),
+            pfnp: std::cell::Cell::new(None),
         }
     }
 

@@ -1,0 +1,131 @@
+//! Invalidation (spec §3.9): `__dax_invalidate_entry` and its two callers'
+//! entry points, `invalidate_inode_pages2_range` with the DAX order (entries
+//! first, page tables only at the end, hypothesis H1), and
+//! `__dax_clear_dirty_range`, which a CoW write runs first so that dirty
+//! entries can be invalidated too.
+
+use crate::config::Mutant;
+use crate::dax::{
+    dax_disassociate_entry, get_next_unlocked_entry, put_unlocked_entry,
+    wait_entry_unlocked_exclusive, Lookup,
+};
+use crate::entry::*;
+use crate::mm;
+use crate::trace::{file_name, What};
+use crate::wait::WakeMode;
+use crate::world::Cx;
+
+/// `__dax_invalidate_entry`: remove the entry at `index` once it is
+/// unlocked; unless `trunc`, keep it if it is DIRTY or TOWRITE. Wakes every
+/// waiter (WAKE_ALL, since the B11 fix). Returns 1 if an entry was removed.
+pub fn __dax_invalidate_entry(cx: &Cx, file: u8, index: u64, trunc: bool) -> i32 {
+    let _f = cx.enter("__dax_invalidate_entry");
+    let xa = cx.xa_lock(file);
+    let (mut xa, l) = get_next_unlocked_entry(cx, file, xa, index, 0);
+    let mut ret = 0;
+    if let Lookup::Entry { base, e } = l {
+        let dirty = xa.dirty.contains(&base) || xa.towrite.contains(&base);
+        if !trunc && dirty {
+            cx.note(format!(
+                "{}[{base}] is DIRTY/TOWRITE: kept",
+                file_name(file)
+            ));
+        } else {
+            dax_disassociate_entry(cx, file, e);
+            let old = xa.store(base, dax_entry_order(e), None);
+            cx.ev(What::XaStore {
+                file,
+                index: base,
+                old,
+                new: None,
+            });
+            xa.nrpages -= dax_entry_pages(e) as i64;
+            ret = 1;
+        }
+    }
+    // M3 / B11 (pre-2021): wake only the next waiter; one that finds NULL
+    // passes nothing on, and the rest sleep forever.
+    let mode = if cx.w.cfg.any(&[Mutant::M3, Mutant::B11]) {
+        WakeMode::Next
+    } else {
+        WakeMode::All
+    };
+    put_unlocked_entry(cx, file, index, l, mode);
+    drop(xa);
+    ret
+}
+
+/// `dax_invalidate_mapping_entry_sync`: invalidate the entry at `index` if
+/// it is clean. Returns 1 if it was removed.
+pub fn dax_invalidate_mapping_entry_sync(cx: &Cx, file: u8, index: u64) -> i32 {
+    let _f = cx.enter("dax_invalidate_mapping_entry_sync");
+    __dax_invalidate_entry(cx, file, index, false)
+}
+
+/// `invalidate_inode_pages2_range` for a DAX mapping: invalidate every
+/// clean entry in `[start, end]`, then unmap the whole range from every
+/// process. Entries go (and their folios are disassociated, possibly split)
+/// **before** the page tables that map them: H1. Returns 0 or -EBUSY when
+/// a dirty entry was kept.
+pub fn invalidate_inode_pages2_range(cx: &Cx, file: u8, start: u64, end: u64) -> i32 {
+    let _f = cx.enter("invalidate_inode_pages2_range");
+    // find_get_entries walks the xarray under RCU; the model has no RCU and
+    // reads the batch in one xa_lock section. Each index is re-looked-up
+    // (and waited for) by __dax_invalidate_entry.
+    let batch: Vec<u64> = {
+        let xa = cx.xa_lock(file);
+        if xa.is_empty() {
+            // mapping_empty(): return before the unmap.
+            return 0;
+        }
+        let mut v = Vec::new();
+        let mut cursor = start;
+        while let Some((base, e)) = xa.find_from(cursor, end) {
+            // The batch names an entry by the index the walk met it at.
+            v.push(base.max(cursor));
+            cursor = base + dax_entry_pages(e);
+        }
+        v
+    };
+    let mut ret = 0;
+    for index in batch {
+        if dax_invalidate_mapping_entry_sync(cx, file, index) == 0 {
+            ret = -16; // -EBUSY
+        }
+    }
+    // "For DAX we invalidate page tables after invalidating page cache."
+    mm::unmap_mapping_pages(cx, file, start, end);
+    ret
+}
+
+/// `__dax_clear_dirty_range`: wait for each entry in `[start, end]` to be
+/// unlocked and clear its DIRTY and TOWRITE marks, passing the wake on.
+pub fn __dax_clear_dirty_range(cx: &Cx, file: u8, start: u64, end: u64) {
+    let _f = cx.enter("__dax_clear_dirty_range");
+    let mut xa = cx.xa_lock(file);
+    let mut cursor = start;
+    while let Some((base, e)) = xa.find_from(cursor, end) {
+        let (g, xas, got) = wait_entry_unlocked_exclusive(cx, file, xa, base, e);
+        xa = g;
+        let Some((b, e2)) = got else {
+            cursor = xas + 1;
+            continue;
+        };
+        let d = xa.dirty.remove(&b);
+        let t = xa.towrite.remove(&b);
+        if d || t {
+            cx.note(format!(
+                "xas_clear_mark DIRTY/TOWRITE {}[{b}]",
+                file_name(file)
+            ));
+        }
+        put_unlocked_entry(
+            cx,
+            file,
+            b,
+            Lookup::Entry { base: b, e: e2 },
+            WakeMode::Next,
+        );
+        cursor = b + dax_entry_pages(e2);
+    }
+}

@@ -1,0 +1,318 @@
+//! fs/dax.c writeback (spec §3.10): `tag_pages_for_writeback`,
+//! `dax_writeback_mapping_range`, `dax_writeback_one` and its rmap walk
+//! `pfn_mkclean_range`; and the fsync that drives it (`vfs_fsync_range` →
+//! `xfs_file_fsync`), which also makes the file's metadata durable.
+//!
+//! Left out: the `XA_CHECK_SCHED` pause every 4096 entries (the files are
+//! tiny), `dax_flush` (a note: the model has no cache), mmu notifiers, and
+//! writeback errors (`mapping_set_error`).
+
+use crate::config::Mutant;
+use crate::dax::{
+    dax_lock_entry, dax_wake_entry, get_next_unlocked_entry, put_unlocked_entry, Lookup,
+};
+use crate::entry::*;
+use crate::trace::{file_name, LockId, What};
+use crate::violation::Check;
+use crate::wait::WakeMode;
+use crate::world::{Cx, Pmd, Pte};
+
+/// `tag_pages_for_writeback`: copy DIRTY to TOWRITE for every entry in
+/// `[start, end]`, under `xa_lock`.
+pub fn tag_pages_for_writeback(cx: &Cx, file: u8, start: u64, end: u64) {
+    let _f = cx.enter("tag_pages_for_writeback");
+    let mut xa = cx.xa_lock(file);
+    let tagged: Vec<u64> = xa
+        .dirty
+        .iter()
+        .copied()
+        .filter(|&b| b >= align_index(start, PMD_ORDER) && b <= end)
+        // A mark names an entry's base; only bases with an entry count.
+        .filter(|&b| xa.load(b).is_some_and(|(base, _)| base == b))
+        .collect();
+    for b in tagged {
+        if xa.towrite.insert(b) {
+            cx.note(format!("xas_set_mark TOWRITE {}[{b}]", file_name(file)));
+        }
+    }
+}
+
+/// `dax_writeback_mapping_range` for `WB_SYNC_ALL` over the whole file
+/// (`wbc->range_start = 0, range_end = LLONG_MAX`). Returns 0 or -EIO.
+pub fn dax_writeback_mapping_range(cx: &Cx, file: u8) -> i32 {
+    writeback_range(cx, file, 0, u64::MAX)
+}
+
+/// The body of `dax_writeback_mapping_range` for `wbc->range_start..=range_end`
+/// (in pages): tag, then write back every TOWRITE entry in index order.
+pub(crate) fn writeback_range(cx: &Cx, file: u8, start: u64, end: u64) -> i32 {
+    let _f = cx.enter("dax_writeback_mapping_range");
+    {
+        // mapping_empty(): nothing to write back.
+        let xa = cx.xa_lock(file);
+        if xa.is_empty() {
+            return 0;
+        }
+    }
+    tag_pages_for_writeback(cx, file, start, end);
+    let mut xa = cx.xa_lock(file);
+    let mut cursor = start;
+    let mut ret = 0;
+    // xas_for_each_marked(&xas, entry, end_index, PAGECACHE_TAG_TOWRITE)
+    loop {
+        let next = xa
+            .towrite
+            .iter()
+            .copied()
+            .find(|&b| b >= align_index(cursor, PMD_ORDER) && b <= end)
+            .and_then(|b| xa.load(b).filter(|&(base, _)| base == b));
+        let Some((base, e)) = next else { break };
+        let (g, r) = dax_writeback_one(cx, file, xa, base, e);
+        xa = g;
+        if r < 0 {
+            ret = r;
+            break;
+        }
+        cursor = base + dax_entry_pages(e);
+    }
+    drop(xa);
+    check_written_back(cx, file, start, end);
+    ret
+}
+
+/// `dax_writeback_one`: with `xa_lock` held, lock the entry, clear TOWRITE,
+/// write-protect every mapping of its pfns, flush, then store it unlocked and
+/// clear DIRTY. Returns with `xa_lock` held, and 0 or -EIO.
+pub fn dax_writeback_one<'a>(
+    cx: &'a Cx,
+    file: u8,
+    xa: crate::world::Held<'a, Xarray>,
+    index: u64,
+    entry: u64,
+) -> (crate::world::Held<'a, Xarray>, i32) {
+    let _f = cx.enter("dax_writeback_one");
+    let mut xa = xa;
+    let mut entry = entry;
+    let mut base = index;
+    if dax_is_locked(entry) {
+        let old = entry;
+        let (g, l) = get_next_unlocked_entry(cx, file, xa, index, 0);
+        xa = g;
+        let Lookup::Entry { base: b, e } = l else {
+            // Punched out while we waited: nothing to write back.
+            put_unlocked_entry(cx, file, index, l, WakeMode::Next);
+            return (xa, 0);
+        };
+        if dax_to_pfn(old) != dax_to_pfn(e) {
+            // Reallocated elsewhere (pfns compared, not lock or type bits).
+            cx.note(format!(
+                "{}[{b}] now pfn {}, was {}: skip",
+                file_name(file),
+                dax_to_pfn(e),
+                dax_to_pfn(old)
+            ));
+            put_unlocked_entry(cx, file, index, l, WakeMode::Next);
+            return (xa, 0);
+        }
+        if cx.warn_on(
+            dax_is_empty_entry(e) || dax_is_zero_entry(e),
+            "fs/dax.c dax_writeback_one: WARN_ON_ONCE(dax_is_empty_entry(entry) || dax_is_zero_entry(entry))",
+            || format!("{}[{b}] is {}", file_name(file), crate::trace::entry_str(e)),
+        ) {
+            put_unlocked_entry(cx, file, index, l, WakeMode::Next);
+            return (xa, -5);
+        }
+        if !xa.towrite.contains(&b) {
+            // Another fsync thread has already done this entry.
+            cx.note(format!(
+                "{}[{b}] TOWRITE already clear: skip",
+                file_name(file)
+            ));
+            put_unlocked_entry(cx, file, index, l, WakeMode::Next);
+            return (xa, 0);
+        }
+        (base, entry) = (b, e);
+    }
+    // Lock the entry to serialise with page faults.
+    dax_lock_entry(cx, &mut xa, file, base, entry);
+    xa.towrite.remove(&base);
+    cx.note(format!(
+        "xas_clear_mark TOWRITE {}[{base}]",
+        file_name(file)
+    ));
+    if cx.w.has(Mutant::M21) {
+        // M21: the dirty tag goes before the mappings are write-protected.
+        xa.dirty.remove(&base);
+        cx.note(format!("xas_clear_mark DIRTY {}[{base}]", file_name(file)));
+    }
+    drop(xa);
+
+    let pfn = dax_to_pfn(entry);
+    let count = dax_entry_pages(entry);
+    let index = align_index(base, dax_entry_order(entry));
+    {
+        let w = cx.world();
+        let _i = cx.down_read(&w.files[file as usize].i_mmap, LockId::IMmap(file));
+        // vma_interval_tree_foreach over [index, index + count - 1]: every
+        // live VMA of the file (each process maps the whole file).
+        for mm in &w.mms {
+            if mm.vma_live[file as usize].get() {
+                pfn_mkclean_range(cx, mm.id, file, pfn, count, index);
+            }
+        }
+    }
+    cx.note(format!("dax_flush pfn {pfn}..{}", pfn + count - 1));
+
+    let mut xa = cx.xa_lock(file);
+    let old = xa.store(index, dax_entry_order(entry), Some(entry));
+    let owner = xa.owners.remove(&index);
+    if old != Some(entry | DAX_LOCKED) || owner != Some(cx.tid) {
+        cx.violate(
+            Check::Inv(10),
+            format!(
+                "T{} stores {}[{index}] unlocked, but found {:?} owned by {:?}",
+                cx.tid,
+                file_name(file),
+                old.map(crate::trace::entry_str),
+                owner
+            ),
+        );
+    }
+    cx.ev(What::EntryUnlock { file, index, entry });
+    if !cx.w.has(Mutant::M21) {
+        xa.dirty.remove(&index);
+        cx.note(format!("xas_clear_mark DIRTY {}[{index}]", file_name(file)));
+    }
+    dax_wake_entry(cx, file, index, entry, WakeMode::Next);
+    (xa, 0)
+}
+
+/// `pfn_mkclean_range` → `page_vma_mkclean_one`: in one process's VMA of
+/// the file, write-protect (and clean) every PTE or PMD that maps a pfn in
+/// `[pfn, pfn + nr)` at `[pgoff, pgoff + nr)`, each under its page-table lock.
+/// Returns how many mappings were cleaned.
+pub fn pfn_mkclean_range(cx: &Cx, mm: u8, file: u8, pfn: u64, nr: u64, pgoff: u64) -> usize {
+    let _f = cx.enter("pfn_mkclean_range");
+    let w = cx.world();
+    let slots = &w.mms[mm as usize].pt[file as usize];
+    let hits = |p: u64| p >= pfn && p < pfn + nr;
+    let mut cleaned = 0;
+    let mut base = align_index(pgoff, PMD_ORDER);
+    // page_vma_mapped_walk: one PMD slot at a time.
+    while base < pgoff + nr {
+        let Some(s) = slots.get((base / PG_PMD_NR) as usize) else {
+            break;
+        };
+        let sl = (base / PG_PMD_NR) as u8;
+        let mut pmd = cx.lock(&s.pmd, LockId::Pmd(mm, file, sl));
+        match *pmd {
+            Pmd::Huge {
+                pfn: p,
+                write: true,
+                special,
+            } if hits(p) => {
+                // pmdp_invalidate, pmd_wrprotect, pmd_mkclean, set_pmd_at.
+                let new = Pmd::Huge {
+                    pfn: p,
+                    write: false,
+                    special,
+                };
+                crate::mm::set_pmd(cx, mm, file, base, &mut pmd, new);
+                cleaned += 1;
+            }
+            Pmd::Table => {
+                drop(pmd);
+                let mut ptes = cx.lock(&s.ptes, LockId::Pte(mm, file, sl));
+                for i in 0..PG_PMD_NR {
+                    let index = base + i;
+                    if index < pgoff || index >= pgoff + nr {
+                        continue;
+                    }
+                    if let Pte::Present {
+                        pfn: p,
+                        write: true,
+                        special,
+                    } = ptes[i as usize]
+                    {
+                        if hits(p) {
+                            // ptep_clear_flush, pte_wrprotect, pte_mkclean.
+                            let new = Pte::Present {
+                                pfn: p,
+                                write: false,
+                                special,
+                            };
+                            crate::mm::set_pte(cx, mm, file, index, &mut ptes, new);
+                            cleaned += 1;
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        base += PG_PMD_NR;
+    }
+    cleaned
+}
+
+/// `vfs_fsync_range(file, start, end, datasync=1)` → `xfs_file_fsync`:
+/// write back the range's dirty entries, then force the log so every
+/// metadata change of the inode is durable. Returns 0 (no I/O errors here).
+pub fn vfs_fsync_range(cx: &Cx, file: u8, start: u64, end: u64) -> i32 {
+    let _f = cx.enter("vfs_fsync_range");
+    // file_write_and_wait_range → do_writepages → xfs_dax_writepages.
+    let ret = writeback_range(cx, file, start, end);
+    if ret != 0 {
+        return ret;
+    }
+    xfs_fsync_flush_log(cx, file);
+    0
+}
+
+/// `xfs_fsync_flush_log`: the log force; the inode's metadata is durable.
+fn xfs_fsync_flush_log(cx: &Cx, file: u8) {
+    let _f = cx.enter("xfs_fsync_flush_log");
+    for c in &cx.w.file(file).meta_dirty {
+        c.set(false);
+    }
+    cx.note(format!("log forced: {} metadata durable", file_name(file)));
+}
+
+/// I16, checked where a data-integrity writeback returns (a model check:
+/// reads shadows only). Every mapping in the range that is still writable
+/// must belong to an entry tagged DIRTY, so that the next fsync flushes what
+/// is written through it. An entry that is gone is I15's business.
+fn check_written_back(cx: &Cx, file: u8, start: u64, end: u64) {
+    let w = cx.world();
+    let xa = w.files[file as usize].xa.peek();
+    for mm in &w.mms {
+        for (s, slot) in mm.pt[file as usize].iter().enumerate() {
+            let sbase = s as u64 * PG_PMD_NR;
+            let mut writable = Vec::new();
+            if let Pmd::Huge { write: true, .. } = slot.pmd.peek() {
+                writable.push(sbase);
+            }
+            for (i, p) in slot.ptes.peek().iter().enumerate() {
+                if let Pte::Present { write: true, .. } = p {
+                    writable.push(sbase + i as u64);
+                }
+            }
+            for index in writable {
+                if index < start || index > end {
+                    continue;
+                }
+                if let Some((base, _)) = xa.load(index) {
+                    if !xa.dirty.contains(&base) {
+                        cx.violate(
+                            Check::Inv(16),
+                            format!(
+                                "writeback of {} returned while mm{} maps [{index}] writable and entry [{base}] is not DIRTY",
+                                file_name(file),
+                                mm.id
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
