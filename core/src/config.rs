@@ -73,6 +73,7 @@ pub enum Mutant {
     M35,
     M38,
     M39,
+    M40,
     B1,
     B2,
     B3,
@@ -88,7 +89,7 @@ pub enum Mutant {
 }
 
 impl Mutant {
-    pub const ALL: [Mutant; 42] = [
+    pub const ALL: [Mutant; 43] = [
         Mutant::M1,
         Mutant::M2,
         Mutant::M3,
@@ -119,6 +120,7 @@ impl Mutant {
         Mutant::M35,
         Mutant::M38,
         Mutant::M39,
+        Mutant::M40,
         Mutant::B1,
         Mutant::B2,
         Mutant::B3,
@@ -165,6 +167,7 @@ impl Mutant {
             Mutant::M35 => "M35",
             Mutant::M38 => "M38",
             Mutant::M39 => "M39",
+            Mutant::M40 => "M40",
             Mutant::B1 => "B1",
             Mutant::B2 => "B2",
             Mutant::B3 => "B3",
@@ -213,6 +216,7 @@ impl Mutant {
             Mutant::M35 => "truncate frees the blocks before breaking the layout",
             Mutant::M38 => "dax_insert_entry skips unmap_mapping_pages for a shared-extent refault",
             Mutant::M39 => "GUP accepts FOLL_LONGTERM on an fsdax VMA (check_vma_flags misses vma_is_fsdax)",
+            Mutant::M40 => "dax_lock_folio does not re-check folio->mapping after taking xa_lock",
             Mutant::B1 => "(pre-98c183a4fccf) dax_disassociate_entry without the zero/empty guard",
             Mutant::B2 => "(pre-May 2026) guard after dax_to_folio, on a device whose vmemmap lacks pfn 0 (virtio-pmem altmap)",
             Mutant::B3 => "(pre-Apr 2025) the split does not reset page[1]'s order and _nr_pages",

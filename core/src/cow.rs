@@ -27,7 +27,11 @@ pub fn xfs_dax_write_cow(cx: &Cx, file: u8, index: u64) -> i32 {
     let Some(cell) = ino.blocks.get(index as usize) else {
         return -22;
     };
-    let Some(old) = cell.get() else {
+    let old = {
+        let _i = cx.down_read(&ino.ilock, LockId::ILock(file));
+        cell.get()
+    };
+    let Some(old) = old else {
         cx.note("write into a hole: allocation (IOMAP_F_NEW) not modelled");
         return -22;
     };
@@ -77,6 +81,7 @@ fn xfs_reflink_allocate_cow(cx: &Cx) -> Option<u64> {
 fn xfs_reflink_end_cow(cx: &Cx, file: u8, index: u64, new: u64) {
     let _f = cx.enter("xfs_reflink_end_cow");
     let ino = cx.w.file(file);
+    let _i = cx.down_write(&ino.ilock, LockId::ILock(file));
     ino.blocks[index as usize].set(Some(Block {
         pfn: new,
         shared: false,

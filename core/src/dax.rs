@@ -610,6 +610,8 @@ pub struct Iomap {
 /// `xfs_buffered/direct iomap_begin` for a DAX fault of `pages` pages at `base`.
 pub fn iomap_begin(cx: &Cx, file: u8, base: u64, pages: u64) -> Iomap {
     let ino = cx.w.file(file);
+    // xfs_ilock_for_iomap: the extent map is read under the ILOCK.
+    let _i = cx.down_read(&ino.ilock, LockId::ILock(file));
     let block = |k: u64| ino.blocks.get((base + k) as usize).and_then(|b| b.get());
     let dirty = (0..pages).any(|k| {
         ino.meta_dirty
@@ -926,7 +928,7 @@ fn check_break_layout_done(cx: &Cx, file: u8, start: u64, end: u64) {
     // (No entry is left in the range: checked where dax_delete_mapping_range
     // drops xa_lock, since the FS lock keeps new entries out after that.)
     for i in start..=end.min(ino.blocks.len() as u64 - 1) {
-        let Some(b) = ino.blocks[i as usize].get() else {
+        let Some(b) = ino.blocks[i as usize].peek() else {
             continue;
         };
         if b.shared {

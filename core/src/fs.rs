@@ -153,6 +153,7 @@ pub(crate) fn truncate_inode_pages_range(cx: &Cx, file: u8, start: u64, end: u64
 /// (I8: nothing can have appeared while the FS lock was held).
 fn xfs_free_block(cx: &Cx, file: u8, index: u64) {
     let ino = cx.w.file(file);
+    let _i = cx.down_write(&ino.ilock, LockId::ILock(file));
     let Some(b) = ino.blocks[index as usize].get() else {
         return;
     };
@@ -304,6 +305,8 @@ pub fn xfs_reflink_remap(cx: &Cx, src: u8, dst: u8) {
     };
     let w = cx.world();
     let (s, d) = (w.file(src), w.file(dst));
+    let _i1 = cx.down_write(&s.ilock, LockId::ILock(src));
+    let _i2 = cx.down_write(&d.ilock, LockId::ILock(dst));
     for i in 0..s.blocks.len().min(d.blocks.len()) {
         if let Some(b) = s.blocks[i].get() {
             let shared = Some(crate::world::Block {

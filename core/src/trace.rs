@@ -26,6 +26,8 @@ pub enum LockId {
     Pte(u8, u8, u8),
     /// `i_mmap_rwsem` of file `.0`.
     IMmap(u8),
+    /// XFS ILOCK of file `.0`.
+    ILock(u8),
     /// A hashed waitqueue head's spinlock (entry table or var table, bucket).
     WaitQueue(&'static str, u8),
     /// XFS IOLOCK (`i_rwsem`) of file `.0`.
@@ -47,6 +49,7 @@ impl fmt::Display for LockId {
             LockId::Pmd(mm, m, s) => write!(f, "pmd_lock(mm{mm},{},pmd{s})", file_name(m)),
             LockId::Pte(mm, m, s) => write!(f, "pte_lock(mm{mm},{},pmd{s})", file_name(m)),
             LockId::IMmap(m) => write!(f, "i_mmap_rwsem({})", file_name(m)),
+            LockId::ILock(m) => write!(f, "ilock({})", file_name(m)),
             LockId::WaitQueue(t, b) => write!(f, "{t}_wq[{b}].lock"),
             LockId::IoLock(m) => write!(f, "iolock({})", file_name(m)),
             LockId::Alloc => f.write_str("agf_lock"),

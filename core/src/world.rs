@@ -263,6 +263,9 @@ pub struct Inode {
     pub blocks: Vec<DataCell<Option<Block>>>,
     /// `i_mmap_rwsem`, guarding which processes map the file.
     pub i_mmap: RwSem<()>,
+    /// XFS ILOCK: the extent map (`blocks`) and its metadata state
+    /// (`meta_dirty`) change and are read under it.
+    pub ilock: RwSem<()>,
     /// The inode was evicted and freed (`destroy_inode`); with RCU not
     /// modelled the free is immediate, so any later dereference is a
     /// use-after-free (bug B16).
@@ -382,6 +385,8 @@ pub struct Setup {
     pub mms: u8,
     /// pmem frames in the pgmap.
     pub dax_frames: u64,
+    /// MAP_SYNC VMAs, metadata not yet durable, the free-block pool.
+    pub ext: SetupExt,
 }
 
 #[derive(Clone, Debug)]
@@ -443,7 +448,7 @@ impl World {
     /// Build a world on the current backend. Must run inside the loom or
     /// shuttle closure.
     pub fn new(cfg: Config, setup: &Setup, rec: Arc<Recorder>) -> Arc<World> {
-        World::new_ext(cfg, setup, &SetupExt::default(), rec)
+        World::new_ext(cfg, setup, &setup.ext, rec)
     }
 
     /// `World::new` with the state of `SetupExt` (MAP_SYNC VMAs, metadata
@@ -487,6 +492,7 @@ impl World {
                     .map(|k| DataCell::new(f.blocks.get(k as usize).copied().flatten()))
                     .collect(),
                 i_mmap: RwSem::new(()),
+                ilock: RwSem::new(()),
                 evicted: DataCell::new(false),
                 io_lock: RwSem::new(()),
                 meta_dirty: (0..f.pages)

@@ -271,6 +271,7 @@ pub fn vfs_fsync_range(cx: &Cx, file: u8, start: u64, end: u64) -> i32 {
 /// `xfs_fsync_flush_log`: the log force; the inode's metadata is durable.
 fn xfs_fsync_flush_log(cx: &Cx, file: u8) {
     let _f = cx.enter("xfs_fsync_flush_log");
+    let _i = cx.down_write(&cx.w.file(file).ilock, LockId::ILock(file));
     for c in &cx.w.file(file).meta_dirty {
         c.set(false);
     }

@@ -35,6 +35,7 @@ fn one_file(pages: u64) -> Setup {
         files: vec![file(pages, false)],
         mms: 2,
         dax_frames: pages,
+        ext: Default::default(),
     }
 }
 
@@ -44,6 +45,7 @@ fn reflinked(pages: u64) -> Setup {
         files: vec![file(pages, true), file(pages, true)],
         mms: 2,
         dax_frames: pages,
+        ext: Default::default(),
     }
 }
 

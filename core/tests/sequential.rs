@@ -25,6 +25,7 @@ fn one_file(pages: u64) -> Setup {
         }],
         mms: 2,
         dax_frames: pages,
+        ext: Default::default(),
     }
 }
 

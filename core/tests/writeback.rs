@@ -34,6 +34,7 @@ fn file_a(pages: u64, shared: bool, spare: u64) -> Setup {
         }],
         mms: 2,
         dax_frames: pages + spare,
+        ext: Default::default(),
     }
 }
 

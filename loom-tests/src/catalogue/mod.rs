@@ -5,6 +5,7 @@
 mod faults;
 mod gup;
 mod reflink;
+mod writeback;
 
 use std::sync::Arc;
 
@@ -102,6 +103,7 @@ pub(crate) fn file_a(mms: u8) -> Setup {
         }],
         mms,
         dax_frames: 2,
+        ext: Default::default(),
     }
 }
 
@@ -120,15 +122,22 @@ pub(crate) fn holds(_: KernelState) -> Expect {
 pub fn catalogue() -> Vec<Scenario> {
     vec![
         faults::s1(),
+        writeback::s2(),
         faults::s3(),
         gup::s4(),
         faults::s5(),
         faults::s6(),
         reflink::s7(),
+        writeback::s8(),
+        writeback::s9(),
         gup::s10(),
+        writeback::s11(),
+        writeback::s12(),
         gup::s13(),
         reflink::s14(),
         reflink::s15(),
+        writeback::s16(),
+        reflink::s17(),
     ]
 }
 

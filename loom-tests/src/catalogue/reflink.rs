@@ -49,6 +49,7 @@ pub(crate) fn shared_ab(pages: u64, b_own: u64) -> Setup {
         ],
         mms: 2,
         dax_frames: pages + b_own,
+        ext: Default::default(),
     }
 }
 
@@ -175,6 +176,7 @@ fn a4() -> Setup {
         ],
         mms: 2,
         dax_frames: 4,
+        ext: Default::default(),
     }
 }
 
@@ -210,5 +212,38 @@ Result: finds (H5) on v6.15 and v6.16 (the cell reads as share = 2 before any sh
             Variant { name: "pte", setup: a4(), threads: vec![thread("the H5 sequence, PTE faults", story(FaultSize::Pte))], post: None, expect: None },
             Variant { name: "pmd", setup: a4(), threads: vec![thread("the H5 sequence, PMD faults", story(FaultSize::Pmd))], post: None, expect: None },
         ],
+    }
+}
+
+/// S17: a shared-extent refault in one file while another process maps it.
+pub(crate) fn s17() -> Scenario {
+    let fault = |mm: u8| {
+        thread(
+            format!("mm{mm} read fault A[0] (shared extent)"),
+            move |cx| {
+                handle_mm_fault(cx, mm, 0, 0, false, FaultSize::Pte);
+            },
+        )
+    };
+    Scenario {
+        name: "S17",
+        title: "shared-extent refault in one file",
+        header: "\
+Setup: A[0] shares pfn 8 with B[0] (IOMAP_F_SHARED); B is not touched
+T1: mm0 read fault A[0]; T2: mm1 read fault A[0]: the second fault of a shared extent unmaps every
+    mapping of the index (unmap_mapping_pages), then disassociates and associates again
+Property: the disassociation happens only once the other process's mapping is gone (I9); refcount ==
+          mappings (I1)
+Result: holds",
+        expect: holds,
+        explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
+        catches: &[Mutant::M38],
+        variants: vec![Variant {
+            name: "pte",
+            setup: shared_ab(2, 0),
+            threads: vec![fault(0), fault(1)],
+            post: None,
+            expect: None,
+        }],
     }
 }
