@@ -74,7 +74,13 @@ pub fn dax_lock_entry(
     let old = xa.store(base, dax_entry_order(e), Some(e | DAX_LOCKED));
     if let Some(o) = old {
         if dax_is_locked(o) {
-            let owner = xa.owners.get(&base).copied();
+            // The replaced entry may be a PMD entry stored at its own base.
+            let obase = if dax_is_pmd_entry(o) {
+                align_index(base, PMD_ORDER)
+            } else {
+                base
+            };
+            let owner = xa.owners.remove(&obase);
             if owner != Some(cx.tid) {
                 cx.violate(
                     Check::Inv(10),

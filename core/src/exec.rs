@@ -32,7 +32,7 @@ pub fn execute(
     threads: &[ThreadSpec],
     post: Option<&PostCheck>,
 ) -> Arc<Recorder> {
-    execute_ext(cfg, setup, &SetupExt::default(), threads, post)
+    execute_ext(cfg, setup, &setup.ext, threads, post)
 }
 
 /// `execute` on a world with `SetupExt` state (MAP_SYNC, free blocks).

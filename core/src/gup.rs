@@ -157,7 +157,8 @@ pub fn get_user_pages(
             }
             Some(Err(e)) => return Err(e),
             None if attempt == 0 => {
-                let r = handle_mm_fault_locked(cx, mm, file, index, flags.write, FaultSize::Pte);
+                // A DAX VMA is huge-capable: the PMD fault is tried first.
+                let r = handle_mm_fault_locked(cx, mm, file, index, flags.write, FaultSize::Pmd);
                 if r != Fault::NoPage {
                     return Err("-EFAULT");
                 }

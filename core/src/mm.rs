@@ -54,8 +54,13 @@ pub fn folio_order(cx: &Cx, head: u64) -> u32 {
     }
 }
 
+/// `folio_ref_count`: `atomic_read` is a plain load, but every kernel
+/// caller acts on the value with stores that depend on it (split, delete,
+/// insert), which the LKMM orders after the load (a control dependency).
+/// C11, which loom checks, has no such rule, so the model uses an acquire
+/// load to stand for it.
 pub fn folio_ref_count(cx: &Cx, head: u64) -> i32 {
-    let r = cx.w.frames[head as usize].refcount.load(Ordering::Relaxed);
+    let r = cx.w.frames[head as usize].refcount.load(Ordering::Acquire);
     cx.ev(What::Read {
         pfn: head,
         what: "refcount",
@@ -74,7 +79,8 @@ pub fn folio_mapcount(cx: &Cx, head: u64) -> i32 {
     } else {
         ("mapcount", &f.mapcount)
     };
-    let m = c.load(Ordering::Relaxed);
+    // Acquire for the control-dependency reason given at folio_ref_count.
+    let m = c.load(Ordering::Acquire);
     cx.ev(What::Read {
         pfn: head,
         what,

@@ -128,6 +128,17 @@ pub struct Model {
     pub threads: Vec<ThreadSpec>,
     pub post: Option<PostCheck>,
     pub cfg: Config,
+    /// Check ids that count as a failure (a finding's own checks); empty:
+    /// any violation does. An execution that breaks only other checks is
+    /// passed over, so the search goes on to the finding it is after.
+    pub want: Vec<&'static str>,
+}
+
+/// Whether a record holds a violation that counts for `want`.
+pub fn counts(want: &[&'static str], rec: &RecState) -> bool {
+    rec.violations
+        .iter()
+        .any(|v| want.is_empty() || want.contains(&v.check.id().as_str()))
 }
 
 /// The first failing execution.
@@ -181,7 +192,7 @@ fn install_quiet_hook() {
 fn one_execution(m: &Model, count: &AtomicUsize, stop_by_panic: bool) {
     count.fetch_add(1, Ordering::Relaxed);
     let rec = execute(&m.cfg, &m.setup, &m.threads, m.post.as_ref());
-    if stop_by_panic && rec.has_violation() {
+    if stop_by_panic && counts(&m.want, &rec.snapshot()) {
         panic::panic_any(Stop);
     }
 }
@@ -197,9 +208,17 @@ fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Turn what a failed run left behind into a `Failure`.
-fn failure_from(payload: Box<dyn std::any::Any + Send>, execution: usize) -> Failure {
+fn failure_from(
+    payload: Box<dyn std::any::Any + Send>,
+    execution: usize,
+    want: &[&'static str],
+) -> Failure {
     let rec = trace::current().map(|r| r.snapshot()).unwrap_or_default();
-    let violation = if let Some(v) = rec.violations.first() {
+    let wanted = rec
+        .violations
+        .iter()
+        .find(|v| want.is_empty() || want.contains(&v.check.id().as_str()));
+    let violation = if let Some(v) = wanted.or(rec.violations.first()) {
         v.clone()
     } else {
         let text = panic_text(payload.as_ref());
@@ -321,11 +340,11 @@ pub fn explore(m: &Model, ex: &Explorer) -> Outcome {
             seed,
         } => {
             let s = PctScheduler::new_from_seed(*seed, *depth, *iterations);
-            quietly(|| run_shuttle(s, body))
+            quietly(|| run_shuttle(s, m.want.clone(), body))
         }
         Explorer::Random { iterations, seed } => {
             let s = RandomScheduler::new_from_seed(*seed, *iterations);
-            quietly(|| run_shuttle(s, body))
+            quietly(|| run_shuttle(s, m.want.clone(), body))
         }
         Explorer::LoomReplay { bound, .. } => quietly(|| {
             set_backend(Backend::Loom);
@@ -339,7 +358,7 @@ pub fn explore(m: &Model, ex: &Explorer) -> Outcome {
                 schedule: schedule.clone(),
                 started: false,
             };
-            quietly(|| run_shuttle(s, body))
+            quietly(|| run_shuttle(s, m.want.clone(), body))
         }
     };
     let executions = count.load(Ordering::Relaxed);
@@ -351,11 +370,11 @@ pub fn explore(m: &Model, ex: &Explorer) -> Outcome {
         {
             None
         }
-        Err(p) => Some(failure_from(p, executions)),
+        Err(p) => Some(failure_from(p, executions, &m.want)),
         // shuttle stopped after an execution that recorded a violation
         Ok(()) => trace::current()
-            .filter(|r| r.has_violation())
-            .map(|_| failure_from(Box::new(()), executions)),
+            .filter(|r| counts(&m.want, &r.snapshot()))
+            .map(|_| failure_from(Box::new(()), executions, &m.want)),
     };
     let last = match ex {
         Explorer::Replay { .. } | Explorer::LoomReplay { .. } => {
@@ -373,9 +392,13 @@ pub fn explore(m: &Model, ex: &Explorer) -> Outcome {
     }
 }
 
-fn run_shuttle(s: impl Scheduler + 'static, body: impl Fn() + Send + Sync + 'static) {
+fn run_shuttle(
+    s: impl Scheduler + 'static,
+    want: Vec<&'static str>,
+    body: impl Fn() + Send + Sync + 'static,
+) {
     set_backend(Backend::Shuttle);
-    let s = StopAfterViolation(s);
+    let s = StopAfterViolation(s, want);
     let mut cfg = shuttle::Config::new();
     cfg.failure_persistence = shuttle::FailurePersistence::None;
     cfg.max_steps = shuttle::MaxSteps::FailAfter(200_000);
@@ -384,11 +407,11 @@ fn run_shuttle(s: impl Scheduler + 'static, body: impl Fn() + Send + Sync + 'sta
 }
 
 /// Ends a shuttle run after the first execution that recorded a violation.
-struct StopAfterViolation<S>(S);
+struct StopAfterViolation<S>(S, Vec<&'static str>);
 
 impl<S: Scheduler> Scheduler for StopAfterViolation<S> {
     fn new_execution(&mut self) -> Option<Schedule> {
-        if trace::current().is_some_and(|r| r.has_violation()) {
+        if trace::current().is_some_and(|r| counts(&self.1, &r.snapshot())) {
             // Let the inner scheduler reach its own end, so that shuttle's
             // random scheduler does not print its seed report when dropped
             // (our replay file replaces it).

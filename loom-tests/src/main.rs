@@ -34,6 +34,16 @@ enum Cmd {
     /// Run the mutant matrix: each mutant against the scenarios paired
     /// with it (every scenario with --all), plus the unmutated baseline.
     Mutants(MutantArgs),
+    /// Measure detection: each paired mutant under loom, and under PCT and
+    /// random with several seeds; prints a Markdown table (BENCHMARKS.md).
+    BenchMutants {
+        /// Seeds for PCT and random (1..=N).
+        #[arg(long, default_value_t = 5)]
+        seeds: u64,
+        /// Runs in parallel (default: the number of cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+    },
     /// Re-run a saved failing schedule exactly, with tracing on.
     Replay {
         /// A `.replay` file written by `daxcheck check`.
@@ -178,6 +188,15 @@ fn main() -> ExitCode {
         Cmd::List => list(),
         Cmd::Check(a) => check(a),
         Cmd::Mutants(a) => mutants(a),
+        Cmd::BenchMutants { seeds, jobs } => {
+            let jobs = jobs
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+                .max(1);
+            let rows =
+                matrix::detection(&catalogue(), &Mutant::ALL, seeds, &Budget::default(), jobs);
+            print!("{}", matrix::render_detection(&rows));
+            ExitCode::SUCCESS
+        }
         Cmd::Replay { file } => replay(file),
     }
 }

@@ -272,3 +272,131 @@ pub fn render(m: &Matrix, mutants: &[Mutant], scenarios: &[&str]) -> String {
     }
     out
 }
+
+/// One row of the detection benchmark: a mutant's median executions and
+/// time to detection per explorer, over its paired scenarios.
+pub struct Detection {
+    pub mutant: Mutant,
+    /// (explorer kind, detected runs, total runs, median executions, median seconds)
+    pub per_explorer: Vec<(&'static str, usize, usize, f64, f64)>,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// For every paired (mutant, scenario): loom once, and PCT and random with
+/// seeds 1..=seeds; a run detects the mutant when any variant fails.
+pub fn detection(
+    cat: &[Scenario],
+    mutants: &[Mutant],
+    seeds: u64,
+    budget: &crate::run::Budget,
+    jobs: usize,
+) -> Vec<Detection> {
+    let mut runs = Vec::new();
+    // (mutant, explorer kind, scenario, seed) → run indices of its variants
+    let mut groups: Vec<(Mutant, &'static str, std::ops::Range<usize>)> = Vec::new();
+    for &m in mutants {
+        for sc in cat.iter().filter(|s| s.catches.contains(&m)) {
+            let mut explorers = vec![(
+                "loom",
+                Explorer::Loom {
+                    bound: budget.bound,
+                },
+            )];
+            for seed in 1..=seeds {
+                explorers.push((
+                    "pct",
+                    Explorer::Pct {
+                        depth: budget.depth,
+                        iterations: budget.iterations,
+                        seed,
+                    },
+                ));
+                explorers.push((
+                    "random",
+                    Explorer::Random {
+                        iterations: budget.iterations,
+                        seed,
+                    },
+                ));
+            }
+            for (kind, ex) in explorers {
+                let first = runs.len();
+                for vi in 0..sc.variants.len() {
+                    runs.push(Run {
+                        scenario: sc,
+                        variant: vi,
+                        kernel: kernel_for(m, KernelState::V6_15),
+                        mutant: Some(m),
+                        explorer: ex.clone(),
+                    });
+                }
+                groups.push((m, kind, first..runs.len()));
+            }
+        }
+    }
+    let results = execute_all(&runs, jobs);
+    mutants
+        .iter()
+        .map(|&m| {
+            let per_explorer = ["loom", "pct", "random"]
+                .into_iter()
+                .map(|kind| {
+                    let gs: Vec<_> = groups.iter().filter(|g| g.0 == m && g.1 == kind).collect();
+                    let mut execs = Vec::new();
+                    let mut secs = Vec::new();
+                    for g in &gs {
+                        let rs = &results[g.2.clone()];
+                        if let Some(r) = rs
+                            .iter()
+                            .find(|r| r.outcome.failure.is_some() && r.expected == Expect::Holds)
+                        {
+                            execs.push(r.outcome.executions as f64);
+                            secs.push(r.outcome.elapsed.as_secs_f64());
+                        }
+                    }
+                    (kind, execs.len(), gs.len(), median(execs), median(secs))
+                })
+                .collect();
+            Detection {
+                mutant: m,
+                per_explorer,
+            }
+        })
+        .collect()
+}
+
+/// The detection table in Markdown (for BENCHMARKS.md).
+pub fn render_detection(rows: &[Detection]) -> String {
+    let mut out = String::from(
+        "| mutant | loom: found, median execs, median time | pct: found, median execs, median time | random: found, median execs, median time |\n|---|---|---|---|\n",
+    );
+    for d in rows {
+        let cells: Vec<String> = d
+            .per_explorer
+            .iter()
+            .map(|(_, found, total, e, s)| {
+                if *total == 0 {
+                    "unpaired".to_string()
+                } else if *found == 0 {
+                    format!("0/{total}")
+                } else {
+                    format!("{found}/{total}, {e:.0}, {:.3} s", s)
+                }
+            })
+            .collect();
+        let _ = writeln!(out, "| {} | {} |", d.mutant.name(), cells.join(" | "));
+    }
+    out
+}

@@ -103,7 +103,11 @@ impl RunResult {
     pub fn as_expected(&self) -> bool {
         match self.expected {
             Expect::Holds => self.outcome.failure.is_none(),
-            Expect::Finds(_) => self.outcome.failure.is_some(),
+            Expect::Finds(_, checks) => self
+                .outcome
+                .failure
+                .as_ref()
+                .is_some_and(|f| checks.contains(&f.violation.check.id().as_str())),
         }
     }
 
@@ -133,6 +137,11 @@ pub fn model_of(
     mutant: Option<Mutant>,
 ) -> Model {
     let v = &sc.variants[variant];
+    // An unmutated run of a `finds` scenario looks for its own finding.
+    let want = match (mutant, sc.expected(variant, kernel)) {
+        (None, Expect::Finds(_, checks)) => checks.to_vec(),
+        _ => Vec::new(),
+    };
     Model {
         setup: v.setup.clone(),
         threads: v.threads.clone(),
@@ -142,6 +151,7 @@ pub fn model_of(
             mutant,
             ..Config::default()
         },
+        want,
     }
 }
 
@@ -163,6 +173,13 @@ pub fn execute_run(r: &Run) -> RunResult {
 /// per OS thread); results come back in job order.
 pub fn execute_all(runs: &[Run], jobs: usize) -> Vec<RunResult> {
     let next = std::sync::atomic::AtomicUsize::new(0);
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let start = std::time::Instant::now();
+    // Progress on stderr, only for a person watching a terminal.
+    let progress = {
+        use std::io::IsTerminal;
+        std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
+    };
     let slots: Vec<std::sync::Mutex<Option<RunResult>>> =
         runs.iter().map(|_| std::sync::Mutex::new(None)).collect();
     std::thread::scope(|s| {
@@ -171,6 +188,20 @@ pub fn execute_all(runs: &[Run], jobs: usize) -> Vec<RunResult> {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some(r) = runs.get(i) else { break };
                 let res = execute_run(r);
+                if progress {
+                    let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                    let rate =
+                        res.outcome.executions as f64 / res.outcome.elapsed.as_secs_f64().max(1e-6);
+                    eprintln!(
+                        "[{n}/{}] {} {} {}: {} executions ({rate:.0}/s), {} elapsed",
+                        runs.len(),
+                        res.label(),
+                        res.mutant.map_or("-", |m| m.name()),
+                        res.explorer.describe(),
+                        res.outcome.executions,
+                        secs(start.elapsed())
+                    );
+                }
                 *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(res);
             });
         }

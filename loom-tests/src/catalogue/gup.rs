@@ -100,7 +100,10 @@ munmap and the unpin — at preemption bounds 2 to 4, which PCT finds; loom find
 }
 
 fn finds_h2(_: KernelState) -> Expect {
-    Expect::Finds("H2/H1: a shared refault disassociates and splits a pinned PMD folio")
+    Expect::Finds(
+        "H2/H1: a shared refault disassociates and splits a pinned PMD folio",
+        &["I9", "I2", "WARN"],
+    )
 }
 
 /// S10: shared refault vs unpin (H2).
@@ -137,7 +140,10 @@ Result: finds (H2) — the split runs while the pin is held",
 }
 
 fn s13_expect(_: KernelState) -> Expect {
-    Expect::Finds("H6: truncate sleeps until a mapping made during its own wait goes away")
+    Expect::Finds(
+        "H6: truncate sleeps until a mapping made during its own wait goes away",
+        &["I13"],
+    )
 }
 
 /// S13: a refault while break-layout waits with the FS lock dropped (H6).

@@ -19,16 +19,17 @@ use daxcheck_core::{KernelState, Mutant};
 pub enum Expect {
     /// No execution breaks a check.
     Holds,
-    /// Some execution breaks a check: a finding against the kernel (a spec
-    /// hypothesis), asserted by the tests.
-    Finds(&'static str),
+    /// Some execution breaks one of the named checks (ids as in
+    /// `Check::id`): a finding against the kernel (a spec hypothesis),
+    /// asserted by the tests. Another check breaking instead is unexpected.
+    Finds(&'static str, &'static [&'static str]),
 }
 
 impl Expect {
     pub fn word(self) -> &'static str {
         match self {
             Expect::Holds => "holds",
-            Expect::Finds(_) => "finds",
+            Expect::Finds(..) => "finds",
         }
     }
 }

@@ -54,7 +54,10 @@ pub(crate) fn shared_ab(pages: u64, b_own: u64) -> Setup {
 }
 
 fn finds_h3(_: KernelState) -> Expect {
-    Expect::Finds("H3: two files associate one folio under two different xa_locks")
+    Expect::Finds(
+        "H3: two files associate one folio under two different xa_locks",
+        &["data-race", "I4", "I9", "I13"],
+    )
 }
 
 /// S7: two files sharing one folio.
@@ -147,7 +150,10 @@ Result: holds",
 fn s15_expect(k: KernelState) -> Expect {
     match k {
         KernelState::Y2026 => Expect::Holds,
-        _ => Expect::Finds("H5: the stale order-0 index is read as a share count"),
+        _ => Expect::Finds(
+            "H5: the stale order-0 index is read as a share count",
+            &["I4", "WARN", "I6"],
+        ),
     }
 }
 

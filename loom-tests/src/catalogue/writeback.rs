@@ -81,7 +81,10 @@ Result: holds",
 /// S8: memory failure vs truncate, and vs a shared-extent fault (S8b, H3).
 pub(crate) fn s8() -> Scenario {
     fn finds_s8b(_: KernelState) -> Expect {
-        Expect::Finds("H3/B16: folio->mapping turns NULL under a memory-failure cookie")
+        Expect::Finds(
+            "H3/B16: folio->mapping turns NULL under a memory-failure cookie",
+            &["BUG", "I19", "I10", "I5", "data-race"],
+        )
     }
     Scenario {
         name: "S8",
@@ -131,7 +134,10 @@ Result: -truncate holds; -shared finds (H3: the shared association sets mapping 
 }
 
 fn finds_h1(_: KernelState) -> Expect {
-    Expect::Finds("H1: invalidation disassociates (and splits) a folio before unmapping it")
+    Expect::Finds(
+        "H1: invalidation disassociates (and splits) a folio before unmapping it",
+        &["I9", "WARN"],
+    )
 }
 
 /// S9: a CoW write(2) invalidates a PMD-mapped shared extent (H1).
@@ -167,7 +173,10 @@ Result: finds (H1): the folio is disassociated and split while T1's PMD maps it"
 }
 
 fn finds_h4(_: KernelState) -> Expect {
-    Expect::Finds("H4: dax_insert_pfn_mkwrite maps the pfn of an entry that was replaced")
+    Expect::Finds(
+        "H4: dax_insert_pfn_mkwrite maps the pfn of an entry that was replaced",
+        &["I17"],
+    )
 }
 
 /// S11: a MAP_SYNC write fault vs a CoW write that replaces its entry (H4).
@@ -283,7 +292,7 @@ Property: when the first invalidator deletes the entry, every other waiter is wo
           threads finish (I12); page tables match the xarray afterwards (I15)
 Result: holds",
         expect: holds,
-        explorers: &[DefaultExplorer::Pct],
+        explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
         catches: &[Mutant::M3, Mutant::B11],
         variants: vec![Variant {
             name: "hole",
