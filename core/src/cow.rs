@@ -3,11 +3,10 @@
 //! reduced to one page. It holds the IOLOCK exclusive but **not** the
 //! MMAPLOCK, so faults run concurrently (spec §3.9, H1).
 //!
-//! Left out: the data copy (`dax_iomap_copy_around`, `dax_copy_from_iter`),
-//! the ILOCK that orders the block map between iomap_begin, the remap and
-//! faults (a loom run with a concurrent fault on the same file reports the
-//! block-map cell as a data race the kernel does not have), and the other
-//! owner's refcount-btree update (its block stays marked shared).
+//! The block map is read and remapped under the XFS ILOCK (`Inode::ilock`),
+//! as faults' `iomap_begin` reads it. Left out: the data copy
+//! (`dax_iomap_copy_around`, `dax_copy_from_iter`) and the other owner's
+//! refcount-btree update (its block stays marked shared).
 
 use crate::invalidate::{__dax_clear_dirty_range, invalidate_inode_pages2_range};
 use crate::trace::{file_name, LockId};
