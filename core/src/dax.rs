@@ -1003,23 +1003,7 @@ pub fn dax_delete_mapping_range(cx: &Cx, file: u8, start: u64, end: u64) {
 /// `dax_delete_mapping_entry` → `__dax_invalidate_entry(trunc = true)`.
 pub fn dax_delete_mapping_entry(cx: &Cx, file: u8, index: u64) {
     let _f = cx.enter("dax_delete_mapping_entry");
-    let xa = cx.xa_lock(file);
-    let (mut xa, l) = get_next_unlocked_entry(cx, file, xa, index, 0);
-    let mut ret = 0;
-    if let Lookup::Entry { base, e } = l {
-        dax_disassociate_entry(cx, file, e);
-        let old = xa.store(base, dax_entry_order(e), None);
-        cx.ev(What::XaStore {
-            file,
-            index: base,
-            old,
-            new: None,
-        });
-        xa.nrpages -= dax_entry_pages(e) as i64;
-        ret = 1;
-    }
-    put_unlocked_entry(cx, file, index, l, WakeMode::All);
-    drop(xa);
+    let ret = crate::invalidate::__dax_invalidate_entry(cx, file, index, true);
     cx.warn_on(
         ret == 0,
         "fs/dax.c dax_delete_mapping_entry: WARN_ON_ONCE(!ret)",

@@ -96,6 +96,15 @@ struct ExploreOpts {
 }
 
 impl ExploreOpts {
+    /// The kernel state, the budgets and whether the output is JSON.
+    fn parsed(&self) -> Result<(KernelState, Budget, bool), String> {
+        Ok((
+            KernelState::parse(&self.kernel)?,
+            self.budget()?,
+            self.json()?,
+        ))
+    }
+
     fn budget(&self) -> Result<Budget, String> {
         let b = Budget {
             bound: knob(self.bound, "DAXCHECK_LOOM_BOUND", 2)?,
@@ -228,13 +237,9 @@ fn list() -> ExitCode {
 
 fn check(a: CheckArgs) -> ExitCode {
     let cat = catalogue();
-    let (kernel, budget, json) = match (
-        KernelState::parse(&a.opts.kernel),
-        a.opts.budget(),
-        a.opts.json(),
-    ) {
-        (Ok(k), Ok(b), Ok(j)) => (k, b, j),
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return usage(e),
+    let (kernel, budget, json) = match a.opts.parsed() {
+        Ok(x) => x,
+        Err(e) => return usage(e),
     };
     let mutant = match a.mutant.as_deref().map(Mutant::parse).transpose() {
         Ok(m) => m,
@@ -306,13 +311,9 @@ fn check(a: CheckArgs) -> ExitCode {
 
 fn mutants(a: MutantArgs) -> ExitCode {
     let cat = catalogue();
-    let (kernel, budget, json) = match (
-        KernelState::parse(&a.opts.kernel),
-        a.opts.budget(),
-        a.opts.json(),
-    ) {
-        (Ok(k), Ok(b), Ok(j)) => (k, b, j),
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return usage(e),
+    let (kernel, budget, json) = match a.opts.parsed() {
+        Ok(x) => x,
+        Err(e) => return usage(e),
     };
     let mut scenarios = Vec::new();
     for name in &a.scenarios {
