@@ -1,0 +1,159 @@
+//! Sequential std-mode checks of GUP and reflink sharing: each shows the
+//! effect on refcount, `_pincount` and association, with the checker run
+//! after every operation.
+
+use daxcheck_core::exec::Sequential;
+use daxcheck_core::fs::{handle_mm_fault, xfs_truncate, FaultSize};
+use daxcheck_core::gup::{
+    get_user_pages, get_user_pages_fast, unpin_user_page, GupFlags, GUP_PIN_COUNTING_BIAS,
+};
+use daxcheck_core::mm::{folio_ref_count, Fault};
+use daxcheck_core::world::{Block, FileSetup, Setup, DAX_BASE};
+use daxcheck_core::Config;
+
+const PIN: GupFlags = GupFlags {
+    write: false,
+    pin: true,
+    longterm: false,
+};
+
+fn files(shared: bool) -> Setup {
+    let blocks: Vec<_> = (0..2)
+        .map(|i| {
+            Some(Block {
+                pfn: DAX_BASE + i,
+                shared,
+            })
+        })
+        .collect();
+    let mut f = vec![FileSetup {
+        pages: 2,
+        size: 2,
+        blocks: blocks.clone(),
+    }];
+    if shared {
+        f.push(FileSetup {
+            pages: 2,
+            size: 2,
+            blocks,
+        });
+    }
+    Setup {
+        files: f,
+        mms: 2,
+        dax_frames: 2,
+        ext: Default::default(),
+    }
+}
+
+fn clean(s: &Sequential) {
+    let v = s.violations();
+    assert!(v.is_empty(), "unexpected violations: {v:#?}");
+}
+
+#[test]
+fn pin_of_a_pmd_tail_page_counts_on_the_head_and_unpin_returns_it() {
+    let s = Sequential::new(Config::default(), &files(false));
+    assert_eq!(
+        s.op(|cx| handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pmd)),
+        Fault::NoPage
+    );
+    let head = DAX_BASE;
+    assert_eq!(folio_ref_count(&s.cx, head), 1);
+    let p = s
+        .op(|cx| get_user_pages(cx, 0, 0, 1, PIN))
+        .expect("pin of the tail page");
+    assert_eq!(p.page, head + 1);
+    assert_eq!(
+        folio_ref_count(&s.cx, head),
+        2,
+        "a PIN of a large folio adds 1 ..."
+    );
+    assert_eq!(
+        s.cx.w.frames[head as usize].pincount.peek(),
+        1,
+        "... and 1 to _pincount"
+    );
+    assert_eq!(
+        s.cx.w.frames[head as usize + 1].refcount.peek(),
+        0,
+        "the tail holds nothing (I3)"
+    );
+    s.op(|cx| unpin_user_page(cx, p));
+    assert_eq!(folio_ref_count(&s.cx, head), 1);
+    assert_eq!(s.cx.w.frames[head as usize].pincount.peek(), 0);
+    clean(&s);
+}
+
+#[test]
+fn pin_of_a_small_folio_adds_the_bias() {
+    let s = Sequential::new(Config::default(), &files(false));
+    s.op(|cx| handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pte));
+    let p = s
+        .op(|cx| get_user_pages(cx, 0, 0, 0, PIN))
+        .expect("slow path");
+    assert_eq!(folio_ref_count(&s.cx, DAX_BASE), 1 + GUP_PIN_COUNTING_BIAS);
+    s.op(|cx| unpin_user_page(cx, p));
+    assert_eq!(folio_ref_count(&s.cx, DAX_BASE), 1);
+    let g = s
+        .op(|cx| get_user_pages_fast(cx, 0, 0, 0, GupFlags { pin: false, ..PIN }))
+        .expect("fast GET");
+    assert_eq!(folio_ref_count(&s.cx, DAX_BASE), 2, "a GET adds 1");
+    s.op(|cx| unpin_user_page(cx, g));
+    clean(&s);
+}
+
+#[test]
+fn foll_longterm_on_fsdax_fails() {
+    let s = Sequential::new(Config::default(), &files(false));
+    let r = s.op(|cx| {
+        get_user_pages(
+            cx,
+            0,
+            0,
+            0,
+            GupFlags {
+                longterm: true,
+                ..PIN
+            },
+        )
+    });
+    assert!(r.is_err(), "FOLL_LONGTERM must be refused (I18)");
+    assert_eq!(folio_ref_count(&s.cx, DAX_BASE), 0);
+    clean(&s);
+}
+
+#[test]
+fn truncate_after_unpin_frees_the_block() {
+    // (With the pin held a truncate would wait for it: S4 explores that.)
+    let s = Sequential::new(Config::default(), &files(false));
+    let p = s.op(|cx| get_user_pages(cx, 0, 0, 0, PIN)).expect("pin");
+    s.op(|cx| unpin_user_page(cx, p));
+    s.op(|cx| xfs_truncate(cx, 0, 0));
+    assert_eq!(s.cx.w.frames[DAX_BASE as usize].mapping.peek(), None);
+    clean(&s);
+}
+
+#[test]
+fn a_shared_association_from_two_files_gives_share_2() {
+    let s = Sequential::new(Config::default(), &files(true));
+    s.op(|cx| handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pte));
+    let f = &s.cx.w.frames[DAX_BASE as usize];
+    assert_eq!(
+        f.mapping.peek(),
+        Some(0),
+        "the first owner associates as mapping = A, index = 0"
+    );
+    s.op(|cx| handle_mm_fault(cx, 1, 1, 0, false, FaultSize::Pte));
+    assert_eq!(
+        f.mapping.peek(),
+        None,
+        "the second owner makes it shared ..."
+    );
+    assert_eq!(
+        f.index_share.peek(),
+        2,
+        "... and share counts both associations"
+    );
+    clean(&s);
+}
