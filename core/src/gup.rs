@@ -22,6 +22,8 @@ pub struct GupFlags {
     pub pin: bool,
     /// FOLL_LONGTERM
     pub longterm: bool,
+    /// The VMA is PMD-aligned: a fault-in tries a PMD fault first.
+    pub huge: bool,
 }
 
 /// A page returned by GUP, to be released by `unpin_user_page`/`put_page`.
@@ -157,8 +159,12 @@ pub fn get_user_pages(
             }
             Some(Err(e)) => return Err(e),
             None if attempt == 0 => {
-                // A DAX VMA is huge-capable: the PMD fault is tried first.
-                let r = handle_mm_fault_locked(cx, mm, file, index, flags.write, FaultSize::Pmd);
+                let size = if flags.huge {
+                    FaultSize::Pmd
+                } else {
+                    FaultSize::Pte
+                };
+                let r = handle_mm_fault_locked(cx, mm, file, index, flags.write, size);
                 if r != Fault::NoPage {
                     return Err("-EFAULT");
                 }

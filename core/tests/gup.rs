@@ -15,6 +15,7 @@ const PIN: GupFlags = GupFlags {
     write: false,
     pin: true,
     longterm: false,
+    huge: false,
 };
 
 fn files(shared: bool) -> Setup {

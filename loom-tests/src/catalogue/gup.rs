@@ -14,6 +14,7 @@ const PIN: GupFlags = GupFlags {
     write: false,
     pin: true,
     longterm: false,
+    huge: false,
 };
 
 /// Pin A[index] in `mm` (slow path, faulting it in), then unpin.
@@ -127,7 +128,8 @@ Result: finds (H2) — the split runs while the pin is held",
             threads: vec![
                 thread("mm0 PMD fault A[0], pin A[1], unpin", |cx| {
                     handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pmd);
-                    pin_unpin(cx, 0, 1, false, PIN);
+                    // A PMD-aligned VMA: a fault-in of the pin is a PMD fault.
+                    pin_unpin(cx, 0, 1, false, GupFlags { huge: true, ..PIN });
                 }),
                 thread("mm1 PMD fault A[0] (shared refault)", |cx| {
                     handle_mm_fault(cx, 1, 0, 0, false, FaultSize::Pmd);

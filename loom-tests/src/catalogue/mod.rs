@@ -139,6 +139,7 @@ pub fn catalogue() -> Vec<Scenario> {
         reflink::s15(),
         writeback::s16(),
         reflink::s17(),
+        reflink::s18(),
     ]
 }
 

@@ -122,20 +122,21 @@ pub(crate) fn s14() -> Scenario {
 T1: xfs_reflink_remap_range(A -> B): MMAPLOCK both in inode order, break A's layout (waiting), break B's
     with NOWAIT; a busy B means unlock both and retry
 T2: mm1 fault B[0], pin it, unpin it
-Property: T1 makes progress once T2 unpins (no livelock, M13), no deadlock through the inode order, and
-          the remap happens only with both layouts broken (I8)
+Property: T1 makes progress once the pin goes (no livelock: M13), no deadlock through the inode
+          order, and the remap happens only with both layouts broken (I8)
 Result: holds",
         expect: holds,
         explorers: &[DefaultExplorer::Pct],
         catches: &[Mutant::M13],
-        variants: vec![Variant {
+        variants: vec![
+        Variant {
             name: "busy-b",
             setup: shared_ab(2, 2),
             threads: vec![
                 thread("reflink remap A -> B", |cx| xfs_reflink_remap(cx, 0, 1)),
                 thread("mm1 fault B[0], pin, unpin", |cx| {
                     handle_mm_fault(cx, 1, 1, 0, false, FaultSize::Pte);
-                    let flags = GupFlags { write: false, pin: true, longterm: false };
+                    let flags = GupFlags { write: false, pin: true, longterm: false, huge: false };
                     if let Ok(p) = get_user_pages(cx, 1, 1, 0, flags) {
                         unpin_user_page(cx, p);
                     }
@@ -248,6 +249,48 @@ Result: holds",
             name: "pte",
             setup: shared_ab(2, 0),
             threads: vec![fault(0), fault(1)],
+            post: None,
+            expect: None,
+        }],
+    }
+}
+
+fn finds_h7(_: KernelState) -> Expect {
+    Expect::Finds(
+        "H7: an order-0 store over a multi-index PMD entry (shared-extent PTE fault)",
+        &["I20", "I4", "I14", "WARN"],
+    )
+}
+
+/// S18: a shared-extent PTE fault inside a real PMD entry (H7, the model's own hypothesis).
+pub(crate) fn s18() -> Scenario {
+    Scenario {
+        name: "S18",
+        title: "shared-extent PTE fault inside a PMD entry (H7)",
+        header:
+            "\
+Setup: A[0..1] shares pfn 8-9 with B (IOMAP_F_SHARED)
+T1: mm0 PMD read fault A[0] (a PMD entry, compound folio 8)
+T2: mm1 PTE read fault A[1]: shared, so dax_insert_entry unmaps, disassociates the PMD folio (split)
+    and stores the order-0 entry through its order-0 xas over the multi-index PMD entry
+Property: nrpages equals the pages the entries cover (I20); the association matches (I4)
+Result: finds (H7, hypothesis of this model): the order-0 store replaces the PMD entry, leaving
+        nrpages counting a PMD while the entry is order 0 (the kernel keeps the sibling slots, so
+        the PTE entry spans the range; deleting it later subtracts one page). See docs/findings.md.",
+        expect: finds_h7,
+        explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
+        catches: &[],
+        variants: vec![Variant {
+            name: "pmd-pte",
+            setup: shared_ab(2, 0),
+            threads: vec![
+                thread("mm0 PMD read fault A[0]", |cx| {
+                    handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pmd);
+                }),
+                thread("mm1 PTE read fault A[1]", |cx| {
+                    handle_mm_fault(cx, 1, 0, 1, false, FaultSize::Pte);
+                }),
+            ],
             post: None,
             expect: None,
         }],
