@@ -103,3 +103,26 @@ fn a_caught_mutant_exits_1_with_invariant_trace_and_replay_line() {
         "{out2}"
     );
 }
+
+#[test]
+fn json_output_is_one_object_per_run() {
+    let (code, out, err) = daxcheck(&["check", "S9", "--format", "json", "--jobs", "1"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(!lines.is_empty());
+    for l in lines {
+        assert!(
+            l.starts_with('{') && l.ends_with('}'),
+            "one JSON object per line: {l}"
+        );
+        for key in [
+            "\"scenario\":",
+            "\"observed\":",
+            "\"violation\":",
+            "\"as_expected\":true",
+        ] {
+            assert!(l.contains(key), "{key} in {l}");
+        }
+    }
+    one_line_error(&["check", "S1", "--format", "xml"], "xml");
+}
