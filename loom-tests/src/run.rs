@@ -173,12 +173,21 @@ pub fn execute_run(r: &Run) -> RunResult {
 /// per OS thread); results come back in job order.
 pub fn execute_all(runs: &[Run], jobs: usize) -> Vec<RunResult> {
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let done = std::sync::atomic::AtomicUsize::new(0);
-    let start = std::time::Instant::now();
-    // Progress on stderr, only for a person watching a terminal.
-    let progress = {
+    // Progress on stderr, only for a person watching a terminal (indicatif
+    // draws nothing otherwise).
+    let bar = {
         use std::io::IsTerminal;
-        std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
+        if std::io::stderr().is_terminal() && std::env::var_os("CI").is_none() {
+            let b = indicatif::ProgressBar::new(runs.len() as u64);
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:30}] {pos}/{len} runs  {msg}",
+            ) {
+                b.set_style(style);
+            }
+            b
+        } else {
+            indicatif::ProgressBar::hidden()
+        }
     };
     let slots: Vec<std::sync::Mutex<Option<RunResult>>> =
         runs.iter().map(|_| std::sync::Mutex::new(None)).collect();
@@ -188,24 +197,21 @@ pub fn execute_all(runs: &[Run], jobs: usize) -> Vec<RunResult> {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some(r) = runs.get(i) else { break };
                 let res = execute_run(r);
-                if progress {
-                    let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                    let rate =
-                        res.outcome.executions as f64 / res.outcome.elapsed.as_secs_f64().max(1e-6);
-                    eprintln!(
-                        "[{n}/{}] {} {} {}: {} executions ({rate:.0}/s), {} elapsed",
-                        runs.len(),
-                        res.label(),
-                        res.mutant.map_or("-", |m| m.name()),
-                        res.explorer.describe(),
-                        res.outcome.executions,
-                        secs(start.elapsed())
-                    );
-                }
+                let rate =
+                    res.outcome.executions as f64 / res.outcome.elapsed.as_secs_f64().max(1e-6);
+                bar.set_message(format!(
+                    "{} {} {}: {} executions ({rate:.0}/s)",
+                    res.label(),
+                    res.mutant.map_or("-", |m| m.name()),
+                    res.explorer.describe(),
+                    res.outcome.executions
+                ));
+                bar.inc(1);
                 *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(res);
             });
         }
     });
+    bar.finish_and_clear();
     slots
         .into_iter()
         .filter_map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()))

@@ -1,16 +1,12 @@
 //! The violation report shown in README.md is real: this renders it again
-//! and compares it with the snapshot, and checks README quotes the snapshot.
-//! `UPDATE_SNAPSHOTS=1 cargo test --release --test readme` rewrites it.
+//! and compares it with an insta snapshot, and checks README quotes it.
+//! Review a changed report with `cargo insta review` (or
+//! `INSTA_UPDATE=always cargo test --release --test readme`).
 
 use daxcheck::catalogue::catalogue;
 use daxcheck::explore::Explorer;
 use daxcheck::run::{execute_run, render_failure, Run};
 use daxcheck_core::{KernelState, Mutant};
-
-const SNAPSHOT: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/snapshots/readme-violation.txt"
-);
 
 fn render() -> String {
     let cat = catalogue();
@@ -43,32 +39,20 @@ fn render() -> String {
 #[test]
 fn readme_violation_example_is_real_output() {
     let now = render();
-    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
-        std::fs::write(SNAPSHOT, &now).expect("write snapshot");
-    }
-    let snap =
-        std::fs::read_to_string(SNAPSHOT).expect("snapshot exists (UPDATE_SNAPSHOTS=1 creates it)");
-    assert_eq!(
-        now, snap,
-        "the report changed: review it, then UPDATE_SNAPSHOTS=1"
-    );
+    insta::assert_snapshot!("readme_violation", now);
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
         .expect("README");
-    for line in readme
+    let quoted: Vec<&str> = readme
         .lines()
         .skip_while(|l| !l.starts_with("== S3/pmd"))
         .take_while(|l| !l.starts_with("```"))
-    {
-        if line.trim() == "..." {
-            continue;
-        }
+        .filter(|l| l.trim() != "...")
+        .collect();
+    assert!(!quoted.is_empty(), "README quotes the report");
+    for line in quoted {
         assert!(
-            snap.lines().any(|s| s == line),
+            now.lines().any(|s| s == line),
             "README quotes a line the real report does not have: {line:?}"
         );
     }
-    assert!(
-        readme.contains(snap.lines().next().unwrap_or("")),
-        "README must quote the report's first line"
-    );
 }
