@@ -122,12 +122,16 @@ pub(crate) fn s14() -> Scenario {
 T1: xfs_reflink_remap_range(A -> B): MMAPLOCK both in inode order, break A's layout (waiting), break B's
     with NOWAIT; a busy B means unlock both and retry
 T2: mm1 fault B[0], pin it, unpin it
-Property: T1 makes progress once the pin goes (no livelock: M13), no deadlock through the inode
+-writeback-waiter: T2 fsyncs B (dax_writeback_one holds B[0]'s entry lock); T3 pins B[0] for write (its
+    fault makes the entry DIRTY), fsyncs B (an exclusive waiter on the same entry), then unpins. T1's
+    NOWAIT scan of B may consume the entry's WAKE_NEXT: it must pass it on (put_unlocked_entry), or T3
+    never unpins and T1 retries forever
+Property: T1 makes progress once the pin goes (no livelock: M13, M26), no deadlock through the inode
           order, and the remap happens only with both layouts broken (I8)
 Result: holds",
         expect: holds,
         explorers: &[DefaultExplorer::Pct],
-        catches: &[Mutant::M13],
+        catches: &[Mutant::M13, Mutant::M26],
         variants: vec![
         Variant {
             name: "busy-b",
@@ -138,6 +142,25 @@ Result: holds",
                     handle_mm_fault(cx, 1, 1, 0, false, FaultSize::Pte);
                     let flags = GupFlags { write: false, pin: true, longterm: false, huge: false };
                     if let Ok(p) = get_user_pages(cx, 1, 1, 0, flags) {
+                        unpin_user_page(cx, p);
+                    }
+                }),
+            ],
+            post: None,
+            expect: None,
+        },
+        Variant {
+            name: "writeback-waiter",
+            setup: shared_ab(2, 2),
+            threads: vec![
+                thread("reflink remap A -> B", |cx| xfs_reflink_remap(cx, 0, 1)),
+                thread("fsync B", |cx| {
+                    daxcheck_core::writeback::vfs_fsync_range(cx, 1, 0, 1);
+                }),
+                thread("mm1 pin B[0] for write, fsync B, unpin", |cx| {
+                    let flags = GupFlags { write: true, pin: true, longterm: false, huge: false };
+                    if let Ok(p) = get_user_pages(cx, 1, 1, 0, flags) {
+                        daxcheck_core::writeback::vfs_fsync_range(cx, 1, 0, 1);
                         unpin_user_page(cx, p);
                     }
                 }),
