@@ -44,6 +44,7 @@ pub struct PinRec {
     pub large: bool,
 }
 
+/// Model bookkeeping: note an outstanding GUP reference for I1.
 fn record(cx: &Cx, page: u64, head: u64, refs: i32, large: bool) {
     let mut p = cx.w.pins.lock().unwrap_or_else(|e| e.into_inner());
     p.push(PinRec {
@@ -64,16 +65,7 @@ fn grab_amount(large: bool, flags: GupFlags) -> i32 {
     }
 }
 
-fn ref_add(cx: &Cx, head: u64, d: i32, o: Ordering, how: &'static str) {
-    let old = cx.w.frames[head as usize].refcount.fetch_add(d, o);
-    cx.ev(What::Ref {
-        pfn: head,
-        old,
-        new: old + d,
-        how,
-    });
-}
-
+/// `atomic_add(d, &folio->_pincount)`, recorded.
 fn pincount_add(cx: &Cx, head: u64, d: i32) {
     let old = cx.w.frames[head as usize]
         .pincount
@@ -99,7 +91,7 @@ fn try_grab_folio(cx: &Cx, page: u64, head: u64, flags: GupFlags) -> bool {
     }
     let large = folio_order(cx, head) > 0;
     let refs = grab_amount(large, flags);
-    ref_add(
+    crate::mm::ref_add(
         cx,
         head,
         refs,
@@ -362,7 +354,7 @@ fn gup_fast(cx: &Cx, mm: u8, file: u8, index: u64, flags: GupFlags) -> Option<Pi
     let large = folio_order(cx, head) > 0;
     let refs = grab_amount(large, flags);
     if refs > 1 {
-        ref_add(
+        crate::mm::ref_add(
             cx,
             head,
             refs - 1,

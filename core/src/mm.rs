@@ -108,7 +108,8 @@ pub fn peek_mapcount(w: &World, head: u64) -> i32 {
     }
 }
 
-fn ref_add(cx: &Cx, head: u64, d: i32, o: Ordering, how: &'static str) -> i32 {
+/// One recorded refcount change; a result below 0 is I2.
+pub(crate) fn ref_add(cx: &Cx, head: u64, d: i32, o: Ordering, how: &'static str) -> i32 {
     let old = cx.w.frames[head as usize].refcount.fetch_add(d, o);
     cx.ev(What::Ref {
         pfn: head,
@@ -158,6 +159,7 @@ pub fn folio_put_refs(cx: &Cx, head: u64, nr: i32) {
     }
 }
 
+/// `folio_put`
 pub fn folio_put(cx: &Cx, head: u64) {
     folio_put_refs(cx, head, 1)
 }
