@@ -61,7 +61,9 @@ pub fn dax_insert_pfn_mkwrite(cx: &Cx, vmf: &Vmf, pfn: u64, order: u32) -> Fault
     };
     mm::folio_ref_inc(cx, folio);
     let ret = if order == 0 {
-        mm::vmf_insert_page_mkwrite(cx, vmf.mm, file, vmf.index, pfn, true)
+        // The kernel maps `&folio->page`, the folio's head page: the same
+        // page as `pfn` unless the folio grew around it (only in H4's race).
+        mm::vmf_insert_page_mkwrite(cx, vmf.mm, file, vmf.index, folio, true)
     } else if order == PMD_ORDER {
         mm::vmf_insert_folio_pmd(cx, vmf.mm, file, vmf.index, folio, true)
     } else {
