@@ -6,11 +6,11 @@
 
 use std::collections::BTreeMap;
 
+use crate::cx::Cx;
 use crate::entry::*;
-use crate::mm::{peek_mapcount, peek_ref_count};
 use crate::trace::file_name;
 use crate::violation::Check;
-use crate::world::{Cx, FrameKind, Pmd, Pte, HUGE_ZERO_PFN, PGMAP_ID, ZERO_PFN};
+use crate::world::{FrameKind, Pmd, Pte, HUGE_ZERO_PFN, PGMAP_ID, ZERO_PFN};
 
 /// Run every quiescent check; each violation is recorded on `cx`.
 pub fn quiescent(cx: &Cx) {
@@ -110,7 +110,7 @@ fn refcount_accounting(cx: &Cx, s: &Snapshot) {
     }
     let pins = cx.w.pins.lock().unwrap_or_else(|e| e.into_inner()).clone();
     for head in dax_heads(cx) {
-        let r = peek_ref_count(&cx.w, head);
+        let r = cx.w.peek_ref_count(head);
         let m = mappings.get(&head).copied().unwrap_or(0);
         let p: i32 = pins.iter().filter(|p| p.head == head).map(|p| p.refs).sum();
         if r != m + p {
@@ -121,7 +121,7 @@ fn refcount_accounting(cx: &Cx, s: &Snapshot) {
                 ),
             );
         }
-        let mc = peek_mapcount(&cx.w, head);
+        let mc = cx.w.peek_mapcount(head);
         if mc > r {
             cx.violate_at_quiescence(
                 Check::Inv(1),
@@ -207,8 +207,8 @@ fn fs_free_state(cx: &Cx, s: &Snapshot) {
         }
         let fr = &cx.w.frames[head as usize];
         let problems = [
-            (peek_ref_count(&cx.w, head) != 0, "refcount != 0"),
-            (peek_mapcount(&cx.w, head) != 0, "mapcount != 0"),
+            (cx.w.peek_ref_count(head) != 0, "refcount != 0"),
+            (cx.w.peek_mapcount(head) != 0, "mapcount != 0"),
             (fr.mapping.peek().is_some(), "mapping set"),
             (
                 fr.index_share.peek() != 0 && !cx.w.stale_index_cell(head),

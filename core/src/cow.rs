@@ -8,9 +8,11 @@
 //! (`dax_iomap_copy_around`, `dax_copy_from_iter`) and the other owner's
 //! refcount-btree update (its block stays marked shared).
 
+use crate::cx::Cx;
+use crate::cx::LockId;
 use crate::invalidate::{__dax_clear_dirty_range, invalidate_inode_pages2_range};
-use crate::trace::{file_name, LockId};
-use crate::world::{Block, Cx};
+use crate::trace::file_name;
+use crate::world::Block;
 
 /// `xfs_file_dax_write` of one page at `index`. A write over a shared
 /// extent allocates a CoW block, clears the range's dirty tags, invalidates

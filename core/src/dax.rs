@@ -3,12 +3,14 @@
 //! fault paths (§3.6) and break-layout (§3.8).
 
 use crate::config::{KernelState, Mutant};
+use crate::cx::LockId;
+use crate::cx::{Cx, Held, RwHeld};
 use crate::entry::*;
 use crate::mm::{self, folio_mapcount, folio_order, folio_ref_count, page_folio, Fault};
-use crate::trace::{file_name, LockId, Val, What};
+use crate::trace::{file_name, Val, What};
 use crate::violation::Check;
 use crate::wait::{WaitKey, WakeMode};
-use crate::world::{Cx, Held, RwHeld, HUGE_ZERO_PFN, ZERO_PFN};
+use crate::world::{HUGE_ZERO_PFN, ZERO_PFN};
 
 /// What a lookup under `xa_lock` found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -353,7 +355,7 @@ fn dax_associate_entry(cx: &Cx, file: u8, e: u64, index: u64, shared: bool) {
             || format!("folio {f} still owned by {}", file_name(owner.unwrap_or(0))),
         );
         // I7: a fresh association reuses the block; it must be idle.
-        let (r, o) = (mm::peek_ref_count(&cx.w, f), folio_order(cx, f));
+        let (r, o) = (cx.w.peek_ref_count(f), folio_order(cx, f));
         if r != 0 || o != 0 {
             cx.violate(
                 Check::Inv(7),
@@ -396,7 +398,7 @@ pub(crate) fn dax_folio_put(cx: &Cx, f: u64) -> u64 {
         return left;
     }
     // I9: the clear-and-split assumes the folio is MM-idle.
-    let (r, m) = (mm::peek_ref_count(&cx.w, f), mm::peek_mapcount(&cx.w, f));
+    let (r, m) = (cx.w.peek_ref_count(f), cx.w.peek_mapcount(f));
     if r != 0 || m != 0 {
         cx.violate(
             Check::Inv(9),
@@ -944,7 +946,7 @@ fn check_break_layout_done(cx: &Cx, file: u8, start: u64, end: u64) {
         let Some(head) = page_folio(cx, b.pfn) else {
             continue;
         };
-        let (r, m) = (mm::peek_ref_count(w, head), mm::peek_mapcount(w, head));
+        let (r, m) = (w.peek_ref_count(head), w.peek_mapcount(head));
         if r != 0 || m != 0 {
             cx.violate(Check::Inv(8), format!("dax_break_layout returned 0 while folio {head} ({}[{i}]) has refcount {r}, mapcount {m}", file_name(file)));
             return;

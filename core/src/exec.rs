@@ -1,14 +1,17 @@
 //! Running one execution: build the world, spawn the model threads, join
-//! them, run the quiescent checker. The explorers call this once per
-//! execution; std-mode tests call it directly.
+//! them, run the quiescent checker. The runner, not the machine, owns the
+//! checker: the world calls the hook given here whenever the last thread
+//! leaves an operation. The explorers call this once per execution;
+//! std-mode tests drive `Sequential`.
 
 use std::sync::Arc;
 
 use crate::check;
 use crate::config::Config;
+use crate::cx::Cx;
 use crate::sync::{Condvar, Mutex};
 use crate::trace::{self, Recorder, What};
-use crate::world::{Cx, Setup, SetupExt, World};
+use crate::world::{Setup, World};
 
 /// The body of one model thread.
 pub type Body = Arc<dyn Fn(&Cx) + Send + Sync>;
@@ -20,32 +23,13 @@ pub struct ThreadSpec {
     pub body: Body,
 }
 
-/// A check run after the quiescent checker, with the world at rest.
-pub type PostCheck = Arc<dyn Fn(&Cx) + Send + Sync>;
-
 /// One execution on the current backend. Returns its record; violations are
 /// in the record, never panics (a deadlock panics inside loom/shuttle, and
 /// the explorer reads the record the panic left behind).
-pub fn execute(
-    cfg: &Config,
-    setup: &Setup,
-    threads: &[ThreadSpec],
-    post: Option<&PostCheck>,
-) -> Arc<Recorder> {
-    execute_ext(cfg, setup, &setup.ext, threads, post)
-}
-
-/// `execute` on a world with `SetupExt` state (MAP_SYNC, free blocks).
-pub fn execute_ext(
-    cfg: &Config,
-    setup: &Setup,
-    ext: &SetupExt,
-    threads: &[ThreadSpec],
-    post: Option<&PostCheck>,
-) -> Arc<Recorder> {
+pub fn execute(cfg: &Config, setup: &Setup, threads: &[ThreadSpec]) -> Arc<Recorder> {
     let rec = Recorder::new();
     trace::set_current(Some(rec.clone()));
-    let w = World::new_ext(cfg.clone(), setup, ext, rec.clone());
+    let w = World::new(cfg.clone(), setup, rec.clone(), check::quiescent);
     let main = Cx::new(w.clone(), 0);
     // Every thread starts only once all are spawned, so that no thread's
     // steps interleave with spawning: a recorded schedule then never names a
@@ -81,9 +65,6 @@ pub fn execute_ext(
         h.join();
     }
     check::quiescent(&main);
-    if let Some(p) = post {
-        p(&main);
-    }
     rec
 }
 
@@ -119,14 +100,9 @@ pub struct Sequential {
 
 impl Sequential {
     pub fn new(cfg: Config, setup: &Setup) -> Sequential {
-        Sequential::new_ext(cfg, setup, &SetupExt::default())
-    }
-
-    /// `new` on a world with `SetupExt` state (MAP_SYNC, free blocks).
-    pub fn new_ext(cfg: Config, setup: &Setup, ext: &SetupExt) -> Sequential {
         crate::sync::set_backend(crate::sync::Backend::Std);
         let rec = Recorder::new();
-        let w = World::new_ext(cfg, setup, ext, rec);
+        let w = World::new(cfg, setup, rec, check::quiescent);
         Sequential { cx: Cx::new(w, 1) }
     }
 

@@ -2,12 +2,14 @@
 //! truncate and hole punch with break-layout, and the block allocator's
 //! "free" step, where I6/I8 are asserted (spec §3.8, §9).
 
+use crate::cx::LockId;
+use crate::cx::{Cx, RwHeld};
 use crate::dax::{self, BreakCb, Vmf};
 use crate::entry::{align_index, PMD_ORDER};
 use crate::mm::{self, folio_order, page_folio, Fault};
-use crate::trace::{file_name, LockId};
+use crate::trace::file_name;
 use crate::violation::Check;
-use crate::world::{Cx, Pte, RwHeld};
+use crate::world::Pte;
 
 /// How a thread faults: PTE only, or a PMD fault first (huge-aligned VMA).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -163,10 +165,7 @@ fn xfs_free_block(cx: &Cx, file: u8, index: u64) {
         return;
     }
     if let Some(head) = page_folio(cx, b.pfn) {
-        let (r, m) = (
-            mm::peek_ref_count(&cx.w, head),
-            mm::peek_mapcount(&cx.w, head),
-        );
+        let (r, m) = (cx.w.peek_ref_count(head), cx.w.peek_mapcount(head));
         if r != 0 || m != 0 {
             cx.violate(
                 Check::Inv(8),

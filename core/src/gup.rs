@@ -3,13 +3,15 @@
 //! unpin, which resolves the folio at unpin time.
 
 use crate::config::Mutant;
+use crate::cx::Cx;
+use crate::cx::LockId;
 use crate::entry::{align_index, PG_PMD_NR, PMD_ORDER};
 use crate::fs::{handle_mm_fault_locked, FaultSize};
 use crate::mm::{folio_order, folio_put_refs, folio_ref_count, page_folio, Fault};
 use crate::sync::Ordering;
-use crate::trace::{LockId, What};
+use crate::trace::What;
 use crate::violation::Check;
-use crate::world::{Cx, Pmd, Pte};
+use crate::world::{PinRec, Pmd, Pte};
 
 /// `GUP_PIN_COUNTING_BIAS`: a FOLL_PIN on a small folio adds this much.
 pub const GUP_PIN_COUNTING_BIAS: i32 = 1024;
@@ -31,17 +33,6 @@ pub struct GupFlags {
 pub struct Pinned {
     pub page: u64,
     pub pin: bool,
-}
-
-/// Model bookkeeping of an outstanding GUP reference: what it added to which
-/// folio (for I1's Pins(f)).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PinRec {
-    pub tid: u8,
-    pub page: u64,
-    pub head: u64,
-    pub refs: i32,
-    pub large: bool,
 }
 
 /// Model bookkeeping: note an outstanding GUP reference for I1.
@@ -297,7 +288,7 @@ fn folio_try_get(cx: &Cx, head: u64, refs: i32) -> bool {
 fn gup_fast(cx: &Cx, mm: u8, file: u8, index: u64, flags: GupFlags) -> Option<Pinned> {
     let s = &cx.w.mms[mm as usize].pt[file as usize][(index / PG_PMD_NR) as usize];
     let pmd = cx.read_once(index, "pmd (lockless)", &s.pmd_word, |p| {
-        crate::trace::Val::Num(crate::world::Word::to_word(p))
+        crate::trace::Val::Num(crate::sync::shadow::Word::to_word(p))
     });
     let (page, head_guess, large_leaf, reread): (u64, u64, bool, Box<dyn Fn() -> bool>) = match pmd
     {
@@ -395,7 +386,7 @@ fn gup_fast(cx: &Cx, mm: u8, file: u8, index: u64, flags: GupFlags) -> Option<Pi
     })
 }
 
-fn word<T: crate::world::Word>(v: T) -> crate::trace::Val {
+fn word<T: crate::sync::shadow::Word>(v: T) -> crate::trace::Val {
     crate::trace::Val::Num(v.to_word())
 }
 

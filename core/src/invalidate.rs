@@ -5,6 +5,7 @@
 //! entries can be invalidated too.
 
 use crate::config::Mutant;
+use crate::cx::Cx;
 use crate::dax::{
     dax_disassociate_entry, get_next_unlocked_entry, put_unlocked_entry,
     wait_entry_unlocked_exclusive, Lookup,
@@ -13,7 +14,6 @@ use crate::entry::*;
 use crate::mm;
 use crate::trace::{file_name, What};
 use crate::wait::WakeMode;
-use crate::world::Cx;
 
 /// `__dax_invalidate_entry`: remove the entry at `index` once it is
 /// unlocked; unless `trunc`, keep it if it is DIRTY or TOWRITE. Wakes every

@@ -21,6 +21,7 @@
 pub mod check;
 pub mod config;
 pub mod cow;
+pub mod cx;
 pub mod dax;
 pub mod entry;
 pub mod exec;

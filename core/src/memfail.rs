@@ -24,13 +24,13 @@
 //! The re-check, the `folio->index` read and `dax_unlock_folio`'s re-read
 //! are plain reads in the kernel and stay plain (`get`) here.
 
+use crate::cx::{Cx, Held};
 use crate::dax::{self, dax_lock_entry, dax_unlock_entry, entry_key};
 use crate::entry::*;
 use crate::mm;
 use crate::trace::{file_name, Val, What};
 use crate::violation::Check;
 use crate::wait::WaitKey;
-use crate::world::{Cx, Held};
 
 /// `(dax_entry_t)~0UL`: "nothing to lock, nothing to unlock".
 pub const COOKIE_NONE: u64 = u64::MAX;

@@ -3,12 +3,14 @@
 //! (spec §3.7, §3.12.1–§3.12.4).
 
 use crate::config::{KernelState, Mutant};
+use crate::cx::Cx;
+use crate::cx::LockId;
 use crate::entry::{align_index, PG_PMD_NR, PMD_ORDER};
 use crate::sync::Ordering;
-use crate::trace::{LockId, Val, What};
+use crate::trace::{Val, What};
 use crate::violation::Check;
 use crate::wait::{WaitKey, WakeMode};
-use crate::world::{Cx, FrameKind, Pmd, Pte, World, HUGE_ZERO_PFN, ZERO_PFN};
+use crate::world::{FrameKind, Pmd, Pte, HUGE_ZERO_PFN, ZERO_PFN};
 
 /// What a fault handler returns (`vm_fault_t`), reduced to the cases the
 /// model distinguishes.
@@ -87,25 +89,6 @@ pub fn folio_mapcount(cx: &Cx, head: u64) -> i32 {
         val: m,
     });
     m
-}
-
-/// Model checks: the refcount, without a scheduling point or a step.
-pub fn peek_ref_count(w: &World, head: u64) -> i32 {
-    w.frames[head as usize].refcount.peek()
-}
-
-/// Model checks: the folio's mapcount, without a scheduling point or a step.
-pub fn peek_mapcount(w: &World, head: u64) -> i32 {
-    let f = &w.frames[head as usize];
-    let large = f.head.peek()
-        && w.frames
-            .get(head as usize + 1)
-            .is_some_and(|p| p.order.peek() > 0);
-    if large {
-        f.large_mapcount.peek()
-    } else {
-        f.mapcount.peek()
-    }
 }
 
 /// One recorded refcount change; a result below 0 is I2.

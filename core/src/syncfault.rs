@@ -7,6 +7,7 @@
 //! must name the pfn being mapped (H4: the kernel never compares them) and
 //! the block's metadata must be durable.
 
+use crate::cx::Cx;
 use crate::dax::{
     dax_lock_entry, dax_unlock_entry, get_next_unlocked_entry, put_unlocked_entry, Lookup, Vmf,
 };
@@ -15,7 +16,6 @@ use crate::mm::{self, page_folio, Fault};
 use crate::trace::file_name;
 use crate::violation::Check;
 use crate::wait::WakeMode;
-use crate::world::Cx;
 
 /// `dax_finish_sync_fault`: fsync the faulting range, then insert the pfn
 /// writable. `order` is 0 or PMD_ORDER.

@@ -9,52 +9,11 @@ use std::cell::RefCell;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
+use crate::cx::LockId;
 use crate::violation::Violation;
-
-/// A lock in the model, named as the kernel names it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LockId {
-    /// `mapping->i_pages` xa_lock of file `.0`.
-    XaLock(u8),
-    /// The FS fault lock (XFS MMAPLOCK / `invalidate_lock`) of file `.0`.
-    FsLock(u8),
-    /// `mmap_lock` of process `.0`.
-    MmapLock(u8),
-    /// `pmd_lock` of (mm, file, pmd slot).
-    Pmd(u8, u8, u8),
-    /// The PTE table lock of (mm, file, pmd slot).
-    Pte(u8, u8, u8),
-    /// `i_mmap_rwsem` of file `.0`.
-    IMmap(u8),
-    /// XFS ILOCK of file `.0`.
-    ILock(u8),
-    /// A hashed waitqueue head's spinlock (entry table or var table, bucket).
-    WaitQueue(&'static str, u8),
-    /// XFS IOLOCK (`i_rwsem`) of file `.0`.
-    IoLock(u8),
-    /// The block allocator's lock (AGF buffer lock).
-    Alloc,
-}
 
 pub fn file_name(f: u8) -> char {
     (b'A' + f) as char
-}
-
-impl fmt::Display for LockId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            LockId::XaLock(m) => write!(f, "xa_lock({})", file_name(m)),
-            LockId::FsLock(m) => write!(f, "mmaplock({})", file_name(m)),
-            LockId::MmapLock(mm) => write!(f, "mmap_lock(mm{mm})"),
-            LockId::Pmd(mm, m, s) => write!(f, "pmd_lock(mm{mm},{},pmd{s})", file_name(m)),
-            LockId::Pte(mm, m, s) => write!(f, "pte_lock(mm{mm},{},pmd{s})", file_name(m)),
-            LockId::IMmap(m) => write!(f, "i_mmap_rwsem({})", file_name(m)),
-            LockId::ILock(m) => write!(f, "ilock({})", file_name(m)),
-            LockId::WaitQueue(t, b) => write!(f, "{t}_wq[{b}].lock"),
-            LockId::IoLock(m) => write!(f, "iolock({})", file_name(m)),
-            LockId::Alloc => f.write_str("agf_lock"),
-        }
-    }
 }
 
 /// A value of a plain-data field, for `Field` events.

@@ -9,9 +9,11 @@
 
 use std::fmt;
 
+use crate::cx::LockId;
+use crate::cx::{Cx, Held};
+use crate::sync::shadow::Locked;
 use crate::sync::Condvar;
-use crate::trace::{file_name, LockId, What};
-use crate::world::{Cx, Held, Locked};
+use crate::trace::{file_name, What};
 
 /// The key the wake function filters on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -8,14 +8,16 @@
 //! writeback errors (`mapping_set_error`).
 
 use crate::config::Mutant;
+use crate::cx::Cx;
+use crate::cx::LockId;
 use crate::dax::{
     dax_lock_entry, dax_wake_entry, get_next_unlocked_entry, put_unlocked_entry, Lookup,
 };
 use crate::entry::*;
-use crate::trace::{file_name, LockId, What};
+use crate::trace::{file_name, What};
 use crate::violation::Check;
 use crate::wait::WakeMode;
-use crate::world::{Cx, Pmd, Pte};
+use crate::world::{Pmd, Pte};
 
 /// `tag_pages_for_writeback`: copy DIRTY to TOWRITE for every entry in
 /// `[start, end]`, under `xa_lock`.
@@ -86,10 +88,10 @@ pub(crate) fn writeback_range(cx: &Cx, file: u8, start: u64, end: u64) -> i32 {
 pub fn dax_writeback_one<'a>(
     cx: &'a Cx,
     file: u8,
-    xa: crate::world::Held<'a, Xarray>,
+    xa: crate::cx::Held<'a, Xarray>,
     index: u64,
     entry: u64,
-) -> (crate::world::Held<'a, Xarray>, i32) {
+) -> (crate::cx::Held<'a, Xarray>, i32) {
     let _f = cx.enter("dax_writeback_one");
     let mut xa = xa;
     let mut entry = entry;

@@ -4,6 +4,7 @@
 //! at a time, the comment says which legal interleaving the order stands for.
 
 use daxcheck_core::cow::xfs_dax_write_cow;
+use daxcheck_core::cx::LockId;
 use daxcheck_core::dax::{dax_iomap_pte_fault, Vmf};
 use daxcheck_core::entry::dax_to_pfn;
 use daxcheck_core::exec::Sequential;
@@ -11,7 +12,7 @@ use daxcheck_core::fs::{handle_mm_fault, FaultSize};
 use daxcheck_core::invalidate::invalidate_inode_pages2_range;
 use daxcheck_core::mm::{self, folio_order, folio_ref_count, Fault};
 use daxcheck_core::syncfault::dax_finish_sync_fault;
-use daxcheck_core::trace::{LockId, What};
+use daxcheck_core::trace::What;
 use daxcheck_core::world::{Block, FileSetup, Pmd, Pte, Setup, SetupExt, DAX_BASE};
 use daxcheck_core::writeback::dax_writeback_mapping_range;
 use daxcheck_core::{Check, Config, Violation};
@@ -162,7 +163,13 @@ fn sync_write_fault_needs_dsync_then_maps_writable_after_the_fsync() {
         meta_dirty: vec![(0, 0)],
         ..SetupExt::default()
     };
-    let s = Sequential::new_ext(Config::default(), &file_a(2, false, 0), &ext);
+    let s = Sequential::new(
+        Config::default(),
+        &Setup {
+            ext,
+            ..file_a(2, false, 0)
+        },
+    );
     let f = DAX_BASE;
     let vmf = a_vmf(0, 0, true);
     // The fault proper, under MMAPLOCK shared: NEEDDSYNC, nothing mapped.
@@ -205,7 +212,13 @@ fn sync_write_fault_through_the_fs_handler_fsyncs_before_mapping() {
         meta_dirty: vec![(0, 0), (0, 1)],
         ..SetupExt::default()
     };
-    let s = Sequential::new_ext(Config::default(), &file_a(2, false, 0), &ext);
+    let s = Sequential::new(
+        Config::default(),
+        &Setup {
+            ext,
+            ..file_a(2, false, 0)
+        },
+    );
     // mm1 is not MAP_SYNC: its write fault maps at once.
     assert_eq!(
         s.op(|cx| handle_mm_fault(cx, 1, 0, 1, true, FaultSize::Pte)),
@@ -246,7 +259,13 @@ fn sync_fault_maps_the_pfn_it_was_handed_even_after_the_entry_changed() {
         meta_dirty: vec![(0, 0)],
         ..SetupExt::default()
     };
-    let s = Sequential::new_ext(Config::default(), &file_a(2, true, 2), &ext);
+    let s = Sequential::new(
+        Config::default(),
+        &Setup {
+            ext,
+            ..file_a(2, true, 2)
+        },
+    );
     let vmf = a_vmf(0, 0, true);
     let r = s.op(|cx| {
         let _l = cx.down_read(&cx.w.file(0).fs_lock, LockId::FsLock(0));

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Once};
 use std::time::{Duration, Instant};
 
-use daxcheck_core::exec::{execute, PostCheck, ThreadSpec};
+use daxcheck_core::exec::{execute, ThreadSpec};
 use daxcheck_core::sync::{set_backend, Backend};
 use daxcheck_core::trace::{self, RecState};
 use daxcheck_core::violation::{Check, Violation};
@@ -126,7 +126,6 @@ impl Explorer {
 pub struct Model {
     pub setup: Setup,
     pub threads: Vec<ThreadSpec>,
-    pub post: Option<PostCheck>,
     pub cfg: Config,
     /// Check ids that count as a failure (a finding's own checks); empty:
     /// any violation does. An execution that breaks only other checks is
@@ -191,7 +190,7 @@ fn install_quiet_hook() {
 /// printing a panic report of its own.
 fn one_execution(m: &Model, count: &AtomicUsize, stop_by_panic: bool) {
     count.fetch_add(1, Ordering::Relaxed);
-    let rec = execute(&m.cfg, &m.setup, &m.threads, m.post.as_ref());
+    let rec = execute(&m.cfg, &m.setup, &m.threads);
     if stop_by_panic && counts(&m.want, &rec.snapshot()) {
         panic::panic_any(Stop);
     }

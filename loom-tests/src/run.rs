@@ -145,7 +145,6 @@ pub fn model_of(
     Model {
         setup: v.setup.clone(),
         threads: v.threads.clone(),
-        post: v.post.clone(),
         cfg: Config {
             kernel,
             mutant,

@@ -27,7 +27,6 @@ pub(crate) fn s1() -> Scenario {
             ),
             thread("truncate A to 0", |cx| xfs_truncate(cx, 0, 0)),
         ],
-        post: None,
         expect: None,
     };
     Scenario {
@@ -94,7 +93,6 @@ pub(crate) fn s3() -> Scenario {
                 xfs_punch_hole(cx, 0, 0, 1)
             }),
         ],
-        post: None,
         expect: None,
     };
     Scenario {
@@ -155,8 +153,8 @@ Result: holds",
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
         catches: &[Mutant::M4, Mutant::M18, Mutant::M23, Mutant::M24, Mutant::M25, Mutant::B12],
         variants: vec![
-            Variant { name: "hole-read", setup: hole_a(2), threads: vec![fault(0, 0, false, pte), fault(1, 0, false, pte)], post: None, expect: None },
-            Variant { name: "write-read", setup: file_a(2), threads: vec![fault(0, 0, true, pte), fault(1, 0, false, pte)], post: None, expect: None },
+            Variant { name: "hole-read", setup: hole_a(2), threads: vec![fault(0, 0, false, pte), fault(1, 0, false, pte)], expect: None },
+            Variant { name: "write-read", setup: file_a(2), threads: vec![fault(0, 0, true, pte), fault(1, 0, false, pte)], expect: None },
             Variant {
                 name: "read-upgrade",
                 setup: file_a(2),
@@ -167,23 +165,20 @@ Result: holds",
                     }),
                     fault(1, 0, false, pte),
                 ],
-                post: None,
             expect: None,
             },
-            Variant { name: "pmd-pte", setup: file_a(2), threads: vec![fault(0, 0, false, pmd), fault(1, 1, false, pte)], post: None, expect: None },
-            Variant { name: "pte-pmd", setup: file_a(2), threads: vec![fault(0, 1, false, pte), fault(1, 0, false, pmd)], post: None, expect: None },
+            Variant { name: "pmd-pte", setup: file_a(2), threads: vec![fault(0, 0, false, pmd), fault(1, 1, false, pte)], expect: None },
+            Variant { name: "pte-pmd", setup: file_a(2), threads: vec![fault(0, 1, false, pte), fault(1, 0, false, pmd)], expect: None },
             Variant {
                 name: "hole-pmd-pte",
                 setup: hole_a(2),
                 threads: vec![fault(0, 0, false, pmd), fault(1, 1, false, pte)],
-                post: None,
             expect: None,
             },
             Variant {
                 name: "three",
                 setup: file_a(3),
                 threads: vec![fault(0, 0, false, pte), fault(1, 0, false, pte), fault(2, 0, false, pte)],
-                post: None,
             expect: None,
             },
         ],
@@ -216,7 +211,6 @@ Result: holds",
                         handle_mm_fault(cx, 1, 0, 1, false, FaultSize::Pte);
                     }),
                 ],
-                post: None,
             expect: None,
             },
             Variant {
@@ -231,7 +225,6 @@ Result: holds",
                     }),
                     thread("truncate A to 0", |cx| xfs_truncate(cx, 0, 0)),
                 ],
-                post: None,
             expect: None,
             },
         ],

@@ -1,10 +1,10 @@
 //! GUP scenarios: S4 (pin vs truncate), S10 (shared refault vs unpin, H2),
 //! S13 (refault while break-layout waits, H6).
 
+use daxcheck_core::cx::Cx;
 use daxcheck_core::fs::{handle_mm_fault, xfs_truncate, FaultSize};
 use daxcheck_core::gup::{get_user_pages, get_user_pages_fast_only, unpin_user_page, GupFlags};
 use daxcheck_core::mm::munmap;
-use daxcheck_core::world::Cx;
 use daxcheck_core::{KernelState, Mutant};
 
 use super::reflink::shared_ab;
@@ -53,7 +53,6 @@ munmap and the unpin — at preemption bounds 2 to 4, which PCT finds; loom find
                 name: "slow",
                 setup: file_a(1),
                 threads: vec![thread("pin A[0] (slow), unpin", |cx| pin_unpin(cx, 0, 0, false, PIN)), truncate()],
-                post: None,
             expect: None,
             },
             Variant {
@@ -66,7 +65,6 @@ munmap and the unpin — at preemption bounds 2 to 4, which PCT finds; loom find
                     }),
                     truncate(),
                 ],
-                post: None,
             expect: None,
             },
             Variant {
@@ -81,7 +79,6 @@ munmap and the unpin — at preemption bounds 2 to 4, which PCT finds; loom find
                     }),
                     truncate(),
                 ],
-                post: None,
             expect: None,
             },
             Variant {
@@ -93,7 +90,6 @@ munmap and the unpin — at preemption bounds 2 to 4, which PCT finds; loom find
                     }),
                     truncate(),
                 ],
-                post: None,
                 expect: Some(holds),
             },
         ],
@@ -135,7 +131,6 @@ Result: finds (H2) — the split runs while the pin is held",
                     handle_mm_fault(cx, 1, 0, 0, false, FaultSize::Pmd);
                 }),
             ],
-            post: None,
         expect: None,
         }],
     }
@@ -180,7 +175,6 @@ Result: finds (H6) in the base variant — T1 waits for refcount 0 while T2's ma
                     }),
                     pinner(),
                 ],
-                post: None,
             expect: None,
             },
             Variant {
@@ -202,7 +196,6 @@ Result: finds (H6) in the base variant — T1 waits for refcount 0 while T2's ma
                         }
                     }),
                 ],
-                post: None,
                 expect: Some(holds),
             },
         ],

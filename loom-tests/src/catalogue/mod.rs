@@ -9,9 +9,10 @@ mod writeback;
 
 use std::sync::Arc;
 
-use daxcheck_core::exec::{PostCheck, ThreadSpec};
+use daxcheck_core::cx::Cx;
+use daxcheck_core::exec::ThreadSpec;
 use daxcheck_core::fs::FaultSize;
-use daxcheck_core::world::{Block, Cx, FileSetup, Setup, DAX_BASE};
+use daxcheck_core::world::{Block, FileSetup, Setup, DAX_BASE};
 use daxcheck_core::{KernelState, Mutant};
 
 /// What a scenario is expected to show on an unmutated model.
@@ -45,7 +46,6 @@ pub struct Variant {
     pub name: &'static str,
     pub setup: Setup,
     pub threads: Vec<ThreadSpec>,
-    pub post: Option<PostCheck>,
     /// This variant's own expected result, when it differs from the
     /// scenario's.
     pub expect: Option<fn(KernelState) -> Expect>,

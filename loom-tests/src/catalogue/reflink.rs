@@ -93,7 +93,6 @@ Result: finds (H3): under loom the two associations are unordered accesses (a da
                 name: "faults",
                 setup: shared_ab(2, 0),
                 threads: vec![fault(0, 0), fault(1, 1)],
-                post: None,
                 expect: None,
             },
             Variant {
@@ -106,7 +105,6 @@ Result: finds (H3): under loom the two associations are unordered accesses (a da
                         xfs_punch_hole(cx, 1, 0, 1);
                     }),
                 ],
-                post: None,
                 expect: None,
             },
         ],
@@ -146,7 +144,6 @@ Result: holds",
                     }
                 }),
             ],
-            post: None,
             expect: None,
         },
         Variant {
@@ -165,7 +162,6 @@ Result: holds",
                     }
                 }),
             ],
-            post: None,
             expect: None,
         }],
     }
@@ -213,7 +209,7 @@ fn a4() -> Setup {
 /// S15: reuse after disassociation, then a shared association (H5).
 pub(crate) fn s15() -> Scenario {
     let story = |size: FaultSize| {
-        move |cx: &daxcheck_core::world::Cx| {
+        move |cx: &daxcheck_core::cx::Cx| {
             // An order-0 association at index 2 leaves the cell at 2.
             handle_mm_fault(cx, 0, 0, 2, false, FaultSize::Pte);
             munmap(cx, 0, 0);
@@ -239,8 +235,8 @@ Result: finds (H5) on v6.15 and v6.16 (the cell reads as share = 2 before any sh
         explorers: &[DefaultExplorer::Pct],
         catches: &[],
         variants: vec![
-            Variant { name: "pte", setup: a4(), threads: vec![thread("the H5 sequence, PTE faults", story(FaultSize::Pte))], post: None, expect: None },
-            Variant { name: "pmd", setup: a4(), threads: vec![thread("the H5 sequence, PMD faults", story(FaultSize::Pmd))], post: None, expect: None },
+            Variant { name: "pte", setup: a4(), threads: vec![thread("the H5 sequence, PTE faults", story(FaultSize::Pte))], expect: None },
+            Variant { name: "pmd", setup: a4(), threads: vec![thread("the H5 sequence, PMD faults", story(FaultSize::Pmd))], expect: None },
         ],
     }
 }
@@ -272,7 +268,6 @@ Result: holds",
             name: "pte",
             setup: shared_ab(2, 0),
             threads: vec![fault(0), fault(1)],
-            post: None,
             expect: None,
         }],
     }
@@ -314,7 +309,6 @@ Result: finds (H7, hypothesis of this model): the order-0 store replaces the PMD
                     handle_mm_fault(cx, 1, 0, 1, false, FaultSize::Pte);
                 }),
             ],
-            post: None,
             expect: None,
         }],
     }

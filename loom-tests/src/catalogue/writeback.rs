@@ -72,7 +72,6 @@ Result: holds",
                     vfs_fsync_range(cx, 0, 0, 1);
                 }),
             ],
-            post: None,
             expect: None,
         }],
     }
@@ -111,7 +110,6 @@ Result: -truncate holds; -shared finds (H3: the shared association sets mapping 
                     }),
                     thread("truncate A to 0", |cx| xfs_truncate(cx, 0, 0)),
                 ],
-                post: None,
                 expect: None,
             },
             Variant {
@@ -126,7 +124,6 @@ Result: -truncate holds; -shared finds (H3: the shared association sets mapping 
                         handle_mm_fault(cx, 1, 1, 0, false, FaultSize::Pte);
                     }),
                 ],
-                post: None,
                 expect: Some(finds_s8b),
             },
         ],
@@ -166,7 +163,6 @@ Result: finds (H1): the folio is disassociated and split while T1's PMD maps it"
                     xfs_dax_write_cow(cx, 0, 0);
                 }),
             ],
-            post: None,
             expect: None,
         }],
     }
@@ -216,7 +212,6 @@ Result: finds (H4)",
                     handle_mm_fault(cx, 1, 0, 0, false, FaultSize::Pte);
                 }),
             ],
-            post: None,
             expect: None,
         }],
     }
@@ -249,7 +244,6 @@ Result: holds",
                         vfs_fsync_range(cx, 0, 0, 1);
                     }),
                 ],
-                post: None,
                 expect: None,
             },
             Variant {
@@ -265,7 +259,6 @@ Result: holds",
                         vfs_fsync_range(cx, 0, 0, 1);
                     }),
                 ],
-                post: None,
                 expect: None,
             },
         ],
@@ -305,7 +298,6 @@ Result: holds",
                 inval(2),
                 inval(3),
             ],
-            post: None,
             expect: None,
         }],
     }
