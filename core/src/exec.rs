@@ -12,6 +12,7 @@ use crate::cx::Cx;
 use crate::sync::{Condvar, Mutex};
 use crate::trace::{self, Recorder, What};
 use crate::world::{Setup, World};
+use crate::xfs::file::XFS_DAX_VM_OPS;
 
 /// The body of one model thread.
 pub type Body = Arc<dyn Fn(&Cx) + Send + Sync>;
@@ -29,7 +30,13 @@ pub struct ThreadSpec {
 pub fn execute(cfg: &Config, setup: &Setup, threads: &[ThreadSpec]) -> Arc<Recorder> {
     let rec = Recorder::new();
     trace::set_current(Some(rec.clone()));
-    let w = World::new(cfg.clone(), setup, rec.clone(), check::quiescent);
+    let w = World::new(
+        cfg.clone(),
+        setup,
+        rec.clone(),
+        check::quiescent,
+        &XFS_DAX_VM_OPS,
+    );
     let main = Cx::new(w.clone(), 0);
     // Every thread starts only once all are spawned, so that no thread's
     // steps interleave with spawning: a recorded schedule then never names a
@@ -102,7 +109,7 @@ impl Sequential {
     pub fn new(cfg: Config, setup: &Setup) -> Sequential {
         crate::sync::set_backend(crate::sync::Backend::Std);
         let rec = Recorder::new();
-        let w = World::new(cfg, setup, rec, check::quiescent);
+        let w = World::new(cfg, setup, rec, check::quiescent, &XFS_DAX_VM_OPS);
         Sequential { cx: Cx::new(w, 1) }
     }
 

@@ -20,23 +20,19 @@
 
 pub mod check;
 pub mod config;
-pub mod cow;
 pub mod cx;
 pub mod dax;
 pub mod entry;
 pub mod exec;
-pub mod fs;
-pub mod gup;
-pub mod invalidate;
-pub mod memfail;
+pub mod iomap;
 pub mod mm;
 pub mod sync;
-pub mod syncfault;
 pub mod trace;
 pub mod violation;
+pub mod vm;
 pub mod wait;
 pub mod world;
-pub mod writeback;
+pub mod xfs;
 
 pub use config::{Config, KernelState, Mutant};
 pub use violation::{Check, Violation};

@@ -9,8 +9,7 @@
 
 use std::fmt;
 
-use crate::cx::LockId;
-use crate::cx::{Cx, Held};
+use crate::cx::{Cx, Held, LockId};
 use crate::sync::shadow::Locked;
 use crate::sync::Condvar;
 use crate::trace::{file_name, What};

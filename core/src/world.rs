@@ -11,6 +11,7 @@ use crate::entry::{Xarray, PG_PMD_NR};
 use crate::sync::shadow::{Counter, Locked, Marked, Word};
 use crate::sync::{DataCell, RwSem};
 use crate::trace::Recorder;
+use crate::vm::VmOps;
 use crate::wait::WaitTable;
 
 /// pfn of the shared zero page (`ZERO_PAGE(0)`).
@@ -113,6 +114,9 @@ pub struct Block {
 /// block map.
 pub struct Inode {
     pub id: u8,
+    /// The `vm_ops` of every VMA that maps the file: how mm/ reaches the
+    /// filesystem's fault handler.
+    pub vm_ops: &'static VmOps,
     /// `i_pages` with its `xa_lock`.
     pub xa: Locked<Xarray>,
     /// XFS MMAPLOCK / `invalidate_lock`: faults shared, truncate exclusive.
@@ -321,12 +325,14 @@ impl World {
 
     /// Build a world on the current backend. Must run inside the loom or
     /// shuttle closure.
-    /// `on_quiescent` runs whenever the last thread leaves an operation.
+    /// `on_quiescent` runs whenever the last thread leaves an operation;
+    /// every file is mapped with the filesystem's `vm_ops`.
     pub fn new(
         cfg: Config,
         setup: &Setup,
         rec: Arc<Recorder>,
         on_quiescent: fn(&Cx),
+        vm_ops: &'static VmOps,
     ) -> Arc<World> {
         let ext = &setup.ext;
         let nframes = DAX_BASE + setup.dax_frames;
@@ -360,6 +366,7 @@ impl World {
             .enumerate()
             .map(|(i, f)| Inode {
                 id: i as u8,
+                vm_ops,
                 xa: Locked::new(Xarray::default()),
                 fs_lock: RwSem::new(()),
                 i_size: DataCell::new(f.size),

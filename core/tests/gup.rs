@@ -3,12 +3,14 @@
 //! after every operation.
 
 use daxcheck_core::exec::Sequential;
-use daxcheck_core::fs::{handle_mm_fault, xfs_truncate, FaultSize};
-use daxcheck_core::gup::{
-    get_user_pages, get_user_pages_fast, unpin_user_page, GupFlags, GUP_PIN_COUNTING_BIAS,
+use daxcheck_core::mm::folio::folio_ref_count;
+use daxcheck_core::mm::gup::{
+    __get_user_pages, gup_fast, unpin_user_page, GupFlags, GUP_PIN_COUNTING_BIAS,
 };
-use daxcheck_core::mm::{folio_ref_count, Fault};
+use daxcheck_core::mm::memory::handle_mm_fault;
+use daxcheck_core::vm::{Fault, FaultSize};
 use daxcheck_core::world::{Block, FileSetup, Setup, DAX_BASE};
+use daxcheck_core::xfs::inode::xfs_setattr_size;
 use daxcheck_core::Config;
 
 const PIN: GupFlags = GupFlags {
@@ -16,6 +18,7 @@ const PIN: GupFlags = GupFlags {
     pin: true,
     longterm: false,
     huge: false,
+    fast_only: false,
 };
 
 fn files(shared: bool) -> Setup {
@@ -62,7 +65,7 @@ fn pin_of_a_pmd_tail_page_counts_on_the_head_and_unpin_returns_it() {
     let head = DAX_BASE;
     assert_eq!(folio_ref_count(&s.cx, head), 1);
     let p = s
-        .op(|cx| get_user_pages(cx, 0, 0, 1, PIN))
+        .op(|cx| __get_user_pages(cx, 0, 0, 1, PIN))
         .expect("pin of the tail page");
     assert_eq!(p.page, head + 1);
     assert_eq!(
@@ -91,13 +94,13 @@ fn pin_of_a_small_folio_adds_the_bias() {
     let s = Sequential::new(Config::default(), &files(false));
     s.op(|cx| handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pte));
     let p = s
-        .op(|cx| get_user_pages(cx, 0, 0, 0, PIN))
+        .op(|cx| __get_user_pages(cx, 0, 0, 0, PIN))
         .expect("slow path");
     assert_eq!(folio_ref_count(&s.cx, DAX_BASE), 1 + GUP_PIN_COUNTING_BIAS);
     s.op(|cx| unpin_user_page(cx, p));
     assert_eq!(folio_ref_count(&s.cx, DAX_BASE), 1);
     let g = s
-        .op(|cx| get_user_pages_fast(cx, 0, 0, 0, GupFlags { pin: false, ..PIN }))
+        .op(|cx| gup_fast(cx, 0, 0, 0, GupFlags { pin: false, ..PIN }))
         .expect("fast GET");
     assert_eq!(folio_ref_count(&s.cx, DAX_BASE), 2, "a GET adds 1");
     s.op(|cx| unpin_user_page(cx, g));
@@ -108,7 +111,7 @@ fn pin_of_a_small_folio_adds_the_bias() {
 fn foll_longterm_on_fsdax_fails() {
     let s = Sequential::new(Config::default(), &files(false));
     let r = s.op(|cx| {
-        get_user_pages(
+        __get_user_pages(
             cx,
             0,
             0,
@@ -128,9 +131,9 @@ fn foll_longterm_on_fsdax_fails() {
 fn truncate_after_unpin_frees_the_block() {
     // (With the pin held a truncate would wait for it: S4 explores that.)
     let s = Sequential::new(Config::default(), &files(false));
-    let p = s.op(|cx| get_user_pages(cx, 0, 0, 0, PIN)).expect("pin");
+    let p = s.op(|cx| __get_user_pages(cx, 0, 0, 0, PIN)).expect("pin");
     s.op(|cx| unpin_user_page(cx, p));
-    s.op(|cx| xfs_truncate(cx, 0, 0));
+    s.op(|cx| xfs_setattr_size(cx, 0, 0));
     assert_eq!(s.cx.w.frames[DAX_BASE as usize].mapping.peek(), None);
     clean(&s);
 }

@@ -3,15 +3,16 @@
 //! The racy orders of S8/S8b are driven by hand in one thread, calling the
 //! steps inside one outer scope so that the checker runs only at its end.
 
+use daxcheck_core::dax::lock_folio::{dax_lock_folio, dax_unlock_folio};
 use daxcheck_core::entry::{dax_is_locked, dax_to_pfn, PG_PMD_NR};
 use daxcheck_core::exec::Sequential;
-use daxcheck_core::fs::{handle_mm_fault, xfs_punch_hole, FaultSize};
-use daxcheck_core::memfail::{
-    dax_lock_folio, dax_unlock_folio, destroy_inode, mf_dax_kill_procs, mf_generic_kill_procs,
-    pfn_folio, xfs_fs_evict_inode, EBUSY,
-};
-use daxcheck_core::mm::{self, folio_mapcount, folio_order, folio_ref_count, Fault};
+use daxcheck_core::mm::folio::{folio_mapcount, folio_order, folio_ref_count, pfn_folio};
+use daxcheck_core::mm::memory::{handle_mm_fault, munmap};
+use daxcheck_core::mm::memory_failure::{mf_dax_kill_procs, mf_generic_kill_procs, EBUSY};
+use daxcheck_core::vm::{Fault, FaultSize};
 use daxcheck_core::world::{Block, FileSetup, Setup, DAX_BASE};
+use daxcheck_core::xfs::evict::{destroy_inode, xfs_fs_evict_inode};
+use daxcheck_core::xfs::inode::xfs_free_file_space;
 use daxcheck_core::{Check, Config, KernelState, Violation};
 
 fn file(pages: u64, shared: bool) -> FileSetup {
@@ -150,7 +151,7 @@ fn eviction_after_munmap_leaves_no_entries_and_the_folio_fs_free() {
     s.op(|cx| handle_mm_fault(cx, 0, 0, 0, true, FaultSize::Pmd));
     s.op(|cx| handle_mm_fault(cx, 1, 0, 1, false, FaultSize::Pte));
     for mm in 0..2 {
-        s.op(|cx| mm::munmap(cx, mm, 0));
+        s.op(|cx| munmap(cx, mm, 0));
     }
     s.op(|cx| xfs_fs_evict_inode(cx, 0));
     assert!(s.cx.w.files[0].xa.peek().is_empty());
@@ -204,7 +205,7 @@ fn b16_unlock_after_inode_free_is_a_use_after_free() {
     let s = Sequential::new(Config::default(), &one_file(1));
     let f = DAX_BASE;
     s.op(|cx| handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pte));
-    s.op(|cx| mm::munmap(cx, 0, 0));
+    s.op(|cx| munmap(cx, 0, 0));
     s.op(|cx| {
         let _racy = cx.enter("S8 in racy order");
         let cookie = dax_lock_folio(cx, f);
@@ -238,8 +239,8 @@ fn stale_pfn_folio_that_became_a_tail_reads_tail_mapping() {
         let _racy = cx.enter("stale pfn_folio in racy order");
         let folio = pfn_folio(cx, p).expect("a DAX page");
         assert_eq!(folio, p, "order 0 when looked up");
-        mm::munmap(cx, 0, 0);
-        xfs_punch_hole(cx, 0, 0, PG_PMD_NR - 1);
+        munmap(cx, 0, 0);
+        xfs_free_file_space(cx, 0, 0, PG_PMD_NR - 1);
         assert_eq!(
             handle_mm_fault(cx, 1, 1, 0, false, FaultSize::Pmd),
             Fault::NoPage

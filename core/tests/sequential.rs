@@ -4,9 +4,11 @@
 
 use daxcheck_core::entry::{dax_to_pfn, PG_PMD_NR};
 use daxcheck_core::exec::Sequential;
-use daxcheck_core::fs::{handle_mm_fault, xfs_punch_hole, xfs_truncate, FaultSize};
-use daxcheck_core::mm::{self, folio_mapcount, folio_order, folio_ref_count, Fault};
+use daxcheck_core::mm::folio::{folio_mapcount, folio_order, folio_ref_count};
+use daxcheck_core::mm::memory::{handle_mm_fault, munmap};
+use daxcheck_core::vm::{Fault, FaultSize};
 use daxcheck_core::world::{Block, FileSetup, Setup, DAX_BASE};
+use daxcheck_core::xfs::inode::{xfs_free_file_space, xfs_setattr_size};
 use daxcheck_core::{Config, Mutant};
 
 fn one_file(pages: u64) -> Setup {
@@ -81,7 +83,7 @@ fn pmd_fault_makes_a_compound_folio_and_truncate_splits_it() {
         assert_eq!((base, dax_to_pfn(e)), (0, f));
         assert!(xa.dirty.contains(&0), "a write fault marks the entry dirty");
     }
-    s.op(|cx| xfs_truncate(cx, 0, 0));
+    s.op(|cx| xfs_setattr_size(cx, 0, 0));
     assert_eq!(folio_ref_count(&s.cx, f), 0);
     assert_eq!(
         folio_order(&s.cx, f),
@@ -116,12 +118,12 @@ fn pte_fault_inside_a_pmd_entry_refcounts_the_pmd_folio() {
 fn munmap_drops_the_reference_at_the_tlb_flush() {
     let s = Sequential::new(Config::default(), &one_file(2));
     s.op(|cx| handle_mm_fault(cx, 0, 0, 0, true, FaultSize::Pte));
-    s.op(|cx| mm::munmap(cx, 0, 0));
+    s.op(|cx| munmap(cx, 0, 0));
     assert_eq!(folio_ref_count(&s.cx, DAX_BASE), 0);
     assert_eq!(folio_mapcount(&s.cx, DAX_BASE), 0);
     // Still associated: refcount 0 is MM-idle, not FS-free.
     assert_eq!(s.cx.w.frames[DAX_BASE as usize].mapping.get(), Some(0));
-    s.op(|cx| xfs_punch_hole(cx, 0, 0, 1));
+    s.op(|cx| xfs_free_file_space(cx, 0, 0, 1));
     assert_eq!(s.cx.w.frames[DAX_BASE as usize].mapping.get(), None);
     clean(&s);
 }
@@ -141,14 +143,14 @@ fn read_of_a_hole_maps_the_zero_page_without_a_reference() {
         .frames
         .iter()
         .all(|f| f.refcount.load(std::sync::atomic::Ordering::Relaxed) == 0));
-    s.op(|cx| xfs_truncate(cx, 0, 0));
+    s.op(|cx| xfs_setattr_size(cx, 0, 0));
     clean(&s);
 }
 
 #[test]
 fn fault_beyond_eof_is_sigbus() {
     let s = Sequential::new(Config::default(), &one_file(2));
-    s.op(|cx| xfs_truncate(cx, 0, 0));
+    s.op(|cx| xfs_setattr_size(cx, 0, 0));
     assert_eq!(
         s.op(|cx| handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pte)),
         Fault::SigBus
@@ -164,7 +166,7 @@ fn m6_leaks_the_pmd_reference_and_truncate_splits_a_referenced_folio() {
     };
     let s = Sequential::new(cfg, &one_file(PG_PMD_NR));
     s.op(|cx| handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pmd));
-    s.op(|cx| mm::munmap(cx, 0, 0));
+    s.op(|cx| munmap(cx, 0, 0));
     assert_eq!(folio_ref_count(&s.cx, DAX_BASE), 1, "M6 skips the put");
     let v = s.violations();
     assert!(

@@ -3,18 +3,20 @@
 //! single thread can only show an interleaving by doing one thread's steps
 //! at a time, the comment says which legal interleaving the order stands for.
 
-use daxcheck_core::cow::xfs_dax_write_cow;
 use daxcheck_core::cx::LockId;
-use daxcheck_core::dax::{dax_iomap_pte_fault, Vmf};
+use daxcheck_core::dax::fault::dax_iomap_pte_fault;
+use daxcheck_core::dax::syncfault::dax_finish_sync_fault;
+use daxcheck_core::dax::writeback::dax_writeback_mapping_range;
 use daxcheck_core::entry::dax_to_pfn;
 use daxcheck_core::exec::Sequential;
-use daxcheck_core::fs::{handle_mm_fault, FaultSize};
-use daxcheck_core::invalidate::invalidate_inode_pages2_range;
-use daxcheck_core::mm::{self, folio_order, folio_ref_count, Fault};
-use daxcheck_core::syncfault::dax_finish_sync_fault;
+use daxcheck_core::mm::folio::{folio_order, folio_ref_count};
+use daxcheck_core::mm::memory::{handle_mm_fault, munmap};
+use daxcheck_core::mm::truncate::invalidate_inode_pages2_range;
 use daxcheck_core::trace::What;
+use daxcheck_core::vm::{Fault, FaultSize, Vmf};
 use daxcheck_core::world::{Block, FileSetup, Pmd, Pte, Setup, SetupExt, DAX_BASE};
-use daxcheck_core::writeback::dax_writeback_mapping_range;
+use daxcheck_core::xfs::file::xfs_file_dax_write;
+use daxcheck_core::xfs::iomap::XFS_IOMAP_OPS;
 use daxcheck_core::{Check, Config, Violation};
 
 /// File A of `pages` pages on blocks pfn 8.., `shared` (reflinked) or not,
@@ -90,7 +92,10 @@ fn writeback_write_protects_before_clearing_dirty_and_mkwrite_redirties() {
     );
     assert!(matches!(pte(&s, 0, 0), Pte::Present { write: true, .. }));
     assert!(s.cx.w.files[0].xa.peek().dirty.contains(&0));
-    assert_eq!(s.op(|cx| dax_writeback_mapping_range(cx, 0)), 0);
+    assert_eq!(
+        s.op(|cx| dax_writeback_mapping_range(cx, 0, 0, u64::MAX)),
+        0
+    );
     {
         let xa = s.cx.w.files[0].xa.peek();
         assert!(!xa.dirty.contains(&0) && !xa.towrite.contains(&0));
@@ -134,7 +139,10 @@ fn writeback_write_protects_before_clearing_dirty_and_mkwrite_redirties() {
         "only the fault's temporary reference moves"
     );
     // A second writeback finds it again.
-    assert_eq!(s.op(|cx| dax_writeback_mapping_range(cx, 0)), 0);
+    assert_eq!(
+        s.op(|cx| dax_writeback_mapping_range(cx, 0, 0, u64::MAX)),
+        0
+    );
     assert!(matches!(pte(&s, 0, 0), Pte::Present { write: false, .. }));
     clean(&s);
 }
@@ -144,7 +152,10 @@ fn writeback_of_a_pmd_entry_write_protects_the_pmd() {
     let s = Sequential::new(Config::default(), &file_a(2, false, 0));
     s.op(|cx| handle_mm_fault(cx, 0, 0, 1, true, FaultSize::Pmd));
     s.op(|cx| handle_mm_fault(cx, 1, 0, 0, false, FaultSize::Pmd));
-    assert_eq!(s.op(|cx| dax_writeback_mapping_range(cx, 0)), 0);
+    assert_eq!(
+        s.op(|cx| dax_writeback_mapping_range(cx, 0, 0, u64::MAX)),
+        0
+    );
     for mm in 0..2 {
         assert!(matches!(
             s.cx.w.mms[mm].pt[0][0].pmd.peek(),
@@ -175,7 +186,7 @@ fn sync_write_fault_needs_dsync_then_maps_writable_after_the_fsync() {
     // The fault proper, under MMAPLOCK shared: NEEDDSYNC, nothing mapped.
     let r = s.op(|cx| {
         let _l = cx.down_read(&cx.w.file(0).fs_lock, LockId::FsLock(0));
-        dax_iomap_pte_fault(cx, &vmf)
+        dax_iomap_pte_fault(cx, &vmf, &XFS_IOMAP_OPS)
     });
     assert_eq!(r, Fault::NeedDsync);
     let pfn = s.cx.pfnp.take().expect("the pfn comes back through pfnp");
@@ -269,11 +280,11 @@ fn sync_fault_maps_the_pfn_it_was_handed_even_after_the_entry_changed() {
     let vmf = a_vmf(0, 0, true);
     let r = s.op(|cx| {
         let _l = cx.down_read(&cx.w.file(0).fs_lock, LockId::FsLock(0));
-        dax_iomap_pte_fault(cx, &vmf)
+        dax_iomap_pte_fault(cx, &vmf, &XFS_IOMAP_OPS)
     });
     assert_eq!(r, Fault::NeedDsync);
     let pfn = s.cx.pfnp.take().expect("pfnp");
-    assert_eq!(s.op(|cx| xfs_dax_write_cow(cx, 0, 0)), 0);
+    assert_eq!(s.op(|cx| xfs_file_dax_write(cx, 0, 0)), 0);
     let new = DAX_BASE + 2;
     assert_eq!(
         s.cx.w.files[0].blocks[0].get(),
@@ -318,7 +329,7 @@ fn invalidate_drops_clean_entries_and_keeps_dirty_ones() {
     let s = Sequential::new(Config::default(), &file_a(2, false, 0));
     s.op(|cx| handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pte));
     s.op(|cx| handle_mm_fault(cx, 0, 0, 1, true, FaultSize::Pte));
-    s.op(|cx| mm::munmap(cx, 0, 0));
+    s.op(|cx| munmap(cx, 0, 0));
     assert_eq!(
         s.op(|cx| invalidate_inode_pages2_range(cx, 0, 0, 1)),
         -16,
@@ -369,7 +380,7 @@ fn cow_write_over_a_pmd_mapped_shared_extent_splits_before_unmapping() {
     assert_eq!(s.cx.w.frames[f as usize].mapping.get(), Some(0));
     clean(&s);
 
-    assert_eq!(s.op(|cx| xfs_dax_write_cow(cx, 0, 0)), 0);
+    assert_eq!(s.op(|cx| xfs_file_dax_write(cx, 0, 0)), 0);
     let ev = events(&s);
     let deleted = pos(&ev, "xa store A[0]: pfn 8|PMD -> NULL");
     let disassociated = pos(&ev, "page 8 mapping: A -> NULL");

@@ -1,7 +1,8 @@
 //! Fault, munmap and truncate scenarios: S1, S3, S5, S6.
 
-use daxcheck_core::fs::{handle_mm_fault, xfs_punch_hole, xfs_truncate, FaultSize};
-use daxcheck_core::mm::munmap;
+use daxcheck_core::mm::memory::{handle_mm_fault, munmap};
+use daxcheck_core::vm::FaultSize;
+use daxcheck_core::xfs::inode::{xfs_free_file_space, xfs_setattr_size};
 use daxcheck_core::Mutant;
 
 use super::{file_a, holds, size_name, thread, DefaultExplorer, Scenario, Variant};
@@ -25,7 +26,7 @@ pub(crate) fn s1() -> Scenario {
                     }
                 },
             ),
-            thread("truncate A to 0", |cx| xfs_truncate(cx, 0, 0)),
+            thread("truncate A to 0", |cx| xfs_setattr_size(cx, 0, 0)),
         ],
         expect: None,
     };
@@ -90,7 +91,7 @@ pub(crate) fn s3() -> Scenario {
             ),
             thread("munmap A in mm0", |cx| munmap(cx, 0, 0)),
             thread("punch hole A[0..1] (break-layout)", |cx| {
-                xfs_punch_hole(cx, 0, 0, 1)
+                xfs_free_file_space(cx, 0, 0, 1)
             }),
         ],
         expect: None,
@@ -223,7 +224,7 @@ Result: holds",
                     thread("mm1 PTE read fault A[1]", |cx| {
                         handle_mm_fault(cx, 1, 0, 1, false, FaultSize::Pte);
                     }),
-                    thread("truncate A to 0", |cx| xfs_truncate(cx, 0, 0)),
+                    thread("truncate A to 0", |cx| xfs_setattr_size(cx, 0, 0)),
                 ],
             expect: None,
             },

@@ -2,9 +2,10 @@
 //! S13 (refault while break-layout waits, H6).
 
 use daxcheck_core::cx::Cx;
-use daxcheck_core::fs::{handle_mm_fault, xfs_truncate, FaultSize};
-use daxcheck_core::gup::{get_user_pages, get_user_pages_fast_only, unpin_user_page, GupFlags};
-use daxcheck_core::mm::munmap;
+use daxcheck_core::mm::gup::{__get_user_pages, gup_fast, unpin_user_page, GupFlags};
+use daxcheck_core::mm::memory::{handle_mm_fault, munmap};
+use daxcheck_core::vm::FaultSize;
+use daxcheck_core::xfs::inode::xfs_setattr_size;
 use daxcheck_core::{KernelState, Mutant};
 
 use super::reflink::shared_ab;
@@ -15,14 +16,24 @@ const PIN: GupFlags = GupFlags {
     pin: true,
     longterm: false,
     huge: false,
+    fast_only: false,
 };
 
 /// Pin A[index] in `mm` (slow path, faulting it in), then unpin.
 fn pin_unpin(cx: &Cx, mm: u8, index: u64, fast: bool, flags: GupFlags) {
     let r = if fast {
-        get_user_pages_fast_only(cx, mm, 0, index, flags)
+        gup_fast(
+            cx,
+            mm,
+            0,
+            index,
+            GupFlags {
+                fast_only: true,
+                ..flags
+            },
+        )
     } else {
-        get_user_pages(cx, mm, 0, index, flags)
+        __get_user_pages(cx, mm, 0, index, flags)
     };
     if let Ok(p) = r {
         unpin_user_page(cx, p);
@@ -31,7 +42,7 @@ fn pin_unpin(cx: &Cx, mm: u8, index: u64, fast: bool, flags: GupFlags) {
 
 /// S4: GUP pin vs truncate.
 pub(crate) fn s4() -> Scenario {
-    let truncate = || thread("truncate A to 0", |cx| xfs_truncate(cx, 0, 0));
+    let truncate = || thread("truncate A to 0", |cx| xfs_setattr_size(cx, 0, 0));
     Scenario {
         name: "S4",
         title: "GUP pin vs truncate",
@@ -72,7 +83,7 @@ munmap and the unpin — at preemption bounds 2 to 4, which PCT finds; loom find
                 setup: file_a(1),
                 threads: vec![
                     thread("pin A[0] (slow), munmap, unpin", |cx| {
-                        if let Ok(p) = get_user_pages(cx, 0, 0, 0, PIN) {
+                        if let Ok(p) = __get_user_pages(cx, 0, 0, 0, PIN) {
                             munmap(cx, 0, 0);
                             unpin_user_page(cx, p);
                         }
@@ -169,7 +180,7 @@ Result: finds (H6) in the base variant — T1 waits for refcount 0 while T2's ma
                 name: "refault",
                 setup: file_a(2),
                 threads: vec![
-                    thread("truncate A to 0", |cx| xfs_truncate(cx, 0, 0)),
+                    thread("truncate A to 0", |cx| xfs_setattr_size(cx, 0, 0)),
                     thread("mm1 read fault A[0]", |cx| {
                         handle_mm_fault(cx, 1, 0, 0, false, FaultSize::Pte);
                     }),
@@ -181,7 +192,7 @@ Result: finds (H6) in the base variant — T1 waits for refcount 0 while T2's ma
                 name: "refault-munmap",
                 setup: file_a(2),
                 threads: vec![
-                    thread("truncate A to 0", |cx| xfs_truncate(cx, 0, 0)),
+                    thread("truncate A to 0", |cx| xfs_setattr_size(cx, 0, 0)),
                     thread("mm1 read fault A[0], then munmap", |cx| {
                         handle_mm_fault(cx, 1, 0, 0, false, FaultSize::Pte);
                         munmap(cx, 1, 0);
@@ -190,7 +201,7 @@ Result: finds (H6) in the base variant — T1 waits for refcount 0 while T2's ma
                     // before unpinning.
                     thread("mm0 fault A[0], pin, munmap, unpin", |cx| {
                         handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pte);
-                        if let Ok(p) = get_user_pages(cx, 0, 0, 0, PIN) {
+                        if let Ok(p) = __get_user_pages(cx, 0, 0, 0, PIN) {
                             munmap(cx, 0, 0);
                             unpin_user_page(cx, p);
                         }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use daxcheck_core::cx::Cx;
 use daxcheck_core::exec::ThreadSpec;
-use daxcheck_core::fs::FaultSize;
+use daxcheck_core::vm::FaultSize;
 use daxcheck_core::world::{Block, FileSetup, Setup, DAX_BASE};
 use daxcheck_core::{KernelState, Mutant};
 

@@ -1,10 +1,13 @@
 //! Reflink scenarios: S7 (two files share one folio, H3), S14 (the XFS
 //! two-inode remap lock), S15 (reuse after disassociation, H5).
 
-use daxcheck_core::fs::{handle_mm_fault, xfs_punch_hole, xfs_reflink_remap, FaultSize};
-use daxcheck_core::gup::{get_user_pages, unpin_user_page, GupFlags};
-use daxcheck_core::mm::munmap;
+use daxcheck_core::mm::gup::{__get_user_pages, unpin_user_page, GupFlags};
+use daxcheck_core::mm::memory::{handle_mm_fault, munmap};
+use daxcheck_core::vm::FaultSize;
 use daxcheck_core::world::{Block, FileSetup, Setup, DAX_BASE};
+use daxcheck_core::xfs::file::vfs_fsync_range;
+use daxcheck_core::xfs::inode::xfs_free_file_space;
+use daxcheck_core::xfs::reflink::xfs_reflink_remap_range;
 use daxcheck_core::{KernelState, Mutant};
 
 use super::{holds, thread, DefaultExplorer, Expect, Scenario, Variant};
@@ -102,7 +105,7 @@ Result: finds (H3): under loom the two associations are unordered accesses (a da
                     fault(0, 0),
                     thread("mm1 read fault B[0], then punch B[0..1]", |cx| {
                         handle_mm_fault(cx, 1, 1, 0, false, FaultSize::Pte);
-                        xfs_punch_hole(cx, 1, 0, 1);
+                        xfs_free_file_space(cx, 1, 0, 1);
                     }),
                 ],
                 expect: None,
@@ -135,11 +138,11 @@ Result: holds",
             name: "busy-b",
             setup: shared_ab(2, 2),
             threads: vec![
-                thread("reflink remap A -> B", |cx| xfs_reflink_remap(cx, 0, 1)),
+                thread("reflink remap A -> B", |cx| xfs_reflink_remap_range(cx, 0, 1)),
                 thread("mm1 fault B[0], pin, unpin", |cx| {
                     handle_mm_fault(cx, 1, 1, 0, false, FaultSize::Pte);
-                    let flags = GupFlags { write: false, pin: true, longterm: false, huge: false };
-                    if let Ok(p) = get_user_pages(cx, 1, 1, 0, flags) {
+                    let flags = GupFlags { write: false, pin: true, longterm: false, huge: false, fast_only: false };
+                    if let Ok(p) = __get_user_pages(cx, 1, 1, 0, flags) {
                         unpin_user_page(cx, p);
                     }
                 }),
@@ -150,14 +153,14 @@ Result: holds",
             name: "writeback-waiter",
             setup: shared_ab(2, 2),
             threads: vec![
-                thread("reflink remap A -> B", |cx| xfs_reflink_remap(cx, 0, 1)),
+                thread("reflink remap A -> B", |cx| xfs_reflink_remap_range(cx, 0, 1)),
                 thread("fsync B", |cx| {
-                    daxcheck_core::writeback::vfs_fsync_range(cx, 1, 0, 1);
+                    vfs_fsync_range(cx, 1, 0, 1);
                 }),
                 thread("mm1 pin B[0] for write, fsync B, unpin", |cx| {
-                    let flags = GupFlags { write: true, pin: true, longterm: false, huge: false };
-                    if let Ok(p) = get_user_pages(cx, 1, 1, 0, flags) {
-                        daxcheck_core::writeback::vfs_fsync_range(cx, 1, 0, 1);
+                    let flags = GupFlags { write: true, pin: true, longterm: false, huge: false, fast_only: false };
+                    if let Ok(p) = __get_user_pages(cx, 1, 1, 0, flags) {
+                        vfs_fsync_range(cx, 1, 0, 1);
                         unpin_user_page(cx, p);
                     }
                 }),
@@ -215,7 +218,7 @@ pub(crate) fn s15() -> Scenario {
             munmap(cx, 0, 0);
             // FICLONE: break both layouts (A's entry goes, the cell keeps 2),
             // then A's blocks become shared with B.
-            xfs_reflink_remap(cx, 0, 1);
+            xfs_reflink_remap_range(cx, 0, 1);
             handle_mm_fault(cx, 1, 0, 2, false, size);
             handle_mm_fault(cx, 1, 1, 2, false, size);
         }

@@ -1,11 +1,13 @@
 //! Scenarios around entry-lock holders that are not faults: writeback (S2,
 //! S12), invalidation and CoW writes (S9, S11), memory failure (S8).
 
-use daxcheck_core::cow::xfs_dax_write_cow;
-use daxcheck_core::fs::{handle_mm_fault, xfs_punch_hole, xfs_truncate, FaultSize};
-use daxcheck_core::memfail::mf_generic_kill_procs;
+use daxcheck_core::mm::memory::handle_mm_fault;
+use daxcheck_core::mm::memory_failure::mf_generic_kill_procs;
+use daxcheck_core::mm::truncate::invalidate_inode_pages2_range;
+use daxcheck_core::vm::FaultSize;
 use daxcheck_core::world::{Block, FileSetup, Setup, SetupExt, DAX_BASE};
-use daxcheck_core::writeback::vfs_fsync_range;
+use daxcheck_core::xfs::file::{vfs_fsync_range, xfs_file_dax_write};
+use daxcheck_core::xfs::inode::{xfs_free_file_space, xfs_setattr_size};
 use daxcheck_core::{KernelState, Mutant};
 
 use super::reflink::shared_ab;
@@ -67,7 +69,7 @@ Result: holds",
                     handle_mm_fault(cx, 0, 0, 0, true, FaultSize::Pte);
                     vfs_fsync_range(cx, 0, 0, 1);
                 }),
-                thread("punch hole A[0..1]", |cx| xfs_punch_hole(cx, 0, 0, 1)),
+                thread("punch hole A[0..1]", |cx| xfs_free_file_space(cx, 0, 0, 1)),
                 thread("fsync A", |cx| {
                     vfs_fsync_range(cx, 0, 0, 1);
                 }),
@@ -108,7 +110,7 @@ Result: -truncate holds; -shared finds (H3: the shared association sets mapping 
                         handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pte);
                         mf_generic_kill_procs(cx, DAX_BASE);
                     }),
-                    thread("truncate A to 0", |cx| xfs_truncate(cx, 0, 0)),
+                    thread("truncate A to 0", |cx| xfs_setattr_size(cx, 0, 0)),
                 ],
                 expect: None,
             },
@@ -160,7 +162,7 @@ Result: finds (H1): the folio is disassociated and split while T1's PMD maps it"
                     handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pmd);
                 }),
                 thread("CoW write A[0]", |cx| {
-                    xfs_dax_write_cow(cx, 0, 0);
+                    xfs_file_dax_write(cx, 0, 0);
                 }),
             ],
             expect: None,
@@ -206,7 +208,7 @@ Result: finds (H4)",
                     handle_mm_fault(cx, 0, 0, 0, true, FaultSize::Pte);
                 }),
                 thread("CoW write A[0]", |cx| {
-                    xfs_dax_write_cow(cx, 0, 0);
+                    xfs_file_dax_write(cx, 0, 0);
                 }),
                 thread("mm1 read fault A[0]", |cx| {
                     handle_mm_fault(cx, 1, 0, 0, false, FaultSize::Pte);
@@ -270,7 +272,7 @@ Result: holds",
 pub(crate) fn s16() -> Scenario {
     let inval = |n: u8| {
         thread(format!("invalidate A[0] (#{n})"), |cx| {
-            daxcheck_core::invalidate::invalidate_inode_pages2_range(cx, 0, 0, 0);
+            invalidate_inode_pages2_range(cx, 0, 0, 0);
         })
     };
     let mut setup = file_a(1);

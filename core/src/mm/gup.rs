@@ -1,16 +1,16 @@
-//! mm/gup.c for fsdax pages (spec §3.12.5): the slow path under the PTL,
-//! GUP-fast (lockless walk, inc-not-zero, re-check), FOLL_PIN accounting and
-//! unpin, which resolves the folio at unpin time.
+//! `mm/gup.c` (v6.15) for fsdax pages (spec §3.12.5): the slow path under
+//! the PTL, GUP-fast (lockless walk, inc-not-zero, re-check), FOLL_PIN
+//! accounting and unpin, which resolves the folio at unpin time.
 
 use crate::config::Mutant;
-use crate::cx::Cx;
-use crate::cx::LockId;
-use crate::entry::{align_index, PG_PMD_NR, PMD_ORDER};
-use crate::fs::{handle_mm_fault_locked, FaultSize};
-use crate::mm::{folio_order, folio_put_refs, folio_ref_count, page_folio, Fault};
+use crate::cx::{Cx, LockId};
+use crate::entry::*;
+use crate::mm::folio::{folio_order, folio_put_refs, folio_ref_count, page_folio, ref_add};
+use crate::mm::memory::handle_mm_fault_locked;
 use crate::sync::Ordering;
 use crate::trace::What;
 use crate::violation::Check;
+use crate::vm::{Fault, FaultSize};
 use crate::world::{PinRec, Pmd, Pte};
 
 /// `GUP_PIN_COUNTING_BIAS`: a FOLL_PIN on a small folio adds this much.
@@ -26,6 +26,8 @@ pub struct GupFlags {
     pub longterm: bool,
     /// The VMA is PMD-aligned: a fault-in tries a PMD fault first.
     pub huge: bool,
+    /// FOLL_FAST_ONLY: GUP-fast without the slow-path fallback.
+    pub fast_only: bool,
 }
 
 /// A page returned by GUP, to be released by `unpin_user_page`/`put_page`.
@@ -36,7 +38,7 @@ pub struct Pinned {
 }
 
 /// Model bookkeeping: note an outstanding GUP reference for I1.
-fn record(cx: &Cx, page: u64, head: u64, refs: i32, large: bool) {
+pub(crate) fn record(cx: &Cx, page: u64, head: u64, refs: i32, large: bool) {
     let mut p = cx.w.pins.lock().unwrap_or_else(|e| e.into_inner());
     p.push(PinRec {
         tid: cx.tid,
@@ -82,7 +84,7 @@ fn try_grab_folio(cx: &Cx, page: u64, head: u64, flags: GupFlags) -> bool {
     }
     let large = folio_order(cx, head) > 0;
     let refs = grab_amount(large, flags);
-    crate::mm::ref_add(
+    ref_add(
         cx,
         head,
         refs,
@@ -112,7 +114,7 @@ fn longterm_refused(cx: &Cx, flags: GupFlags) -> bool {
 
 /// `__get_user_pages` → `follow_page_mask` for one page, faulting it in
 /// (`faultin_page`) once if it is not mapped as needed.
-pub fn get_user_pages(
+pub fn __get_user_pages(
     cx: &Cx,
     mm: u8,
     file: u8,
@@ -130,7 +132,7 @@ pub fn get_user_pages(
         return Err("-EOPNOTSUPP");
     }
     for attempt in 0..2 {
-        match follow_page(cx, mm, file, index, flags) {
+        match follow_page_mask(cx, mm, file, index, flags) {
             Some(Ok(p)) => {
                 if flags.longterm {
                     cx.violate(
@@ -160,7 +162,7 @@ pub fn get_user_pages(
 
 /// `follow_page_mask`: under the PMD or PTE lock, grab the page if it is
 /// mapped with the access asked for. None: fault it in first.
-fn follow_page(
+fn follow_page_mask(
     cx: &Cx,
     mm: u8,
     file: u8,
@@ -212,9 +214,12 @@ fn follow_page(
     }
 }
 
-/// `get_user_pages_fast` / `pin_user_pages_fast` for one page: the
-/// lockless walk, falling back to the slow path when it bails.
-pub fn get_user_pages_fast(
+/// `mm/gup.c` `gup_fast_fallback` for one page, as `get_user_pages_fast` /
+/// `pin_user_pages_fast` call it: the lockless walk, falling back to the slow
+/// path when it bails, unless `FOLL_FAST_ONLY` (`get_user_pages_fast_only`)
+/// forbids the fallback (and so any fault in the slow path). Recorded as
+/// `gup_fast`, the function whose walk the scope stands for.
+pub fn gup_fast(
     cx: &Cx,
     mm: u8,
     file: u8,
@@ -222,24 +227,15 @@ pub fn get_user_pages_fast(
     flags: GupFlags,
 ) -> Result<Pinned, &'static str> {
     let _f = cx.enter("gup_fast");
-    if let Some(p) = gup_fast(cx, mm, file, index, flags) {
+    let walked = gup_fast_pgd_range(cx, mm, file, index, flags);
+    if flags.fast_only {
+        return walked.ok_or("-EFAULT (fast only)");
+    }
+    if let Some(p) = walked {
         return Ok(p);
     }
     cx.note("gup_fast bailed: slow path");
-    get_user_pages(cx, mm, file, index, flags)
-}
-
-/// `get_user_pages_fast_only`: the lockless walk alone (no fallback, so no
-/// fault in the slow path).
-pub fn get_user_pages_fast_only(
-    cx: &Cx,
-    mm: u8,
-    file: u8,
-    index: u64,
-    flags: GupFlags,
-) -> Result<Pinned, &'static str> {
-    let _f = cx.enter("gup_fast");
-    gup_fast(cx, mm, file, index, flags).ok_or("-EFAULT (fast only)")
+    __get_user_pages(cx, mm, file, index, flags)
 }
 
 /// `folio_try_get`: inc-not-zero, fully ordered.
@@ -285,7 +281,7 @@ fn folio_try_get(cx: &Cx, head: u64, refs: i32) -> bool {
 
 /// `gup_fast_pte_range` / `gup_fast_pmd_leaf` for one address: None when it
 /// bails to the slow path.
-fn gup_fast(cx: &Cx, mm: u8, file: u8, index: u64, flags: GupFlags) -> Option<Pinned> {
+fn gup_fast_pgd_range(cx: &Cx, mm: u8, file: u8, index: u64, flags: GupFlags) -> Option<Pinned> {
     let s = &cx.w.mms[mm as usize].pt[file as usize][(index / PG_PMD_NR) as usize];
     let pmd = cx.read_once(index, "pmd (lockless)", &s.pmd_word, |p| {
         crate::trace::Val::Num(crate::sync::shadow::Word::to_word(p))
@@ -345,7 +341,7 @@ fn gup_fast(cx: &Cx, mm: u8, file: u8, index: u64, flags: GupFlags) -> Option<Pi
     let large = folio_order(cx, head) > 0;
     let refs = grab_amount(large, flags);
     if refs > 1 {
-        crate::mm::ref_add(
+        ref_add(
             cx,
             head,
             refs - 1,

@@ -1,21 +1,26 @@
-//! Synchronous (MAP_SYNC) write faults (spec §3.6): after `dax_fault_iter`
-//! returned NEEDDSYNC with the entry inserted but nothing mapped, the FS
-//! handler, still holding its fault lock shared, fsyncs and then maps the
-//! pfn writable with `dax_insert_pfn_mkwrite`.
+//! `fs/dax.c` (v6.15, 00c010e1): synchronous (MAP_SYNC) write faults (spec
+//! §3.6): after `dax_fault_iter` returned NEEDDSYNC with the entry inserted
+//! but nothing mapped, the FS handler, still holding its fault lock shared,
+//! fsyncs and then maps the pfn writable with `dax_insert_pfn_mkwrite`.
 //!
 //! I17 is checked where the writable mapping is made: the re-found entry
 //! must name the pfn being mapped (H4: the kernel never compares them) and
 //! the block's metadata must be durable.
 
 use crate::cx::Cx;
-use crate::dax::{
-    dax_lock_entry, dax_unlock_entry, get_next_unlocked_entry, put_unlocked_entry, Lookup, Vmf,
+use crate::dax::entry_lock::Lookup;
+use crate::dax::entry_lock::{
+    dax_lock_entry, dax_unlock_entry, get_next_unlocked_entry, put_unlocked_entry,
 };
 use crate::entry::*;
-use crate::mm::{self, page_folio, Fault};
+use crate::mm::folio::{folio_put, folio_ref_inc, page_folio};
+use crate::mm::huge_memory::vmf_insert_folio_pmd;
+use crate::mm::memory::vmf_insert_page_mkwrite;
 use crate::trace::file_name;
 use crate::violation::Check;
+use crate::vm::{Fault, Vmf};
 use crate::wait::WakeMode;
+use crate::xfs::file::vfs_fsync_range;
 
 /// `dax_finish_sync_fault`: fsync the faulting range, then insert the pfn
 /// writable. `order` is 0 or PMD_ORDER.
@@ -23,7 +28,7 @@ pub fn dax_finish_sync_fault(cx: &Cx, vmf: &Vmf, pfn: u64, order: u32) -> Fault 
     let _f = cx.enter("dax_finish_sync_fault");
     let start = align_index(vmf.index, order);
     let end = start + (1 << order) - 1;
-    if crate::writeback::vfs_fsync_range(cx, vmf.file, start, end) != 0 {
+    if vfs_fsync_range(cx, vmf.file, start, end) != 0 {
         return Fault::SigBus;
     }
     dax_insert_pfn_mkwrite(cx, vmf, pfn, order)
@@ -59,17 +64,17 @@ pub fn dax_insert_pfn_mkwrite(cx: &Cx, vmf: &Vmf, pfn: u64, order: u32) -> Fault
         dax_unlock_entry(cx, file, base, e);
         return Fault::SigBus;
     };
-    mm::folio_ref_inc(cx, folio);
+    folio_ref_inc(cx, folio);
     let ret = if order == 0 {
         // The kernel maps `&folio->page`, the folio's head page: the same
         // page as `pfn` unless the folio grew around it (only in H4's race).
-        mm::vmf_insert_page_mkwrite(cx, vmf.mm, file, vmf.index, folio, true)
+        vmf_insert_page_mkwrite(cx, vmf.mm, file, vmf.index, folio, true)
     } else if order == PMD_ORDER {
-        mm::vmf_insert_folio_pmd(cx, vmf.mm, file, vmf.index, folio, true)
+        vmf_insert_folio_pmd(cx, vmf.mm, file, vmf.index, folio, true)
     } else {
         Fault::Fallback
     };
-    mm::folio_put(cx, folio);
+    folio_put(cx, folio);
     dax_unlock_entry(cx, file, base, e);
     ret
 }
