@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::entry::Xarray;
 use crate::sync::shadow::{Locked, Marked, Word};
 use crate::sync::{DataCell, MutexGuard, RwSem, RwSemRead, RwSemWrite};
-use crate::trace::{file_name, Event, Val, What};
+use crate::trace::{file_name, Blocked, Event, Val, What};
 use crate::violation::{Check, Violation};
 use crate::world::World;
 
@@ -306,7 +306,7 @@ impl Cx {
     /// `spin_lock` / `mutex_lock` on a model lock.
     #[track_caller]
     pub fn lock<'a, T: Clone>(&'a self, l: &'a Locked<T>, id: LockId) -> Held<'a, T> {
-        self.w.rec.set_blocked(self.tid, Some(format!("{id}")));
+        self.w.rec.set_blocked(self.tid, Some(Blocked::Lock(id)));
         let g = l.m.lock();
         self.acquired(id, "lock");
         Held {
@@ -328,7 +328,7 @@ impl Cx {
         self.might_sleep("down_read");
         self.w
             .rec
-            .set_blocked(self.tid, Some(format!("down_read {id}")));
+            .set_blocked(self.tid, Some(Blocked::DownRead(id)));
         let g = s.read();
         self.acquired(id, "down_read");
         RwHeld {
@@ -343,7 +343,7 @@ impl Cx {
         self.might_sleep("down_write");
         self.w
             .rec
-            .set_blocked(self.tid, Some(format!("down_write {id}")));
+            .set_blocked(self.tid, Some(Blocked::DownWrite(id)));
         let g = s.write();
         self.acquired(id, "down_write");
         RwHeld {

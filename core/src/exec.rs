@@ -4,6 +4,7 @@
 //! leaves an operation. The explorers call this once per execution;
 //! std-mode tests drive `Sequential`.
 
+use crate::violation::Inv;
 use std::sync::Arc;
 
 use crate::check;
@@ -93,7 +94,7 @@ fn tlb_check(cx: &Cx) {
     }
     if !cx.gather.borrow().is_empty() {
         cx.violate(
-            crate::violation::Check::Inv(1),
+            crate::violation::Check::Inv(Inv::RefcountAccounting),
             format!("T{} finished with unflushed TLB gather", cx.tid),
         );
     }

@@ -35,4 +35,4 @@ pub mod world;
 pub mod xfs;
 
 pub use config::{Config, KernelState, Mutant};
-pub use violation::{Check, Violation};
+pub use violation::{Check, Inv, Violation};

@@ -218,6 +218,31 @@ pub enum Pmd {
     },
 }
 
+/// As the trace shows it: `none`, `table`, `pmd(pfn 8,W)`.
+impl std::fmt::Display for Pmd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Pmd::None => f.write_str("none"),
+            Pmd::Table => f.write_str("table"),
+            Pmd::Huge {
+                pfn,
+                write,
+                special,
+            } => write!(f, "pmd(pfn {pfn}{})", flags(write, special)),
+        }
+    }
+}
+
+/// The `,W` / `,special` suffix of a present entry.
+fn flags(write: bool, special: bool) -> &'static str {
+    match (write, special) {
+        (false, false) => "",
+        (true, false) => ",W",
+        (false, true) => ",special",
+        (true, true) => ",W,special",
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Pte {
     None,
@@ -226,6 +251,20 @@ pub enum Pte {
         write: bool,
         special: bool,
     },
+}
+
+/// As the trace shows it: `none`, `pte(pfn 9,W)`.
+impl std::fmt::Display for Pte {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Pte::None => f.write_str("none"),
+            Pte::Present {
+                pfn,
+                write,
+                special,
+            } => write!(f, "pte(pfn {pfn}{})", flags(write, special)),
+        }
+    }
 }
 
 /// A process address space that maps every file at page offset = address.

@@ -13,7 +13,7 @@ use daxcheck_core::vm::{Fault, FaultSize};
 use daxcheck_core::world::{Block, FileSetup, Setup, DAX_BASE};
 use daxcheck_core::xfs::evict::{destroy_inode, xfs_fs_evict_inode};
 use daxcheck_core::xfs::inode::xfs_free_file_space;
-use daxcheck_core::{Check, Config, KernelState, Violation};
+use daxcheck_core::{violation::Inv, Check, Config, KernelState, Violation};
 
 fn file(pages: u64, shared: bool) -> FileSetup {
     FileSetup {
@@ -193,7 +193,7 @@ fn b16_unlock_after_a_reflink_fault_dereferences_null() {
         "{v:#?}"
     );
     assert!(
-        has(&v, |v| v.check == Check::Inv(10)),
+        has(&v, |v| v.check == Check::Inv(Inv::EntryLockExclusion)),
         "the oopsed task leaves A's entry locked: {v:#?}"
     );
 }

@@ -9,7 +9,7 @@ use daxcheck_core::mm::memory::{handle_mm_fault, munmap};
 use daxcheck_core::vm::{Fault, FaultSize};
 use daxcheck_core::world::{Block, FileSetup, Setup, DAX_BASE};
 use daxcheck_core::xfs::inode::{xfs_free_file_space, xfs_setattr_size};
-use daxcheck_core::{Config, Mutant};
+use daxcheck_core::{violation::Inv, Config, Mutant};
 
 fn one_file(pages: u64) -> Setup {
     Setup {
@@ -170,7 +170,8 @@ fn m6_leaks_the_pmd_reference_and_truncate_splits_a_referenced_folio() {
     assert_eq!(folio_ref_count(&s.cx, DAX_BASE), 1, "M6 skips the put");
     let v = s.violations();
     assert!(
-        v.iter().any(|v| v.check == daxcheck_core::Check::Inv(1)),
+        v.iter()
+            .any(|v| v.check == daxcheck_core::Check::Inv(Inv::RefcountAccounting)),
         "{v:#?}"
     );
 }

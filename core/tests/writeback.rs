@@ -17,7 +17,7 @@ use daxcheck_core::vm::{Fault, FaultSize, Vmf};
 use daxcheck_core::world::{Block, FileSetup, Pmd, Pte, Setup, SetupExt, DAX_BASE};
 use daxcheck_core::xfs::file::xfs_file_dax_write;
 use daxcheck_core::xfs::iomap::XFS_IOMAP_OPS;
-use daxcheck_core::{Check, Config, Violation};
+use daxcheck_core::{violation::Inv, Check, Config, Violation};
 
 /// File A of `pages` pages on blocks pfn 8.., `shared` (reflinked) or not,
 /// with `spare` more pgmap frames in the free pool; two processes map it.
@@ -310,7 +310,7 @@ fn sync_fault_maps_the_pfn_it_was_handed_even_after_the_entry_changed() {
         eprintln!("reported: {}", x.headline());
     }
     assert!(
-        has(&v, Check::Inv(17), "H4: dax_insert_pfn_mkwrite maps pfn 8 writable at A[0] but the entry it re-found is pfn 10"),
+        has(&v, Check::Inv(Inv::SyncFaultDurability), "H4: dax_insert_pfn_mkwrite maps pfn 8 writable at A[0] but the entry it re-found is pfn 10"),
         "H4 is a finding: {v:#?}"
     );
     assert!(matches!(
@@ -321,7 +321,11 @@ fn sync_fault_maps_the_pfn_it_was_handed_even_after_the_entry_changed() {
             ..
         }
     ));
-    assert!(has(&v, Check::Inv(15), "mm0 maps A[0] -> pfn 8"));
+    assert!(has(
+        &v,
+        Check::Inv(Inv::PageTablesMatchXarray),
+        "mm0 maps A[0] -> pfn 8"
+    ));
 }
 
 #[test]
@@ -356,7 +360,7 @@ fn invalidate_of_a_mapped_clean_entry_disassociates_before_the_unmap() {
     assert!(
         has(
             &v,
-            Check::Inv(9),
+            Check::Inv(Inv::SplitOnlyWhenIdle),
             "folio 8 disassociated at refcount 1, mapcount 1"
         ),
         "{v:#?}"
@@ -402,7 +406,7 @@ fn cow_write_over_a_pmd_mapped_shared_extent_splits_before_unmapping() {
     assert!(
         has(
             &v,
-            Check::Inv(9),
+            Check::Inv(Inv::SplitOnlyWhenIdle),
             "folio 8 disassociated at refcount 1, mapcount 1"
         ),
         "{v:#?}"

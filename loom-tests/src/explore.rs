@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use daxcheck_core::exec::{execute, ThreadSpec};
 use daxcheck_core::sync::{set_backend, Backend};
-use daxcheck_core::trace::{self, RecState};
+use daxcheck_core::trace::{self, Blocked, RecState};
 use daxcheck_core::violation::{Check, Violation};
 use daxcheck_core::world::Setup;
 use daxcheck_core::Config;
@@ -223,12 +223,12 @@ fn failure_from(
         let text = panic_text(payload.as_ref());
         let step = rec.events.len();
         if text.contains("deadlock") {
-            let blocked: Vec<(u8, String)> = rec
+            let blocked: Vec<(u8, Blocked)> = rec
                 .blocked
                 .iter()
                 .enumerate()
-                .filter(|(t, b)| b.is_some() && !rec.finished.get(*t).copied().unwrap_or(false))
-                .map(|(t, b)| (t as u8, b.clone().unwrap_or_default()))
+                .filter(|(t, _)| !rec.finished.get(*t).copied().unwrap_or(false))
+                .filter_map(|(t, b)| Some((t as u8, (*b)?)))
                 .collect();
             let detail = blocked
                 .iter()
@@ -236,7 +236,7 @@ fn failure_from(
                 .collect::<Vec<_>>()
                 .join("; ");
             Violation {
-                check: Violation::liveness(&blocked),
+                check: Blocked::liveness(&blocked),
                 detail: format!("no thread can run: {detail}"),
                 tid: 0,
                 step,

@@ -7,7 +7,7 @@ use crate::config::Mutant;
 use crate::cx::{Cx, Held, LockId};
 use crate::entry::*;
 use crate::trace::{file_name, What};
-use crate::violation::Check;
+use crate::violation::{Check, Inv};
 use crate::wait::{WaitKey, WakeMode};
 
 /// What a lookup under `xa_lock` found.
@@ -68,7 +68,7 @@ pub fn dax_lock_entry(
             let owner = xa.owners.remove(&obase);
             if owner != Some(cx.tid) {
                 cx.violate(
-                    Check::Inv(10),
+                    Check::Inv(Inv::EntryLockExclusion),
                     format!(
                         "T{} locks entry {}[{base}] already locked by T{}",
                         cx.tid,
@@ -110,7 +110,7 @@ pub fn dax_unlock_entry(cx: &Cx, file: u8, index: u64, e: u64) {
         Some(o) if dax_is_locked(o) => {
             if owner != Some(cx.tid) {
                 cx.violate(
-                    Check::Inv(10),
+                    Check::Inv(Inv::EntryLockExclusion),
                     format!(
                         "T{} unlocks entry {}[{base}] owned by T{}",
                         cx.tid,
@@ -205,7 +205,7 @@ pub(crate) fn wait_entry_unlocked_exclusive<'a>(
 pub(crate) fn assert_xa_held(cx: &Cx, file: u8, what: &str) {
     if !cx.holds(LockId::XaLock(file)) {
         cx.violate(
-            Check::Inv(11),
+            Check::Inv(Inv::AssociationUnderLocks),
             format!("{what} without xa_lock({})", file_name(file)),
         );
     }

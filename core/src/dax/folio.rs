@@ -9,7 +9,7 @@ use crate::entry::*;
 use crate::mm::folio::{folio_mapcount, folio_order, folio_ref_count, page_folio, page_pgmap};
 use crate::mm::page_alloc::prep_compound_page;
 use crate::trace::{file_name, Val};
-use crate::violation::Check;
+use crate::violation::{Check, Inv};
 
 /// `dax_to_folio`: `page_folio(pfn_to_page(dax_to_pfn(e)))`.
 pub(crate) fn dax_to_folio(cx: &Cx, e: u64) -> Option<u64> {
@@ -115,7 +115,7 @@ pub(crate) fn dax_associate_entry(cx: &Cx, file: u8, e: u64, index: u64, shared:
         let (r, o) = (cx.w.peek_ref_count(f), folio_order(cx, f));
         if r != 0 || o != 0 {
             cx.violate(
-                Check::Inv(7),
+                Check::Inv(Inv::NoBlockReuseWhileReferenced),
                 format!(
                     "folio {f} associated with {}[{index}] at refcount {r}, order {o}",
                     file_name(file)
@@ -158,7 +158,7 @@ pub(crate) fn dax_folio_put(cx: &Cx, f: u64) -> u64 {
     let (r, m) = (cx.w.peek_ref_count(f), cx.w.peek_mapcount(f));
     if r != 0 || m != 0 {
         cx.violate(
-            Check::Inv(9),
+            Check::Inv(Inv::SplitOnlyWhenIdle),
             format!("folio {f} disassociated at refcount {r}, mapcount {m}"),
         );
     }

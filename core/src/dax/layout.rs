@@ -13,7 +13,7 @@ use crate::mm::folio::page_folio;
 use crate::mm::memory::unmap_mapping_pages;
 use crate::mm::rmap::mapping_mapped;
 use crate::trace::{file_name, What};
-use crate::violation::Check;
+use crate::violation::{Check, Inv};
 use crate::wait::{WaitKey, WakeMode};
 
 /// `dax_layout_busy_page_range`: unmap the range, then find a folio with
@@ -156,7 +156,7 @@ fn check_break_layout_done(cx: &Cx, file: u8, start: u64, end: u64) {
         };
         let (r, m) = (w.peek_ref_count(head), w.peek_mapcount(head));
         if r != 0 || m != 0 {
-            cx.violate(Check::Inv(8), format!("dax_break_layout returned 0 while folio {head} ({}[{i}]) has refcount {r}, mapcount {m}", file_name(file)));
+            cx.violate(Check::Inv(Inv::BreakLayoutDone), format!("dax_break_layout returned 0 while folio {head} ({}[{i}]) has refcount {r}, mapcount {m}", file_name(file)));
             return;
         }
     }
@@ -201,7 +201,7 @@ pub fn dax_delete_mapping_range(cx: &Cx, file: u8, start: u64, end: u64) {
         .collect();
     if !left.is_empty() {
         cx.violate(
-            Check::Inv(8),
+            Check::Inv(Inv::BreakLayoutDone),
             format!(
                 "dax_delete_mapping_range left entries at {}{left:?}",
                 file_name(file)

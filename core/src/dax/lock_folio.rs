@@ -23,7 +23,7 @@ use crate::cx::Cx;
 use crate::dax::entry_lock::{dax_lock_entry, dax_unlock_entry, wait_entry_unlocked};
 use crate::entry::*;
 use crate::trace::{file_name, What};
-use crate::violation::Check;
+use crate::violation::{Check, Inv};
 
 /// `(dax_entry_t)~0UL`: "nothing to lock, nothing to unlock".
 pub const COOKIE_NONE: u64 = u64::MAX;
@@ -57,7 +57,7 @@ pub(crate) fn read_index(cx: &Cx, folio: u64, site: &str) -> u64 {
     let fr = &cx.w.frames[folio as usize];
     if fr.mapping.peek().is_none() {
         cx.violate(
-            Check::Inv(5),
+            Check::Inv(Inv::IndexShareUnion),
             format!(
                 "{site} reads folio {folio}'s index/share cell as index while mapping is NULL \
                  (the cell is a share count, {})",
@@ -99,7 +99,7 @@ pub(crate) fn check_mf_lock(cx: &Cx, folio: u64, locked: u8, when: &str) {
     let (m, cell) = (fr.mapping.peek(), fr.index_share.peek());
     if m != Some(locked) {
         cx.violate(
-            Check::Inv(19),
+            Check::Inv(Inv::MemoryFailureLock),
             format!(
                 "{when}: T{} holds a cookie for folio {folio} locked through {}, \
                  but folio->mapping is now {}",
@@ -117,7 +117,7 @@ pub(crate) fn check_mf_lock(cx: &Cx, folio: u64, locked: u8, when: &str) {
         .and_then(|(b, _)| xa.owners.get(&b).copied());
     if held != Some(cx.tid) {
         cx.violate(
-            Check::Inv(19),
+            Check::Inv(Inv::MemoryFailureLock),
             format!(
                 "{when}: T{} holds a cookie for folio {folio} but not the entry lock of {}[{cell}] \
                  (owner {held:?})",
@@ -183,7 +183,7 @@ pub fn dax_lock_folio(cx: &Cx, folio: u64) -> u64 {
                     new: Some(DAX_LOCKED),
                 });
                 cx.violate(
-                    Check::Inv(19),
+                    Check::Inv(Inv::MemoryFailureLock),
                     format!(
                         "dax_lock_folio: folio {folio} says {}[{index}] but no entry is there; \
                          a locked NULL value is stored and cookie 0 returned",

@@ -17,7 +17,7 @@ use crate::mm::folio::{folio_put, folio_ref_inc, page_folio};
 use crate::mm::huge_memory::vmf_insert_folio_pmd;
 use crate::mm::memory::vmf_insert_page_mkwrite;
 use crate::trace::file_name;
-use crate::violation::Check;
+use crate::violation::{Check, Inv};
 use crate::vm::{Fault, Vmf};
 use crate::wait::WakeMode;
 use crate::xfs::file::vfs_fsync_range;
@@ -87,7 +87,7 @@ fn check_sync_insert(cx: &Cx, file: u8, base: u64, e: u64, pfn: u64, order: u32)
     let epfn = dax_to_pfn(e);
     if dax_is_zero_entry(e) || dax_is_empty_entry(e) || epfn != pfn {
         cx.violate(
-            Check::Inv(17),
+            Check::Inv(Inv::SyncFaultDurability),
             format!(
                 "H4: dax_insert_pfn_mkwrite maps pfn {pfn} writable at {}[{base}] but the entry it re-found is {}",
                 file_name(file),
@@ -100,7 +100,7 @@ fn check_sync_insert(cx: &Cx, file: u8, base: u64, e: u64, pfn: u64, order: u32)
     for i in base..base + (1 << order) {
         if ino.meta_dirty.get(i as usize).is_some_and(|c| c.peek()) {
             cx.violate(
-                Check::Inv(17),
+                Check::Inv(Inv::SyncFaultDurability),
                 format!(
                     "sync fault maps {}[{i}] writable while its block metadata is not durable",
                     file_name(file)

@@ -15,7 +15,7 @@ use crate::dax::entry_lock::{
 use crate::entry::*;
 use crate::mm::rmap::pfn_mkclean_range;
 use crate::trace::{file_name, What};
-use crate::violation::Check;
+use crate::violation::{Check, Inv};
 use crate::wait::WakeMode;
 use crate::world::{Pmd, Pte};
 
@@ -166,7 +166,7 @@ pub fn dax_writeback_one<'a>(
     let owner = xa.owners.remove(&index);
     if old != Some(entry | DAX_LOCKED) || owner != Some(cx.tid) {
         cx.violate(
-            Check::Inv(10),
+            Check::Inv(Inv::EntryLockExclusion),
             format!(
                 "T{} stores {}[{index}] unlocked, but found {:?} owned by {:?}",
                 cx.tid,
@@ -211,7 +211,7 @@ fn check_written_back(cx: &Cx, file: u8, start: u64, end: u64) {
                 if let Some((base, _)) = xa.load(index) {
                     if !xa.dirty.contains(&base) {
                         cx.violate(
-                            Check::Inv(16),
+                            Check::Inv(Inv::DirtyTracking),
                             format!(
                                 "writeback of {} returned while mm{} maps [{index}] writable and entry [{base}] is not DIRTY",
                                 file_name(file),

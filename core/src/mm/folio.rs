@@ -5,7 +5,7 @@ use crate::cx::Cx;
 use crate::mm::memremap::free_zone_device_folio;
 use crate::sync::Ordering;
 use crate::trace::{Val, What};
-use crate::violation::Check;
+use crate::violation::{Check, Inv};
 use crate::world::FrameKind;
 
 /// `page_folio(pfn_to_page(pfn))`: the head pfn. Reading `compound_head`
@@ -84,7 +84,7 @@ pub(crate) fn ref_add(cx: &Cx, head: u64, d: i32, o: Ordering, how: &'static str
     });
     if old + d < 0 {
         cx.violate(
-            Check::Inv(2),
+            Check::Inv(Inv::NoRefcountUnderflow),
             format!("{how}: folio {head} refcount {old} -> {}", old + d),
         );
     }

@@ -9,7 +9,7 @@ use crate::mm::folio::{folio_order, folio_put_refs, folio_ref_count, page_folio,
 use crate::mm::memory::handle_mm_fault_locked;
 use crate::sync::Ordering;
 use crate::trace::What;
-use crate::violation::Check;
+use crate::violation::{Check, Inv};
 use crate::vm::{Fault, FaultSize};
 use crate::world::{PinRec, Pmd, Pte};
 
@@ -136,7 +136,7 @@ pub fn __get_user_pages(
             Some(Ok(p)) => {
                 if flags.longterm {
                     cx.violate(
-                        Check::Inv(18),
+                        Check::Inv(Inv::NoLongtermPins),
                         format!("FOLL_LONGTERM pin of fsdax page {} succeeded", p.page),
                     );
                 }

@@ -8,6 +8,7 @@ use crate::entry::*;
 use crate::mm::folio::{folio_get, folio_put, folio_ref_count, page_folio};
 use crate::mm::huge_memory::{__split_huge_pmd_locked, zap_huge_pmd};
 use crate::mm::rmap::{folio_add_file_rmap_pte, folio_remove_rmap_pte};
+use crate::trace::PtEntry;
 use crate::trace::What;
 use crate::violation::Check;
 use crate::vm::{Fault, FaultSize, Vmf};
@@ -16,41 +17,6 @@ use crate::world::{Pmd, Pte, ZERO_PFN};
 /// The page-table slot of (mm, file, index).
 pub(crate) fn slot(cx: &Cx, mm: u8, file: u8, index: u64) -> &crate::world::PmdSlot {
     &cx.w.mms[mm as usize].pt[file as usize][(index / PG_PMD_NR) as usize]
-}
-
-fn pte_str(p: Pte) -> String {
-    match p {
-        Pte::None => "none".into(),
-        Pte::Present {
-            pfn,
-            write,
-            special,
-        } => {
-            format!(
-                "pte(pfn {pfn}{}{})",
-                if write { ",W" } else { "" },
-                if special { ",special" } else { "" }
-            )
-        }
-    }
-}
-
-fn pmd_str(p: Pmd) -> String {
-    match p {
-        Pmd::None => "none".into(),
-        Pmd::Table => "table".into(),
-        Pmd::Huge {
-            pfn,
-            write,
-            special,
-        } => {
-            format!(
-                "pmd(pfn {pfn}{}{})",
-                if write { ",W" } else { "" },
-                if special { ",special" } else { "" }
-            )
-        }
-    }
 }
 
 /// `set_pmd_at`/`pmdp_get_and_clear` under `pmd_lock`: the value, its
@@ -63,8 +29,8 @@ pub(crate) fn set_pmd(cx: &Cx, mm: u8, file: u8, base: u64, pmd: &mut Pmd, new: 
         mm,
         file,
         index: base,
-        old: pmd_str(old),
-        new: pmd_str(new),
+        old: PtEntry::Pmd(old),
+        new: PtEntry::Pmd(new),
     });
 }
 
@@ -85,8 +51,8 @@ pub(crate) fn set_pte(
         mm,
         file,
         index,
-        old: pte_str(old),
-        new: pte_str(new),
+        old: PtEntry::Pte(old),
+        new: PtEntry::Pte(new),
     });
 }
 

@@ -13,7 +13,7 @@ use crate::entry::*;
 use crate::mm::folio::pfn_folio;
 use crate::mm::memory::unmap_mapping_pages;
 use crate::trace::Val;
-use crate::violation::Check;
+use crate::violation::{Check, Inv};
 
 /// `EBUSY`; functions return the negated value, as the kernel does.
 pub const EBUSY: i32 = 16;
@@ -50,7 +50,7 @@ pub fn mf_generic_kill_procs(cx: &Cx, pfn: u64) -> i32 {
     match locked {
         Some(l) => check_mf_lock(cx, folio, l, "mf_generic_kill_procs after dax_lock_folio"),
         None => cx.violate(
-            Check::Inv(19),
+            Check::Inv(Inv::MemoryFailureLock),
             format!(
                 "T{} has cookie for folio {folio} but owns no such entry lock",
                 cx.tid

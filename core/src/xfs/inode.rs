@@ -10,7 +10,7 @@ use crate::mm::folio::{folio_order, page_folio};
 use crate::mm::memory::unmap_mapping_pages;
 use crate::mm::truncate::truncate_inode_pages_range;
 use crate::trace::file_name;
-use crate::violation::Check;
+use crate::violation::{Check, Inv};
 use crate::wait::WaitKey;
 
 /// `fs/xfs/xfs_inode.c` `xfs_wait_dax_page`: the break-layout callback:
@@ -40,7 +40,7 @@ fn xfs_free_block(cx: &Cx, file: u8, index: u64) {
         let (r, m) = (cx.w.peek_ref_count(head), cx.w.peek_mapcount(head));
         if r != 0 || m != 0 {
             cx.violate(
-                Check::Inv(8),
+                Check::Inv(Inv::BreakLayoutDone),
                 format!("block pfn {} of {}[{index}] freed while folio {head} has refcount {r}, mapcount {m}", b.pfn, file_name(file)),
             );
         }
@@ -53,7 +53,7 @@ fn xfs_free_block(cx: &Cx, file: u8, index: u64) {
         let shared = dax_folio_is_shared(cx, head) && !cx.w.stale_index_cell(head);
         if mapping.is_some() || shared || order != 0 {
             cx.violate(
-                Check::Inv(6),
+                Check::Inv(Inv::FsFreeState),
                 format!(
                     "block pfn {} freed while folio {head} is still associated (mapping {}, index/share {cell}, order {order})",
                     b.pfn,
