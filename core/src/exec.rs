@@ -12,8 +12,14 @@ use crate::config::Config;
 use crate::cx::Cx;
 use crate::sync::{Condvar, Mutex};
 use crate::trace::{self, Recorder, What};
-use crate::world::{Setup, World};
-use crate::xfs::file::XFS_DAX_VM_OPS;
+use crate::world::{Filesystem, Setup, World};
+use crate::xfs::file::{XFS_DAX_VM_OPS, XFS_FILE_OPS};
+
+/// Every file of a run lives on XFS (the only filesystem modelled).
+const XFS: Filesystem = Filesystem {
+    vm_ops: &XFS_DAX_VM_OPS,
+    f_op: &XFS_FILE_OPS,
+};
 
 /// The body of one model thread.
 pub type Body = Arc<dyn Fn(&Cx) + Send + Sync>;
@@ -31,13 +37,7 @@ pub struct ThreadSpec {
 pub fn execute(cfg: &Config, setup: &Setup, threads: &[ThreadSpec]) -> Arc<Recorder> {
     let rec = Recorder::new();
     trace::set_current(Some(rec.clone()));
-    let w = World::new(
-        cfg.clone(),
-        setup,
-        rec.clone(),
-        check::quiescent,
-        &XFS_DAX_VM_OPS,
-    );
+    let w = World::new(cfg.clone(), setup, rec.clone(), check::quiescent, XFS);
     let main = Cx::new(w.clone(), 0);
     // Every thread starts only once all are spawned, so that no thread's
     // steps interleave with spawning: a recorded schedule then never names a
@@ -110,7 +110,7 @@ impl Sequential {
     pub fn new(cfg: Config, setup: &Setup) -> Sequential {
         crate::sync::set_backend(crate::sync::Backend::Std);
         let rec = Recorder::new();
-        let w = World::new(cfg, setup, rec, check::quiescent, &XFS_DAX_VM_OPS);
+        let w = World::new(cfg, setup, rec, check::quiescent, XFS);
         Sequential { cx: Cx::new(w, 1) }
     }
 

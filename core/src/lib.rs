@@ -28,6 +28,7 @@ pub mod iomap;
 pub mod mm;
 pub mod sync;
 pub mod trace;
+pub mod vfs;
 pub mod violation;
 pub mod vm;
 pub mod wait;

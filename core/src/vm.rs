@@ -1,8 +1,10 @@
-//! `include/linux/mm.h`, `mm_types.h` (v6.15): the fault interface between
-//! mm/ and a filesystem: `struct vm_fault`, `vm_fault_t`, the fault size,
-//! and the one `vm_operations_struct` hook the model's faults call. They
-//! sit with the machine so that a file's `vm_ops` can be part of its state,
-//! as `vma->vm_ops` is, without mm/ naming any filesystem.
+//! `include/linux/mm.h`, `mm_types.h`, `fs.h` (v6.15): the interfaces
+//! through which mm/ and the VFS call a filesystem: `struct vm_fault`,
+//! `vm_fault_t`, the fault size, and the one `vm_operations_struct` and
+//! `file_operations` hook each that the model calls. They sit with the
+//! machine so that a file's `vm_ops` and `f_op` can be part of its state, as
+//! `vma->vm_ops` and `file->f_op` are, without mm/ or fs/dax.c naming any
+//! filesystem.
 
 use crate::cx::Cx;
 
@@ -40,6 +42,12 @@ pub enum Fault {
 pub enum FaultSize {
     Pte,
     Pmd,
+}
+
+/// `struct file_operations`, reduced to `fsync` over pages `start..=end`.
+#[derive(Debug)]
+pub struct FileOps {
+    pub fsync: fn(&Cx, u8, u64, u64) -> i32,
 }
 
 /// `struct vm_operations_struct`, reduced to `huge_fault` (the DAX

@@ -11,7 +11,7 @@ use crate::entry::{Xarray, PG_PMD_NR};
 use crate::sync::shadow::{Counter, Locked, Marked, Word};
 use crate::sync::{DataCell, RwSem};
 use crate::trace::Recorder;
-use crate::vm::VmOps;
+use crate::vm::{FileOps, VmOps};
 use crate::wait::WaitTable;
 
 /// pfn of the shared zero page (`ZERO_PAGE(0)`).
@@ -117,6 +117,8 @@ pub struct Inode {
     /// The `vm_ops` of every VMA that maps the file: how mm/ reaches the
     /// filesystem's fault handler.
     pub vm_ops: &'static VmOps,
+    /// The `f_op` of every open file of the inode (fsync).
+    pub f_op: &'static FileOps,
     /// `i_pages` with its `xa_lock`.
     pub xa: Locked<Xarray>,
     /// XFS MMAPLOCK / `invalidate_lock`: faults shared, truncate exclusive.
@@ -338,6 +340,13 @@ pub struct World {
     pub(crate) on_quiescent: fn(&Cx),
 }
 
+/// The operations of the filesystem every file of a world lives on.
+#[derive(Clone, Copy, Debug)]
+pub struct Filesystem {
+    pub vm_ops: &'static VmOps,
+    pub f_op: &'static FileOps,
+}
+
 /// Model bookkeeping of an outstanding GUP reference: what it added to which
 /// folio (for I1's Pins(f)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -365,13 +374,13 @@ impl World {
     /// Build a world on the current backend. Must run inside the loom or
     /// shuttle closure.
     /// `on_quiescent` runs whenever the last thread leaves an operation;
-    /// every file is mapped with the filesystem's `vm_ops`.
+    /// every file belongs to the filesystem `fs`.
     pub fn new(
         cfg: Config,
         setup: &Setup,
         rec: Arc<Recorder>,
         on_quiescent: fn(&Cx),
-        vm_ops: &'static VmOps,
+        fs: Filesystem,
     ) -> Arc<World> {
         let ext = &setup.ext;
         let nframes = DAX_BASE + setup.dax_frames;
@@ -405,7 +414,8 @@ impl World {
             .enumerate()
             .map(|(i, f)| Inode {
                 id: i as u8,
-                vm_ops,
+                vm_ops: fs.vm_ops,
+                f_op: fs.f_op,
                 xa: Locked::new(Xarray::default()),
                 fs_lock: RwSem::new(()),
                 i_size: DataCell::new(f.size),

@@ -17,10 +17,10 @@ use crate::mm::folio::{folio_put, folio_ref_inc, page_folio};
 use crate::mm::huge_memory::vmf_insert_folio_pmd;
 use crate::mm::memory::vmf_insert_page_mkwrite;
 use crate::trace::file_name;
+use crate::vfs::vfs_fsync_range;
 use crate::violation::{Check, Inv};
 use crate::vm::{Fault, Vmf};
 use crate::wait::WakeMode;
-use crate::xfs::file::vfs_fsync_range;
 
 /// `dax_finish_sync_fault`: fsync the faulting range, then insert the pfn
 /// writable. `order` is 0 or PMD_ORDER.

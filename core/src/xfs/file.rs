@@ -1,6 +1,6 @@
 //! `fs/xfs/xfs_file.c` (v6.15): the DAX fault handler behind
-//! `vm_ops->huge_fault`, the CoW write(2) path, and fsync (`vfs_fsync_range`
-//! → `xfs_file_fsync`), which also makes the file's metadata durable.
+//! `vm_ops->huge_fault`, the CoW write(2) path, and `xfs_file_fsync` behind
+//! `f_op->fsync`, which also makes the file's metadata durable.
 //!
 //! The CoW write of `xfs_file_dax_write` → `dax_iomap_rw` →
 //! `dax_iomap_iter` is reduced to one page. It holds the IOLOCK exclusive
@@ -18,9 +18,14 @@ use crate::dax::writeback::dax_writeback_mapping_range;
 use crate::entry::*;
 use crate::mm::truncate::invalidate_inode_pages2_range;
 use crate::trace::file_name;
-use crate::vm::{Fault, FaultSize, VmOps, Vmf};
+use crate::vm::{Fault, FaultSize, FileOps, VmOps, Vmf};
 use crate::xfs::iomap::XFS_IOMAP_OPS;
 use crate::xfs::reflink::{xfs_reflink_allocate_cow, xfs_reflink_end_cow};
+
+/// `fs/xfs/xfs_file.c` `xfs_file_operations`, reduced to `fsync`.
+pub static XFS_FILE_OPS: FileOps = FileOps {
+    fsync: xfs_file_fsync,
+};
 
 /// `fs/xfs/xfs_file.c` `xfs_file_vm_ops` of a DAX file: every fault size
 /// goes to `xfs_dax_fault` (`__xfs_filemap_fault` → `xfs_dax_fault_locked`).
@@ -55,11 +60,12 @@ fn xfs_dax_fault(cx: &Cx, vmf: &Vmf, size: FaultSize) -> Fault {
     }
 }
 
-/// `vfs_fsync_range(file, start, end, datasync=1)` → `xfs_file_fsync`:
-/// write back the range's dirty entries, then force the log so every
-/// metadata change of the inode is durable. Returns 0 (no I/O errors here).
-pub fn vfs_fsync_range(cx: &Cx, file: u8, start: u64, end: u64) -> i32 {
-    let _f = cx.enter("vfs_fsync_range");
+/// `fs/xfs/xfs_file.c` `xfs_file_fsync`, the `f_op->fsync` that
+/// `vfs_fsync_range` calls: write back the range's dirty entries, then force
+/// the log so every metadata change of the inode is durable. Returns 0 (no
+/// I/O errors here). Not a recorded scope of its own: the trace has always
+/// attributed these steps to `vfs_fsync_range`.
+fn xfs_file_fsync(cx: &Cx, file: u8, start: u64, end: u64) -> i32 {
     // file_write_and_wait_range → do_writepages → xfs_dax_writepages.
     let ret = dax_writeback_mapping_range(cx, file, start, end);
     if ret != 0 {

@@ -3,9 +3,9 @@
 
 use daxcheck_core::mm::gup::{__get_user_pages, unpin_user_page, GupFlags};
 use daxcheck_core::mm::memory::{handle_mm_fault, munmap};
+use daxcheck_core::vfs::vfs_fsync_range;
 use daxcheck_core::vm::FaultSize;
 use daxcheck_core::world::{Block, FileSetup, Setup, DAX_BASE};
-use daxcheck_core::xfs::file::vfs_fsync_range;
 use daxcheck_core::xfs::inode::xfs_free_file_space;
 use daxcheck_core::xfs::reflink::xfs_reflink_remap_range;
 use daxcheck_core::{KernelState, Mutant};

@@ -4,9 +4,10 @@
 use daxcheck_core::mm::memory::handle_mm_fault;
 use daxcheck_core::mm::memory_failure::mf_generic_kill_procs;
 use daxcheck_core::mm::truncate::invalidate_inode_pages2_range;
+use daxcheck_core::vfs::vfs_fsync_range;
 use daxcheck_core::vm::FaultSize;
 use daxcheck_core::world::{Block, FileSetup, Setup, SetupExt, DAX_BASE};
-use daxcheck_core::xfs::file::{vfs_fsync_range, xfs_file_dax_write};
+use daxcheck_core::xfs::file::xfs_file_dax_write;
 use daxcheck_core::xfs::inode::{xfs_free_file_space, xfs_setattr_size};
 use daxcheck_core::{KernelState, Mutant};
 
