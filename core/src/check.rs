@@ -96,8 +96,8 @@ fn dax_heads(cx: &Cx) -> Vec<u64> {
         .collect()
 }
 
-/// I1: at quiescence, refcount == number of PTE/PMD mappings (+ pins, none
-/// in these operations).
+/// I1: at quiescence, refcount == number of PTE/PMD mappings + the
+/// references of outstanding GUP gets and pins (`World::pins`).
 fn refcount_accounting(cx: &Cx, s: &Snapshot) {
     let mut mappings: BTreeMap<u64, i32> = BTreeMap::new();
     for &(_, _, _, pfn, _) in &s.maps {

@@ -22,8 +22,8 @@ pub enum Lookup {
     },
 }
 
-/// `dax_entry_waitqueue`'s key: the caller's index, rounded down to the PMD
-/// boundary when the entry is a PMD entry.
+/// `fs/dax.c` `dax_entry_waitqueue`'s key: the caller's index, rounded down to
+/// the PMD boundary when the entry is a PMD entry.
 pub(crate) fn entry_key(cx: &Cx, file: u8, index: u64, e: u64) -> WaitKey {
     let index = if dax_is_pmd_entry(e) && !cx.w.has(Mutant::M4) {
         align_index(index, PMD_ORDER)
@@ -33,22 +33,22 @@ pub(crate) fn entry_key(cx: &Cx, file: u8, index: u64, e: u64) -> WaitKey {
     WaitKey::Entry { file, index }
 }
 
-/// `dax_wake_entry`
+/// `fs/dax.c` `dax_wake_entry`
 pub fn dax_wake_entry(cx: &Cx, file: u8, index: u64, e: u64, mode: WakeMode) {
     cx.w.entry_wq
         .wake_up(cx, entry_key(cx, file, index, e), mode);
 }
 
-/// `put_unlocked_entry`: pass on a wake we may have consumed; a no-op for
-/// NULL and for the conflict sentinel.
+/// `fs/dax.c` `put_unlocked_entry`: pass on a wake we may have consumed; a
+/// no-op for NULL and for the conflict sentinel.
 pub fn put_unlocked_entry(cx: &Cx, file: u8, index: u64, l: Lookup, mode: WakeMode) {
     if let Lookup::Entry { e, .. } = l {
         dax_wake_entry(cx, file, index, e, mode);
     }
 }
 
-/// `dax_lock_entry`: store `e|LOCKED` at the entry's position. Caller holds
-/// `xa_lock`.
+/// `fs/dax.c` `dax_lock_entry`: store `e|LOCKED` at the entry's position.
+/// Caller holds `xa_lock`.
 pub fn dax_lock_entry(
     cx: &Cx,
     xa: &mut Held<'_, Xarray>,
@@ -88,8 +88,8 @@ pub fn dax_lock_entry(
     old
 }
 
-/// `dax_unlock_entry`: store the unlocked value, drop `xa_lock`, then wake
-/// one exclusive waiter (WAKE_NEXT) after the unlock.
+/// `fs/dax.c` `dax_unlock_entry`: store the unlocked value, drop `xa_lock`,
+/// then wake one exclusive waiter (WAKE_NEXT) after the unlock.
 pub fn dax_unlock_entry(cx: &Cx, file: u8, index: u64, e: u64) {
     let _f = cx.enter("dax_unlock_entry");
     if dax_is_locked(e) {
@@ -135,8 +135,8 @@ pub fn dax_unlock_entry(cx: &Cx, file: u8, index: u64, e: u64) {
     }
 }
 
-/// `get_next_unlocked_entry`: with `xa_lock` held, find the entry covering
-/// `index` at `order` and sleep (exclusive) while it is locked.
+/// `fs/dax.c` `get_next_unlocked_entry`: with `xa_lock` held, find the entry
+/// covering `index` at `order` and sleep (exclusive) while it is locked.
 pub fn get_next_unlocked_entry<'a>(
     cx: &'a Cx,
     file: u8,
@@ -171,9 +171,9 @@ pub fn get_next_unlocked_entry<'a>(
     }
 }
 
-/// `wait_entry_unlocked_exclusive`: wait for the entry at the xas position
-/// to unlock, then reload the same index (`xas_reset`). Returns the xas
-/// index it ended at and the entry found there.
+/// `fs/dax.c` `wait_entry_unlocked_exclusive`: wait for the entry at the xas
+/// position to unlock, then reload the same index (`xas_reset`). Returns the
+/// xas index it ended at and the entry found there.
 pub(crate) fn wait_entry_unlocked_exclusive<'a>(
     cx: &'a Cx,
     file: u8,
@@ -211,10 +211,10 @@ pub(crate) fn assert_xa_held(cx: &Cx, file: u8, what: &str) {
     }
 }
 
-/// `wait_entry_unlocked`: sleep until the locked entry at `index` is
+/// `fs/dax.c` `wait_entry_unlocked`: sleep until the locked entry at `index` is
 /// unlocked, as a non-exclusive waiter, and return without relocking. After
-/// `xa_unlock` the mapping may be freed, so the guard is consumed here and
-/// the caller gets nothing back to touch it with (B17).
+/// `xa_unlock` the mapping may be freed, so the guard is consumed here and the
+/// caller gets nothing back to touch it with (B17).
 pub fn wait_entry_unlocked<'a>(cx: &'a Cx, file: u8, xa: Held<'a, Xarray>, index: u64, e: u64) {
     let _f = cx.enter("wait_entry_unlocked");
     let key = entry_key(cx, file, index, e);

@@ -20,8 +20,8 @@ use crate::vm::{Fault, Vmf};
 use crate::wait::WakeMode;
 use crate::world::{HUGE_ZERO_PFN, ZERO_PFN};
 
-/// `grab_mapping_entry`: return the entry for `index` at `order`, locked,
-/// creating an EMPTY placeholder if there is none.
+/// `fs/dax.c` `grab_mapping_entry`: return the entry for `index` at `order`,
+/// locked, creating an EMPTY placeholder if there is none.
 pub fn grab_mapping_entry(cx: &Cx, file: u8, index: u64, order: u32) -> Result<(u64, u64), Fault> {
     let _f = cx.enter("grab_mapping_entry");
     let xa = cx.xa_lock(file);
@@ -71,8 +71,8 @@ pub fn grab_mapping_entry(cx: &Cx, file: u8, index: u64, order: u32) -> Result<(
     Ok((base, e))
 }
 
-/// `dax_insert_entry`: replace a placeholder (or, for a shared extent, any
-/// entry) by the real entry and move the folio association with it.
+/// `fs/dax.c` `dax_insert_entry`: replace a placeholder (or, for a shared
+/// extent, any entry) by the real entry and move the folio association with it.
 pub(crate) fn dax_insert_entry(cx: &Cx, vmf: &Vmf, entry: u64, new: u64, shared: bool) -> u64 {
     let _f = cx.enter("dax_insert_entry");
     let file = vmf.file;
@@ -125,7 +125,8 @@ pub(crate) fn dax_insert_entry(cx: &Cx, vmf: &Vmf, entry: u64, new: u64, shared:
     entry
 }
 
-/// `dax_load_hole`: map the shared zero page read-only, no reference.
+/// `fs/dax.c` `dax_load_hole`: map the shared zero page read-only, no
+/// reference.
 fn dax_load_hole(cx: &Cx, vmf: &Vmf, entry: u64) -> (u64, Fault) {
     let _f = cx.enter("dax_load_hole");
     let e = dax_insert_entry(
@@ -141,7 +142,8 @@ fn dax_load_hole(cx: &Cx, vmf: &Vmf, entry: u64) -> (u64, Fault) {
     )
 }
 
-/// `dax_pmd_load_hole`: map the huge zero folio, FALLBACK if the pmd is not none.
+/// `fs/dax.c` `dax_pmd_load_hole`: map the huge zero folio, FALLBACK if the pmd
+/// is not none.
 pub(crate) fn dax_pmd_load_hole(cx: &Cx, vmf: &Vmf, entry: u64) -> (u64, Fault) {
     let _f = cx.enter("dax_pmd_load_hole");
     let e = dax_insert_entry(
@@ -154,8 +156,8 @@ pub(crate) fn dax_pmd_load_hole(cx: &Cx, vmf: &Vmf, entry: u64) -> (u64, Fault) 
     (e, set_huge_zero_pmd(cx, vmf.mm, vmf.file, vmf.index))
 }
 
-/// `dax_fault_iter`: insert the entry, take the temporary reference, map,
-/// drop the temporary reference.
+/// `fs/dax.c` `dax_fault_iter`: insert the entry, take the temporary reference,
+/// map, drop the temporary reference.
 pub(crate) fn dax_fault_iter(
     cx: &Cx,
     vmf: &Vmf,
@@ -215,11 +217,12 @@ pub(crate) fn dax_fault_iter(
     (entry, ret)
 }
 
+/// `include/linux/fs.h` `i_size_read`, in pages.
 pub(crate) fn i_size(cx: &Cx, file: u8) -> u64 {
     cx.w.file(file).i_size.get()
 }
 
-/// `dax_iomap_pte_fault`
+/// `fs/dax.c` `dax_iomap_pte_fault`
 pub fn dax_iomap_pte_fault(cx: &Cx, vmf: &Vmf, ops: &IomapOps) -> Fault {
     let _f = cx.enter("dax_iomap_pte_fault");
     if vmf.index >= i_size(cx, vmf.file) {
@@ -240,7 +243,7 @@ pub fn dax_iomap_pte_fault(cx: &Cx, vmf: &Vmf, ops: &IomapOps) -> Fault {
     ret
 }
 
-/// `dax_iomap_pmd_fault`
+/// `fs/dax.c` `dax_iomap_pmd_fault`
 pub fn dax_iomap_pmd_fault(cx: &Cx, vmf: &Vmf, ops: &IomapOps) -> Fault {
     let _f = cx.enter("dax_iomap_pmd_fault");
     let base = align_index(vmf.index, PMD_ORDER);

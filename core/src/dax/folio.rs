@@ -11,7 +11,7 @@ use crate::mm::page_alloc::prep_compound_page;
 use crate::trace::{file_name, Val};
 use crate::violation::{Check, Inv};
 
-/// `dax_to_folio`: `page_folio(pfn_to_page(dax_to_pfn(e)))`.
+/// `fs/dax.c` `dax_to_folio`: `page_folio(pfn_to_page(dax_to_pfn(e)))`.
 pub(crate) fn dax_to_folio(cx: &Cx, e: u64) -> Option<u64> {
     page_folio(cx, dax_to_pfn(e))
 }
@@ -38,14 +38,15 @@ fn set_mapping(cx: &Cx, f: u64, m: Option<u8>) {
     cx.field(f, "mapping", &fr.mapping, m, Val::Mapping);
 }
 
-/// `dax_folio_is_shared`: mapping NULL and the union cell, read as `share`,
-/// non-zero.
+/// `fs/dax.c` `dax_folio_is_shared`: mapping NULL and the union cell, read as
+/// `share`, non-zero.
 pub fn dax_folio_is_shared(cx: &Cx, f: u64) -> bool {
     let fr = &cx.w.frames[f as usize];
     fr.mapping.get().is_none() && fr.index_share.get() != 0
 }
 
-/// `dax_folio_make_shared`: mapping := NULL, then the cell becomes share = 1.
+/// `fs/dax.c` `dax_folio_make_shared`: mapping := NULL, then the cell becomes
+/// share = 1.
 fn dax_folio_make_shared(cx: &Cx, f: u64) {
     let fr = &cx.w.frames[f as usize];
     set_mapping(cx, f, None);
@@ -54,7 +55,7 @@ fn dax_folio_make_shared(cx: &Cx, f: u64) {
         .store(u64::MAX, std::sync::atomic::Ordering::SeqCst);
 }
 
-/// `dax_folio_init`: make the folio compound for a PMD entry.
+/// `fs/dax.c` `dax_folio_init`: make the folio compound for a PMD entry.
 fn dax_folio_init(cx: &Cx, e: u64) {
     let _f = cx.enter("dax_folio_init");
     let Some(f) = dax_to_folio(cx, e) else { return };
@@ -76,7 +77,7 @@ fn dax_folio_init(cx: &Cx, e: u64) {
     }
 }
 
-/// `dax_associate_entry`
+/// `fs/dax.c` `dax_associate_entry`
 pub(crate) fn dax_associate_entry(cx: &Cx, file: u8, e: u64, index: u64, shared: bool) {
     let _f = cx.enter("dax_associate_entry");
     assert_xa_held(cx, file, "dax_associate_entry");
@@ -132,8 +133,9 @@ pub(crate) fn dax_associate_entry(cx: &Cx, file: u8, e: u64, index: u64, shared:
     }
 }
 
-/// `dax_folio_put`: drop one association; the last one clears `mapping` and
-/// splits a compound folio back into order-0 pages. Returns the shares left.
+/// `fs/dax.c` `dax_folio_put`: drop one association; the last one clears
+/// `mapping` and splits a compound folio back into order-0 pages. Returns the
+/// shares left.
 pub(crate) fn dax_folio_put(cx: &Cx, f: u64) -> u64 {
     let _f = cx.enter("dax_folio_put");
     let w = cx.world();
@@ -181,8 +183,9 @@ pub(crate) fn dax_folio_put(cx: &Cx, f: u64) -> u64 {
     0
 }
 
-/// The split of `dax_folio_put`: `folio_reset_order`, then every page back
-/// to an order-0 folio with its pgmap restored.
+/// `fs/dax.c` `dax_folio_put`'s split (no function of its own in the
+/// kernel): `folio_reset_order`, then every page back to an order-0 folio
+/// with its pgmap restored.
 pub(crate) fn dax_split_folio(cx: &Cx, f: u64, order: u32) {
     let w = cx.world();
     if !w.cfg.any(&[Mutant::M8, Mutant::B3]) {
@@ -213,7 +216,7 @@ pub(crate) fn dax_split_folio(cx: &Cx, f: u64, order: u32) {
     }
 }
 
-/// `dax_disassociate_entry`
+/// `fs/dax.c` `dax_disassociate_entry`
 pub(crate) fn dax_disassociate_entry(cx: &Cx, file: u8, e: u64) {
     let _f = cx.enter("dax_disassociate_entry");
     assert_xa_held(cx, file, "dax_disassociate_entry");
@@ -229,8 +232,8 @@ pub(crate) fn dax_disassociate_entry(cx: &Cx, file: u8, e: u64) {
     }
 }
 
-/// `dax_busy_page`: the head page of a folio whose references exceed its
-/// mappings, or None.
+/// `fs/dax.c` `dax_busy_page`: the head page of a folio whose references exceed
+/// its mappings, or None.
 pub(crate) fn dax_busy_page(cx: &Cx, e: u64) -> Option<u64> {
     let _f = cx.enter("dax_busy_page");
     if guard_after_translate(cx) {

@@ -14,7 +14,7 @@ use crate::entry::*;
 use crate::trace::{file_name, What};
 use crate::wait::WakeMode;
 
-/// `__dax_invalidate_entry`: remove the entry at `index` once it is
+/// `fs/dax.c` `__dax_invalidate_entry`: remove the entry at `index` once it is
 /// unlocked; unless `trunc`, keep it if it is DIRTY or TOWRITE. Wakes every
 /// waiter (WAKE_ALL, since the B11 fix). Returns 1 if an entry was removed.
 pub fn __dax_invalidate_entry(cx: &Cx, file: u8, index: u64, trunc: bool) -> i32 {
@@ -54,15 +54,15 @@ pub fn __dax_invalidate_entry(cx: &Cx, file: u8, index: u64, trunc: bool) -> i32
     ret
 }
 
-/// `dax_invalidate_mapping_entry_sync`: invalidate the entry at `index` if
-/// it is clean. Returns 1 if it was removed.
+/// `fs/dax.c` `dax_invalidate_mapping_entry_sync`: invalidate the entry at
+/// `index` if it is clean. Returns 1 if it was removed.
 pub fn dax_invalidate_mapping_entry_sync(cx: &Cx, file: u8, index: u64) -> i32 {
     let _f = cx.enter("dax_invalidate_mapping_entry_sync");
     __dax_invalidate_entry(cx, file, index, false)
 }
 
-/// `__dax_clear_dirty_range`: wait for each entry in `[start, end]` to be
-/// unlocked and clear its DIRTY and TOWRITE marks, passing the wake on.
+/// `fs/dax.c` `__dax_clear_dirty_range`: wait for each entry in `[start, end]`
+/// to be unlocked and clear its DIRTY and TOWRITE marks, passing the wake on.
 pub fn __dax_clear_dirty_range(cx: &Cx, file: u8, start: u64, end: u64) {
     let _f = cx.enter("__dax_clear_dirty_range");
     let mut xa = cx.xa_lock(file);

@@ -16,8 +16,8 @@ use crate::trace::{file_name, What};
 use crate::violation::{Check, Inv};
 use crate::wait::{WaitKey, WakeMode};
 
-/// `dax_layout_busy_page_range`: unmap the range, then find a folio with
-/// references beyond its mappings.
+/// `fs/dax.c` `dax_layout_busy_page_range`: unmap the range, then find a folio
+/// with references beyond its mappings.
 pub fn dax_layout_busy_page_range(cx: &Cx, file: u8, start: u64, end: u64) -> Option<u64> {
     let _f = cx.enter("dax_layout_busy_page_range");
     if cx.w.has(Mutant::B19) && !mapping_mapped(cx, file) {
@@ -59,7 +59,7 @@ pub fn dax_layout_busy_page_range(cx: &Cx, file: u8, start: u64, end: u64) -> Op
     page
 }
 
-/// `dax_page_is_idle`: the page's refcount is 0.
+/// `fs/dax.c` `dax_page_is_idle`: the page's refcount is 0.
 pub(crate) fn dax_page_is_idle(cx: &Cx, page: u64) -> bool {
     let r = cx.w.frames[page as usize]
         .refcount
@@ -86,8 +86,9 @@ pub type BreakCb<'a, 'b> = Option<&'b mut dyn FnMut(&'a Cx, u64)>;
 /// -ERESTARTSYS
 pub const ERESTARTSYS: i32 = -512;
 
-/// `wait_page_idle` = `___wait_var_event(page, dax_page_is_idle(page),
-/// TASK_INTERRUPTIBLE, 0, 0, cb(inode))`: enqueue, check, run the callback.
+/// `fs/dax.c` `wait_page_idle` = `___wait_var_event(page,
+/// dax_page_is_idle(page), TASK_INTERRUPTIBLE, 0, 0, cb(inode))`: enqueue,
+/// check, run the callback.
 fn wait_page_idle<'a>(cx: &'a Cx, page: u64, cb: &mut BreakCb<'a, '_>) {
     let _f = cx.enter("wait_page_idle");
     let key = WaitKey::Var { pfn: page };
@@ -112,8 +113,9 @@ fn wait_page_idle<'a>(cx: &'a Cx, page: u64, cb: &mut BreakCb<'a, '_>) {
     cx.w.var_wq.finish_wait(cx, key);
 }
 
-/// `dax_break_layout`: wait until no folio in the range is busy, then delete
-/// the range's entries. Returns 0 or -ERESTARTSYS (never here: no signals).
+/// `fs/dax.c` `dax_break_layout`: wait until no folio in the range is busy,
+/// then delete the range's entries. Returns 0 or -ERESTARTSYS (never here: no
+/// signals).
 pub fn dax_break_layout<'a>(
     cx: &'a Cx,
     file: u8,
@@ -162,8 +164,8 @@ fn check_break_layout_done(cx: &Cx, file: u8, start: u64, end: u64) {
     }
 }
 
-/// `dax_delete_mapping_range`: remove every entry of the range, waiting for
-/// locked ones, with no refcount check (it trusts the busy scan).
+/// `fs/dax.c` `dax_delete_mapping_range`: remove every entry of the range,
+/// waiting for locked ones, with no refcount check (it trusts the busy scan).
 pub fn dax_delete_mapping_range(cx: &Cx, file: u8, start: u64, end: u64) {
     let _f = cx.enter("dax_delete_mapping_range");
     let mut xa = cx.xa_lock(file);
@@ -210,7 +212,8 @@ pub fn dax_delete_mapping_range(cx: &Cx, file: u8, start: u64, end: u64) {
     }
 }
 
-/// `dax_delete_mapping_entry` → `__dax_invalidate_entry(trunc = true)`.
+/// `fs/dax.c` `dax_delete_mapping_entry` → `__dax_invalidate_entry(trunc =
+/// true)`.
 pub fn dax_delete_mapping_entry(cx: &Cx, file: u8, index: u64) {
     let _f = cx.enter("dax_delete_mapping_entry");
     let ret = __dax_invalidate_entry(cx, file, index, true);
@@ -221,7 +224,7 @@ pub fn dax_delete_mapping_entry(cx: &Cx, file: u8, index: u64) {
     );
 }
 
-/// `wait_page_idle_uninterruptible`: `___wait_var_event(page,
+/// `fs/dax.c` `wait_page_idle_uninterruptible`: `___wait_var_event(page,
 /// dax_page_is_idle(page), TASK_UNINTERRUPTIBLE, 0, 0, schedule())`.
 fn wait_page_idle_uninterruptible(cx: &Cx, page: u64) {
     let _f = cx.enter("wait_page_idle_uninterruptible");
@@ -236,8 +239,8 @@ fn wait_page_idle_uninterruptible(cx: &Cx, page: u64) {
     cx.w.var_wq.finish_wait(cx, key);
 }
 
-/// `dax_break_layout_final`: the eviction form of `dax_break_layout` over
-/// the whole file: wait (plain schedule, no FS lock to drop, no signals)
+/// `fs/dax.c` `dax_break_layout_final`: the eviction form of `dax_break_layout`
+/// over the whole file: wait (plain schedule, no FS lock to drop, no signals)
 /// until no folio is busy, then delete every entry.
 pub fn dax_break_layout_final(cx: &Cx, file: u8) {
     let _f = cx.enter("dax_break_layout_final");

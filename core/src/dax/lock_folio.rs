@@ -141,9 +141,10 @@ pub(crate) fn locked_through(cx: &Cx, cookie: u64) -> Option<u8> {
     })
 }
 
-/// `dax_lock_folio`: lock the entry of (folio->mapping, folio->index).
-/// Returns the entry (the cookie), or 0 when the folio has no single owner
-/// (free, just disassociated, or shared by reflink: the caller's -EBUSY).
+/// `fs/dax.c` `dax_lock_folio`: lock the entry of (folio->mapping,
+/// folio->index). Returns the entry (the cookie), or 0 when the folio has no
+/// single owner (free, just disassociated, or shared by reflink: the caller's
+/// -EBUSY).
 pub fn dax_lock_folio(cx: &Cx, folio: u64) -> u64 {
     let _f = cx.enter("dax_lock_folio");
     // rcu_read_lock(): not modelled; the inode free is checked only where
@@ -196,8 +197,8 @@ pub fn dax_lock_folio(cx: &Cx, folio: u64) -> u64 {
     }
 }
 
-/// `dax_unlock_folio`: re-read `folio->mapping` (no NULL check, no RCU) and
-/// unlock the entry at `folio->index` with the cookie.
+/// `fs/dax.c` `dax_unlock_folio`: re-read `folio->mapping` (no NULL check, no
+/// RCU) and unlock the entry at `folio->index` with the cookie.
 pub fn dax_unlock_folio(cx: &Cx, folio: u64, cookie: u64) {
     let _f = cx.enter("dax_unlock_folio");
     let fr = &cx.w.frames[folio as usize];
@@ -211,9 +212,9 @@ pub fn dax_unlock_folio(cx: &Cx, folio: u64, cookie: u64) {
     dax_unlock_entry(cx, m, index, cookie);
 }
 
-/// `dax_lock_mapping_entry`: lock the entry at (mapping, index) for an FS
-/// that has already resolved the failed block to file offsets. Returns the
-/// cookie and the entry's page; `COOKIE_NONE` and no page for a hole, a
+/// `fs/dax.c` `dax_lock_mapping_entry`: lock the entry at (mapping, index) for
+/// an FS that has already resolved the failed block to file offsets. Returns
+/// the cookie and the entry's page; `COOKIE_NONE` and no page for a hole, a
 /// zero or an empty entry.
 pub fn dax_lock_mapping_entry(cx: &Cx, file: u8, index: u64) -> (u64, Option<u64>) {
     let _f = cx.enter("dax_lock_mapping_entry");
@@ -234,7 +235,7 @@ pub fn dax_lock_mapping_entry(cx: &Cx, file: u8, index: u64) -> (u64, Option<u64
     }
 }
 
-/// `dax_unlock_mapping_entry`
+/// `fs/dax.c` `dax_unlock_mapping_entry`
 pub fn dax_unlock_mapping_entry(cx: &Cx, file: u8, index: u64, cookie: u64) {
     let _f = cx.enter("dax_unlock_mapping_entry");
     if cookie == COOKIE_NONE {

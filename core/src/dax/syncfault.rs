@@ -22,8 +22,8 @@ use crate::violation::{Check, Inv};
 use crate::vm::{Fault, Vmf};
 use crate::wait::WakeMode;
 
-/// `dax_finish_sync_fault`: fsync the faulting range, then insert the pfn
-/// writable. `order` is 0 or PMD_ORDER.
+/// `fs/dax.c` `dax_finish_sync_fault`: fsync the faulting range, then insert
+/// the pfn writable. `order` is 0 or PMD_ORDER.
 pub fn dax_finish_sync_fault(cx: &Cx, vmf: &Vmf, pfn: u64, order: u32) -> Fault {
     let _f = cx.enter("dax_finish_sync_fault");
     let start = align_index(vmf.index, order);
@@ -34,9 +34,9 @@ pub fn dax_finish_sync_fault(cx: &Cx, vmf: &Vmf, pfn: u64, order: u32) -> Fault 
     dax_insert_pfn_mkwrite(cx, vmf, pfn, order)
 }
 
-/// `dax_insert_pfn_mkwrite`: re-find the entry (waiting while it is locked),
-/// tag it DIRTY, lock it, and map `pfn` (the one passed in, not the entry's)
-/// writable with the usual temporary reference.
+/// `fs/dax.c` `dax_insert_pfn_mkwrite`: re-find the entry (waiting while it is
+/// locked), tag it DIRTY, lock it, and map `pfn` (the one passed in, not the
+/// entry's) writable with the usual temporary reference.
 pub fn dax_insert_pfn_mkwrite(cx: &Cx, vmf: &Vmf, pfn: u64, order: u32) -> Fault {
     let _f = cx.enter("dax_insert_pfn_mkwrite");
     let file = vmf.file;

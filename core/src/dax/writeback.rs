@@ -19,8 +19,8 @@ use crate::violation::{Check, Inv};
 use crate::wait::WakeMode;
 use crate::world::{Pmd, Pte};
 
-/// `tag_pages_for_writeback`: copy DIRTY to TOWRITE for every entry in
-/// `[start, end]`, under `xa_lock`.
+/// `fs/dax.c` `tag_pages_for_writeback`: copy DIRTY to TOWRITE for every entry
+/// in `[start, end]`, under `xa_lock`.
 pub fn tag_pages_for_writeback(cx: &Cx, file: u8, start: u64, end: u64) {
     let _f = cx.enter("tag_pages_for_writeback");
     let mut xa = cx.xa_lock(file);
@@ -78,9 +78,9 @@ pub fn dax_writeback_mapping_range(cx: &Cx, file: u8, start: u64, end: u64) -> i
     ret
 }
 
-/// `dax_writeback_one`: with `xa_lock` held, lock the entry, clear TOWRITE,
-/// write-protect every mapping of its pfns, flush, then store it unlocked and
-/// clear DIRTY. Returns with `xa_lock` held, and 0 or -EIO.
+/// `fs/dax.c` `dax_writeback_one`: with `xa_lock` held, lock the entry, clear
+/// TOWRITE, write-protect every mapping of its pfns, flush, then store it
+/// unlocked and clear DIRTY. Returns with `xa_lock` held, and 0 or -EIO.
 pub fn dax_writeback_one<'a>(
     cx: &'a Cx,
     file: u8,

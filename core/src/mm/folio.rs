@@ -8,9 +8,9 @@ use crate::trace::{Val, What};
 use crate::violation::{Check, Inv};
 use crate::world::FrameKind;
 
-/// `page_folio(pfn_to_page(pfn))`: the head pfn. Reading `compound_head`
-/// dereferences the struct page, so a pfn with no struct page is a fatal
-/// paging fault (bug B2/B7).
+/// `include/linux/mm.h` `page_folio(pfn_to_page(pfn))`: the head pfn. Reading
+/// `compound_head` dereferences the struct page, so a pfn with no struct page
+/// is a fatal paging fault (bug B2/B7).
 pub fn page_folio(cx: &Cx, pfn: u64) -> Option<u64> {
     let Some(f) = cx.w.frame(pfn) else {
         cx.violate(
@@ -26,7 +26,7 @@ pub fn page_folio(cx: &Cx, pfn: u64) -> Option<u64> {
     )
 }
 
-/// `folio_order`: the order bits live in page[1].
+/// `include/linux/mm.h` `folio_order`: the order bits live in page[1].
 pub fn folio_order(cx: &Cx, head: u64) -> u32 {
     let f = &cx.w.frames[head as usize];
     if f.head.get() {
@@ -38,11 +38,11 @@ pub fn folio_order(cx: &Cx, head: u64) -> u32 {
     }
 }
 
-/// `folio_ref_count`: `atomic_read` is a plain load, but every kernel
-/// caller acts on the value with stores that depend on it (split, delete,
-/// insert), which the LKMM orders after the load (a control dependency).
-/// C11, which loom checks, has no such rule, so the model uses an acquire
-/// load to stand for it.
+/// `include/linux/page_ref.h` `folio_ref_count`: `atomic_read` is a plain load,
+/// but every kernel caller acts on the value with stores that depend on it
+/// (split, delete, insert), which the LKMM orders after the load (a control
+/// dependency). C11, which loom checks, has no such rule, so the model uses an
+/// acquire load to stand for it.
 pub fn folio_ref_count(cx: &Cx, head: u64) -> i32 {
     let r = cx.w.frames[head as usize].refcount.load(Ordering::Acquire);
     cx.ev(What::Read {
@@ -53,9 +53,9 @@ pub fn folio_ref_count(cx: &Cx, head: u64) -> i32 {
     r
 }
 
-/// `folio_mapcount`: page-table mappings of the folio, a PMD mapping
-/// counting once: one read of `_large_mapcount` for a large folio, of the
-/// page's own mapcount otherwise.
+/// `include/linux/mm.h` `folio_mapcount`: page-table mappings of the folio, a
+/// PMD mapping counting once: one read of `_large_mapcount` for a large folio,
+/// of the page's own mapcount otherwise.
 pub fn folio_mapcount(cx: &Cx, head: u64) -> i32 {
     let f = &cx.w.frames[head as usize];
     let (what, c) = if folio_order(cx, head) > 0 {
@@ -91,12 +91,14 @@ pub(crate) fn ref_add(cx: &Cx, head: u64, d: i32, o: Ordering, how: &'static str
     old
 }
 
-/// `folio_ref_inc`: a raw relaxed increment with no zero check (§4 Q2).
+/// `include/linux/page_ref.h` `folio_ref_inc`: a raw relaxed increment with no
+/// zero check (§4 Q2).
 pub fn folio_ref_inc(cx: &Cx, head: u64) {
     ref_add(cx, head, 1, Ordering::Relaxed, "folio_ref_inc");
 }
 
-/// `folio_get`: the debug build's `VM_BUG_ON_FOLIO(folio_ref_zero_or_close_to_overflow)`.
+/// `include/linux/mm.h` `folio_get`: the debug build's
+/// `VM_BUG_ON_FOLIO(folio_ref_zero_or_close_to_overflow)`.
 pub fn folio_get(cx: &Cx, head: u64) {
     let old = ref_add(cx, head, 1, Ordering::Relaxed, "folio_get");
     if old <= 0 {
@@ -107,8 +109,9 @@ pub fn folio_get(cx: &Cx, head: u64) {
     }
 }
 
-/// `folio_put_refs` / `folio_put`: a fully ordered decrement; the last put of
-/// a ZONE_DEVICE folio calls `free_zone_device_folio`.
+/// `include/linux/mm.h` `folio_put_refs` / `folio_put`: a fully ordered
+/// decrement; the last put of a ZONE_DEVICE folio calls
+/// `free_zone_device_folio`.
 pub fn folio_put_refs(cx: &Cx, head: u64, nr: i32) {
     let f = &cx.w.frames[head as usize];
     if f.kind == FrameKind::Zero {
@@ -124,7 +127,7 @@ pub fn folio_put_refs(cx: &Cx, head: u64, nr: i32) {
     }
 }
 
-/// `folio_put`
+/// `include/linux/mm.h` `folio_put`
 pub fn folio_put(cx: &Cx, head: u64) {
     folio_put_refs(cx, head, 1)
 }
@@ -140,8 +143,8 @@ pub fn page_pgmap(cx: &Cx, pfn: u64) -> Option<u8> {
     }
 }
 
-/// `pfn_folio`: `page_folio(pfn_to_page(pfn))` without any lock or
-/// reference (`compound_head` is read with READ_ONCE, as above).
+/// `include/linux/mm.h` `pfn_folio`: `page_folio(pfn_to_page(pfn))` without any
+/// lock or reference (`compound_head` is read with READ_ONCE, as above).
 pub fn pfn_folio(cx: &Cx, pfn: u64) -> Option<u64> {
     page_folio(cx, pfn)
 }

@@ -13,9 +13,11 @@ use crate::violation::{Check, Inv};
 use crate::vm::{Fault, FaultSize};
 use crate::world::{PinRec, Pmd, Pte};
 
-/// `GUP_PIN_COUNTING_BIAS`: a FOLL_PIN on a small folio adds this much.
+/// `include/linux/mm.h` `GUP_PIN_COUNTING_BIAS`: a FOLL_PIN on a small folio
+/// adds this much.
 pub const GUP_PIN_COUNTING_BIAS: i32 = 1024;
 
+/// `mm/gup.c` `gup_flags`: the FOLL_* bits the model distinguishes.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct GupFlags {
     /// FOLL_WRITE
@@ -71,7 +73,8 @@ fn pincount_add(cx: &Cx, head: u64, d: i32) {
     });
 }
 
-/// `try_grab_folio` (slow path, under the PTL): fails on refcount <= 0.
+/// `mm/gup.c` `try_grab_folio` (slow path, under the PTL): fails on refcount <=
+/// 0.
 fn try_grab_folio(cx: &Cx, page: u64, head: u64, flags: GupFlags) -> bool {
     let _f = cx.enter("try_grab_folio");
     let r = folio_ref_count(cx, head);
@@ -112,8 +115,8 @@ fn longterm_refused(cx: &Cx, flags: GupFlags) -> bool {
     false
 }
 
-/// `__get_user_pages` → `follow_page_mask` for one page, faulting it in
-/// (`faultin_page`) once if it is not mapped as needed.
+/// `mm/gup.c` `__get_user_pages` → `follow_page_mask` for one page, faulting it
+/// in (`faultin_page`) once if it is not mapped as needed.
 pub fn __get_user_pages(
     cx: &Cx,
     mm: u8,
@@ -160,8 +163,8 @@ pub fn __get_user_pages(
     Err("-EFAULT")
 }
 
-/// `follow_page_mask`: under the PMD or PTE lock, grab the page if it is
-/// mapped with the access asked for. None: fault it in first.
+/// `mm/gup.c` `follow_page_mask`: under the PMD or PTE lock, grab the page if
+/// it is mapped with the access asked for. None: fault it in first.
 fn follow_page_mask(
     cx: &Cx,
     mm: u8,
@@ -238,7 +241,7 @@ pub fn gup_fast(
     __get_user_pages(cx, mm, file, index, flags)
 }
 
-/// `folio_try_get`: inc-not-zero, fully ordered.
+/// `mm/gup.c` `folio_try_get`: inc-not-zero, fully ordered.
 fn folio_try_get(cx: &Cx, head: u64, refs: i32) -> bool {
     let c = &cx.w.frames[head as usize].refcount;
     if cx.w.has(Mutant::M20) {
@@ -279,8 +282,8 @@ fn folio_try_get(cx: &Cx, head: u64, refs: i32) -> bool {
     }
 }
 
-/// `gup_fast_pte_range` / `gup_fast_pmd_leaf` for one address: None when it
-/// bails to the slow path.
+/// `mm/gup.c` `gup_fast_pte_range` / `gup_fast_pmd_leaf` for one address: None
+/// when it bails to the slow path.
 fn gup_fast_pgd_range(cx: &Cx, mm: u8, file: u8, index: u64, flags: GupFlags) -> Option<Pinned> {
     let s = &cx.w.mms[mm as usize].pt[file as usize][(index / PG_PMD_NR) as usize];
     let pmd = cx.read_once(index, "pmd (lockless)", &s.pmd_word, |p| {
@@ -382,11 +385,13 @@ fn gup_fast_pgd_range(cx: &Cx, mm: u8, file: u8, index: u64, flags: GupFlags) ->
     })
 }
 
+/// A page-table word as a trace value (the lockless walk's reads).
 fn word<T: crate::sync::shadow::Word>(v: T) -> crate::trace::Val {
     crate::trace::Val::Num(v.to_word())
 }
 
-/// `unpin_user_page` / `put_page`: the folio is resolved now, at unpin time.
+/// `mm/gup.c` `unpin_user_page` / `put_page`: the folio is resolved now, at
+/// unpin time.
 pub fn unpin_user_page(cx: &Cx, p: Pinned) {
     let _f = cx.enter(if p.pin { "unpin_user_page" } else { "put_page" });
     let Some(head) = page_folio(cx, p.page) else {

@@ -11,7 +11,8 @@ use crate::violation::Check;
 use crate::vm::Fault;
 use crate::world::{Pmd, HUGE_ZERO_PFN};
 
-/// `vmf_insert_folio_pmd` (v6.15 form, and the 6.16 `insert_pmd` form).
+/// `mm/huge_memory.c` `vmf_insert_folio_pmd` (v6.15 form, and the 6.16
+/// `insert_pmd` form).
 pub fn vmf_insert_folio_pmd(
     cx: &Cx,
     mm: u8,
@@ -98,8 +99,8 @@ pub fn set_huge_zero_pmd(cx: &Cx, mm: u8, file: u8, index: u64) -> Fault {
     Fault::NoPage
 }
 
-/// `zap_huge_pmd` for a DAX VMA, under the PMD lock: clear, drop the rmap
-/// now and the reference at the TLB flush.
+/// `mm/huge_memory.c` `zap_huge_pmd` for a DAX VMA, under the PMD lock: clear,
+/// drop the rmap now and the reference at the TLB flush.
 pub(crate) fn zap_huge_pmd(cx: &Cx, mm: u8, file: u8, base: u64, pmd: &mut Pmd) {
     let _f = cx.enter("zap_huge_pmd");
     let old = *pmd;
@@ -116,8 +117,8 @@ pub(crate) fn zap_huge_pmd(cx: &Cx, mm: u8, file: u8, base: u64, pmd: &mut Pmd) 
     cx.gather.borrow_mut().push(pfn);
 }
 
-/// `__split_huge_pmd_locked` for a file VMA: a DAX PMD "split" is a zap with
-/// an immediate `folio_put`.
+/// `mm/huge_memory.c` `__split_huge_pmd_locked` for a file VMA: a DAX PMD
+/// "split" is a zap with an immediate `folio_put`.
 pub(crate) fn __split_huge_pmd_locked(cx: &Cx, mm: u8, file: u8, base: u64, pmd: &mut Pmd) {
     let _f = cx.enter("__split_huge_pmd_locked");
     let old = *pmd;
@@ -130,7 +131,7 @@ pub(crate) fn __split_huge_pmd_locked(cx: &Cx, mm: u8, file: u8, base: u64, pmd:
     folio_put(cx, pfn);
 }
 
-/// `split_huge_pmd(vma, pmd, address)`.
+/// `include/linux/huge_mm.h` `split_huge_pmd(vma, pmd, address)`.
 pub fn split_huge_pmd(cx: &Cx, mm: u8, file: u8, index: u64) {
     let base = align_index(index, PMD_ORDER);
     let s = slot(cx, mm, file, base);

@@ -19,8 +19,8 @@ pub(crate) fn slot(cx: &Cx, mm: u8, file: u8, index: u64) -> &crate::world::PmdS
     &cx.w.mms[mm as usize].pt[file as usize][(index / PG_PMD_NR) as usize]
 }
 
-/// `set_pmd_at`/`pmdp_get_and_clear` under `pmd_lock`: the value, its
-/// lockless view, and the step.
+/// `include/linux/pgtable.h` `set_pmd_at`/`pmdp_get_and_clear` under
+/// `pmd_lock`: the value, its lockless view, and the step.
 pub(crate) fn set_pmd(cx: &Cx, mm: u8, file: u8, base: u64, pmd: &mut Pmd, new: Pmd) {
     let old = *pmd;
     *pmd = new;
@@ -34,7 +34,8 @@ pub(crate) fn set_pmd(cx: &Cx, mm: u8, file: u8, base: u64, pmd: &mut Pmd, new: 
     });
 }
 
-/// `set_pte_at`/`ptep_get_and_clear` under the PTE lock.
+/// `include/linux/pgtable.h` `set_pte_at`/`ptep_get_and_clear` under the PTE
+/// lock.
 pub(crate) fn set_pte(
     cx: &Cx,
     mm: u8,
@@ -56,8 +57,9 @@ pub(crate) fn set_pte(
     });
 }
 
-/// `pte_alloc` under `pmd_lock`: give the slot a PTE table. Returns false if
-/// a huge PMD is there (the fault raced with a PMD fault).
+/// `include/linux/mm.h` `pte_alloc` under `pmd_lock`: give the slot a PTE
+/// table. Returns false if a huge PMD is there (the fault raced with a PMD
+/// fault).
 pub fn pte_alloc(cx: &Cx, mm: u8, file: u8, index: u64) -> bool {
     let s = slot(cx, mm, file, index);
     let sl = (index / PG_PMD_NR) as u8;
@@ -103,8 +105,8 @@ pub fn pmd_is_table(cx: &Cx, mm: u8, file: u8, index: u64) -> bool {
     matches!(*pmd, Pmd::Table)
 }
 
-/// `validate_page_before_insert`: refuses a folio with refcount 0 (the reason
-/// for the fault's temporary reference).
+/// `mm/memory.c` `validate_page_before_insert`: refuses a folio with refcount 0
+/// (the reason for the fault's temporary reference).
 fn validate_page_before_insert(cx: &Cx, pfn: u64) -> bool {
     if pfn == ZERO_PFN {
         return true;
@@ -115,7 +117,8 @@ fn validate_page_before_insert(cx: &Cx, pfn: u64) -> bool {
     }
 }
 
-/// `vmf_insert_page_mkwrite` → `insert_page` → `insert_page_into_pte_locked`.
+/// `mm/memory.c` `vmf_insert_page_mkwrite` → `insert_page` →
+/// `insert_page_into_pte_locked`.
 pub fn vmf_insert_page_mkwrite(
     cx: &Cx,
     mm: u8,
@@ -190,8 +193,9 @@ pub fn vmf_insert_page_mkwrite(
     Fault::NoPage
 }
 
-/// `zap_pte_range` over `[first, last]` of one PMD slot's PTE table: clear,
-/// remove the rmap under the PTL, queue the page for the TLB flush.
+/// `mm/memory.c` `zap_pte_range` over `[first, last]` of one PMD slot's PTE
+/// table: clear, remove the rmap under the PTL, queue the page for the TLB
+/// flush.
 fn zap_pte_range(cx: &Cx, mm: u8, file: u8, first: u64, last: u64) {
     let _f = cx.enter("zap_pte_range");
     let s = slot(cx, mm, file, first);
@@ -213,8 +217,8 @@ fn zap_pte_range(cx: &Cx, mm: u8, file: u8, first: u64, last: u64) {
     }
 }
 
-/// `unmap_page_range` of one file VMA over `[first, last]` in `mm`, queuing
-/// pages in this thread's gather.
+/// `mm/memory.c` `unmap_page_range` of one file VMA over `[first, last]` in
+/// `mm`, queuing pages in this thread's gather.
 pub fn zap_vma_range(cx: &Cx, mm: u8, file: u8, first: u64, last: u64) {
     let npages = cx.w.mms[mm as usize].pt[file as usize].len() as u64 * PG_PMD_NR;
     let last = last.min(npages.saturating_sub(1));
@@ -240,8 +244,8 @@ pub fn zap_vma_range(cx: &Cx, mm: u8, file: u8, first: u64, last: u64) {
     }
 }
 
-/// `tlb_finish_mmu`: the deferred puts land now (`folios_put_refs`), each
-/// page resolved to its folio at flush time.
+/// `mm/mmu_gather.c` `tlb_finish_mmu`: the deferred puts land now
+/// (`folios_put_refs`), each page resolved to its folio at flush time.
 pub fn tlb_finish_mmu(cx: &Cx) {
     let _f = cx.enter("tlb_finish_mmu");
     let pages: Vec<u64> = std::mem::take(&mut *cx.gather.borrow_mut());
@@ -252,8 +256,9 @@ pub fn tlb_finish_mmu(cx: &Cx) {
     }
 }
 
-/// `unmap_mapping_pages(mapping, first, nr, false)`: zap every process's
-/// mappings of the range, finishing each VMA's gather before going on.
+/// `mm/memory.c` `unmap_mapping_pages(mapping, first, nr, false)`: zap every
+/// process's mappings of the range, finishing each VMA's gather before going
+/// on.
 pub fn unmap_mapping_pages(cx: &Cx, file: u8, first: u64, last: u64) {
     let _f = cx.enter("unmap_mapping_pages");
     if cx.holds(LockId::XaLock(file)) {
@@ -273,8 +278,8 @@ pub fn unmap_mapping_pages(cx: &Cx, file: u8, first: u64, last: u64) {
     }
 }
 
-/// `munmap` of the file's whole VMA in `mm`: zap, unlink the VMA from
-/// `i_mmap`, then flush the gather (the references drop last).
+/// `mm/vma.c` `munmap` of the file's whole VMA in `mm`: zap, unlink the VMA
+/// from `i_mmap`, then flush the gather (the references drop last).
 pub fn munmap(cx: &Cx, mm: u8, file: u8) {
     let _f = cx.enter("munmap");
     let w = cx.world();
@@ -295,9 +300,9 @@ pub fn munmap(cx: &Cx, mm: u8, file: u8) {
     tlb_finish_mmu(cx);
 }
 
-/// `handle_mm_fault` for a DAX file VMA: a PMD fault first when asked (and
-/// the PMD is none), PTE on fallback; nothing to do when a mapping that
-/// allows the access is already there.
+/// `mm/memory.c` `handle_mm_fault` for a DAX file VMA: a PMD fault first when
+/// asked (and the PMD is none), PTE on fallback; nothing to do when a mapping
+/// that allows the access is already there.
 pub fn handle_mm_fault(
     cx: &Cx,
     mm: u8,
@@ -317,8 +322,8 @@ pub fn handle_mm_fault(
     handle_mm_fault_locked(cx, mm, file, index, write, size)
 }
 
-/// `handle_mm_fault` proper, with `mmap_lock` held by the caller (the fault
-/// handler, or GUP's `faultin_page`).
+/// `mm/memory.c` `handle_mm_fault` proper, with `mmap_lock` held by the caller
+/// (the fault handler, or GUP's `faultin_page`).
 pub fn handle_mm_fault_locked(
     cx: &Cx,
     mm: u8,
@@ -367,6 +372,7 @@ pub fn handle_mm_fault_locked(
     huge_fault(cx, &vmf, FaultSize::Pte)
 }
 
+/// `mm/memory.c` `handle_pte_fault`'s look at the PTE, under the PTE lock.
 fn pte_at(cx: &Cx, mm: u8, file: u8, index: u64) -> Option<Pte> {
     let s = &cx.w.mms[mm as usize].pt[file as usize][(index / crate::entry::PG_PMD_NR) as usize];
     let ptes = cx.lock(

@@ -15,26 +15,28 @@ use crate::mm::memory::unmap_mapping_pages;
 use crate::trace::Val;
 use crate::violation::{Check, Inv};
 
-/// `EBUSY`; functions return the negated value, as the kernel does.
+/// `mm/memory-failure.c` `EBUSY`; functions return the negated value, as the
+/// kernel does.
 pub const EBUSY: i32 = 16;
 
-/// `SetPageHWPoison`
+/// `include/linux/page-flags.h` `SetPageHWPoison`
 fn set_page_hwpoison(cx: &Cx, pfn: u64) {
     let fr = &cx.w.frames[pfn as usize];
     cx.field(pfn, "PG_hwpoison", &fr.hwpoison, true, Val::Flag);
 }
 
-/// `unmap_and_kill`: unmap the poisoned range from every process mapping
-/// it, over the locked entry's range (then SIGBUS, not modelled).
+/// `mm/memory-failure.c` `unmap_and_kill`: unmap the poisoned range from every
+/// process mapping it, over the locked entry's range (then SIGBUS, not
+/// modelled).
 fn unmap_and_kill(cx: &Cx, file: u8, index: u64, cookie: u64) {
     let _f = cx.enter("unmap_and_kill");
     let base = align_index(index, dax_entry_order(cookie));
     unmap_mapping_pages(cx, file, base, base + dax_entry_pages(cookie) - 1);
 }
 
-/// `mf_generic_kill_procs` for an FS_DAX page the filesystem did not claim:
-/// lock the folio's entry, poison, unmap it everywhere, unlock. Returns 0
-/// or -EBUSY.
+/// `mm/memory-failure.c` `mf_generic_kill_procs` for an FS_DAX page the
+/// filesystem did not claim: lock the folio's entry, poison, unmap it
+/// everywhere, unlock. Returns 0 or -EBUSY.
 pub fn mf_generic_kill_procs(cx: &Cx, pfn: u64) -> i32 {
     let _f = cx.enter("mf_generic_kill_procs");
     let Some(folio) = pfn_folio(cx, pfn) else {
@@ -74,8 +76,9 @@ pub fn mf_generic_kill_procs(cx: &Cx, pfn: u64) -> i32 {
     0
 }
 
-/// `mf_dax_kill_procs`: the FS holder path (XFS `notify_failure` after its
-/// rmap lookup): per index, lock the entry, poison its page, unmap, unlock.
+/// `mm/memory-failure.c` `mf_dax_kill_procs`: the FS holder path (XFS
+/// `notify_failure` after its rmap lookup): per index, lock the entry, poison
+/// its page, unmap, unlock.
 pub fn mf_dax_kill_procs(cx: &Cx, file: u8, index: u64, count: u64) -> i32 {
     let _f = cx.enter("mf_dax_kill_procs");
     for i in index..index.saturating_add(count) {

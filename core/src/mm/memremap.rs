@@ -8,8 +8,9 @@ use crate::mm::folio::folio_order;
 use crate::violation::Check;
 use crate::wait::{WaitKey, WakeMode};
 
-/// `free_zone_device_folio` for MEMORY_DEVICE_FS_DAX: no callback, no
-/// refcount reset, `mapping` kept; uncharge the memcg and wake break-layout.
+/// `mm/memremap.c` `free_zone_device_folio` for MEMORY_DEVICE_FS_DAX: no
+/// callback, no refcount reset, `mapping` kept; uncharge the memcg and wake
+/// break-layout.
 pub fn free_zone_device_folio(cx: &Cx, head: u64) {
     let _f = cx.enter("free_zone_device_folio");
     let w = cx.world();
@@ -58,7 +59,7 @@ pub fn free_zone_device_folio(cx: &Cx, head: u64) {
     wake_up_var(cx, key);
 }
 
-/// `wake_up_var(&folio->page)`.
+/// `kernel/sched/wait_bit.c` `wake_up_var(&folio->page)`.
 pub fn wake_up_var(cx: &Cx, key: WaitKey) {
     cx.w.var_wq.wake_up(cx, key, WakeMode::Next);
 }

@@ -3,8 +3,8 @@
 use crate::cx::Cx;
 use crate::trace::Val;
 
-/// `prep_compound_page`: head bit, tails' head pointers (clobbering their
-/// pgmap storage), and the order and `_nr_pages` in page[1].
+/// `mm/page_alloc.c` `prep_compound_page`: head bit, tails' head pointers
+/// (clobbering their pgmap storage), and the order and `_nr_pages` in page[1].
 pub(crate) fn prep_compound_page(cx: &Cx, head: u64, order: u32) {
     let _f = cx.enter("prep_compound_page");
     let w = cx.world();

@@ -9,7 +9,8 @@ use crate::sync::Ordering;
 use crate::trace::What;
 use crate::world::{Pmd, Pte};
 
-/// Whether any process maps the file (`mapping_mapped`: i_mmap not empty).
+/// `include/linux/fs.h` `mapping_mapped`: whether any process maps the
+/// file (`i_mmap` not empty).
 pub fn mapping_mapped(cx: &Cx, file: u8) -> bool {
     let w = cx.world();
     let _i = cx.down_read(&w.files[file as usize].i_mmap, LockId::IMmap(file));
@@ -34,7 +35,7 @@ fn mapcount_add(cx: &Cx, pfn: u64, which: &'static str, d: i32) -> i32 {
     old + d
 }
 
-/// `folio_add_file_rmap_pte`: the page's mapcount, and the folio's
+/// `mm/rmap.c` `folio_add_file_rmap_pte`: the page's mapcount, and the folio's
 /// `_large_mapcount` when it is large.
 pub(crate) fn folio_add_file_rmap_pte(cx: &Cx, pfn: u64) {
     mapcount_add(cx, pfn, "mapcount", 1);
@@ -45,7 +46,7 @@ pub(crate) fn folio_add_file_rmap_pte(cx: &Cx, pfn: u64) {
     }
 }
 
-/// `folio_remove_rmap_pte`
+/// `mm/rmap.c` `folio_remove_rmap_pte`
 pub(crate) fn folio_remove_rmap_pte(cx: &Cx, pfn: u64) {
     let m = mapcount_add(cx, pfn, "mapcount", -1);
     cx.warn_on(
@@ -60,13 +61,13 @@ pub(crate) fn folio_remove_rmap_pte(cx: &Cx, pfn: u64) {
     }
 }
 
-/// `folio_add_file_rmap_pmd`
+/// `mm/rmap.c` `folio_add_file_rmap_pmd`
 pub(crate) fn folio_add_file_rmap_pmd(cx: &Cx, head: u64) {
     mapcount_add(cx, head, "entire_mapcount", 1);
     mapcount_add(cx, head, "large_mapcount", 1);
 }
 
-/// `folio_remove_rmap_pmd`
+/// `mm/rmap.c` `folio_remove_rmap_pmd`
 pub(crate) fn folio_remove_rmap_pmd(cx: &Cx, head: u64) {
     let order = folio_order(cx, head);
     cx.warn_on(
@@ -83,10 +84,10 @@ pub(crate) fn folio_remove_rmap_pmd(cx: &Cx, head: u64) {
     );
 }
 
-/// `pfn_mkclean_range` → `page_vma_mkclean_one`: in one process's VMA of
-/// the file, write-protect (and clean) every PTE or PMD that maps a pfn in
-/// `[pfn, pfn + nr)` at `[pgoff, pgoff + nr)`, each under its page-table lock.
-/// Returns how many mappings were cleaned.
+/// `mm/rmap.c` `pfn_mkclean_range` → `page_vma_mkclean_one`: in one process's
+/// VMA of the file, write-protect (and clean) every PTE or PMD that maps a pfn
+/// in `[pfn, pfn + nr)` at `[pgoff, pgoff + nr)`, each under its page-table
+/// lock. Returns how many mappings were cleaned.
 pub fn pfn_mkclean_range(cx: &Cx, mm: u8, file: u8, pfn: u64, nr: u64, pgoff: u64) -> usize {
     let _f = cx.enter("pfn_mkclean_range");
     let w = cx.world();

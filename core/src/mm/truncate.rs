@@ -8,9 +8,10 @@ use crate::entry::*;
 use crate::mm::memory::unmap_mapping_pages;
 use crate::trace::file_name;
 
-/// `truncate_inode_pages_range` → `truncate_folio_batch_exceptionals` for a
-/// DAX mapping: any entry still present is a bug (the canary for
-/// break-layout leaving an entry behind); delete it so truncate goes on.
+/// `mm/truncate.c` `truncate_inode_pages_range` →
+/// `truncate_folio_batch_exceptionals` for a DAX mapping: any entry still
+/// present is a bug (the canary for break-layout leaving an entry behind);
+/// delete it so truncate goes on.
 pub(crate) fn truncate_inode_pages_range(cx: &Cx, file: u8, start: u64, end: u64) {
     let _f = cx.enter("truncate_inode_pages_range");
     let left: Vec<u64> = {
@@ -35,11 +36,11 @@ pub(crate) fn truncate_inode_pages_range(cx: &Cx, file: u8, start: u64, end: u64
     }
 }
 
-/// `invalidate_inode_pages2_range` for a DAX mapping: invalidate every
-/// clean entry in `[start, end]`, then unmap the whole range from every
-/// process. Entries go (and their folios are disassociated, possibly split)
-/// **before** the page tables that map them: H1. Returns 0 or -EBUSY when
-/// a dirty entry was kept.
+/// `mm/truncate.c` `invalidate_inode_pages2_range` for a DAX mapping:
+/// invalidate every clean entry in `[start, end]`, then unmap the whole range
+/// from every process. Entries go (and their folios are disassociated, possibly
+/// split) **before** the page tables that map them: H1. Returns 0 or -EBUSY
+/// when a dirty entry was kept.
 pub fn invalidate_inode_pages2_range(cx: &Cx, file: u8, start: u64, end: u64) -> i32 {
     let _f = cx.enter("invalidate_inode_pages2_range");
     // find_get_entries walks the xarray under RCU; the model has no RCU and

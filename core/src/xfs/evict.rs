@@ -6,9 +6,10 @@ use crate::dax::layout::dax_break_layout_final;
 use crate::mm::truncate::truncate_inode_pages_range;
 use crate::trace::file_name;
 
-/// `xfs_fs_evict_inode` for a DAX inode, then `destroy_inode`: break the
-/// layout for good, truncate the page cache, cycle `xa_lock` in
-/// `clear_inode` (the barrier `dax_lock_folio`'s re-check relies on), free.
+/// `fs/xfs/xfs_super.c` `xfs_fs_evict_inode` for a DAX inode, then
+/// `destroy_inode`: break the layout for good, truncate the page cache, cycle
+/// `xa_lock` in `clear_inode` (the barrier `dax_lock_folio`'s re-check relies
+/// on), free.
 pub fn xfs_fs_evict_inode(cx: &Cx, file: u8) {
     let _f = cx.enter("xfs_fs_evict_inode");
     dax_break_layout_final(cx, file);
@@ -18,8 +19,8 @@ pub fn xfs_fs_evict_inode(cx: &Cx, file: u8) {
     destroy_inode(cx, file);
 }
 
-/// `destroy_inode`: the inode and its `address_space` are freed (at once:
-/// no RCU grace period is modelled).
+/// `fs/inode.c` `destroy_inode`: the inode and its `address_space` are freed
+/// (at once: no RCU grace period is modelled).
 pub fn destroy_inode(cx: &Cx, file: u8) {
     let _f = cx.enter("destroy_inode");
     cx.w.file(file).evicted.set(true);

@@ -33,8 +33,8 @@ pub static XFS_DAX_VM_OPS: VmOps = VmOps {
     huge_fault: xfs_dax_fault,
 };
 
-/// `xfs_filemap_fault` / `__xfs_filemap_fault` for a DAX file: the FS lock
-/// shared around `dax_iomap_fault`, and, on NEEDDSYNC, around
+/// `fs/xfs/xfs_file.c` `xfs_filemap_fault` / `__xfs_filemap_fault` for a DAX
+/// file: the FS lock shared around `dax_iomap_fault`, and, on NEEDDSYNC, around
 /// `dax_finish_sync_fault` too (`xfs_dax_fault_locked`).
 fn xfs_dax_fault(cx: &Cx, vmf: &Vmf, size: FaultSize) -> Fault {
     let _f = cx.enter("xfs_dax_fault");
@@ -75,7 +75,8 @@ fn xfs_file_fsync(cx: &Cx, file: u8, start: u64, end: u64) -> i32 {
     0
 }
 
-/// `xfs_fsync_flush_log`: the log force; the inode's metadata is durable.
+/// `fs/xfs/xfs_file.c` `xfs_fsync_flush_log`: the log force; the inode's
+/// metadata is durable.
 fn xfs_fsync_flush_log(cx: &Cx, file: u8) {
     let _f = cx.enter("xfs_fsync_flush_log");
     let _i = cx.down_write(&cx.w.file(file).ilock, LockId::ILock(file));
@@ -85,11 +86,12 @@ fn xfs_fsync_flush_log(cx: &Cx, file: u8) {
     cx.note(format!("log forced: {} metadata durable", file_name(file)));
 }
 
-/// `xfs_file_dax_write` of one page at `index`. A write over a shared
-/// extent allocates a CoW block, clears the range's dirty tags, invalidates
-/// its entries (page tables last), writes, and remaps the index to the new,
-/// unshared block, whose metadata is not yet durable. A plain overwrite
-/// touches no entry. Returns 0, -EINVAL (hole or past the map) or -ENOSPC.
+/// `fs/xfs/xfs_file.c` `xfs_file_dax_write` of one page at `index`. A write
+/// over a shared extent allocates a CoW block, clears the range's dirty tags,
+/// invalidates its entries (page tables last), writes, and remaps the index to
+/// the new, unshared block, whose metadata is not yet durable. A plain
+/// overwrite touches no entry. Returns 0, -EINVAL (hole or past the map) or
+/// -ENOSPC.
 pub fn xfs_file_dax_write(cx: &Cx, file: u8, index: u64) -> i32 {
     let _f = cx.enter("xfs_file_dax_write");
     let w = cx.world();

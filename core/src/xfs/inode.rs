@@ -70,8 +70,9 @@ fn xfs_free_block(cx: &Cx, file: u8, index: u64) {
     ));
 }
 
-/// `xfs_setattr_size` shrinking to `new_size` pages: MMAPLOCK_EXCL,
-/// break-layout, new i_size, truncate the page cache, free the blocks.
+/// `fs/xfs/xfs_iops.c` `xfs_setattr_size` shrinking to `new_size` pages:
+/// MMAPLOCK_EXCL, break-layout, new i_size, truncate the page cache, free the
+/// blocks.
 pub fn xfs_setattr_size(cx: &Cx, file: u8, new_size: u64) {
     let _f = cx.enter("xfs_setattr_size");
     let w = cx.world();
@@ -107,7 +108,10 @@ pub fn xfs_setattr_size(cx: &Cx, file: u8, new_size: u64) {
     drop(fs);
 }
 
-/// `xfs_file_fallocate(FALLOC_FL_PUNCH_HOLE)` over `[start, end]`.
+/// `fs/xfs/xfs_bmap_util.c` `xfs_free_file_space`, as
+/// `xfs_file_fallocate(FALLOC_FL_PUNCH_HOLE)` runs it over `[start, end]`
+/// (taking the IOLOCK and MMAPLOCK and breaking the layout as that caller
+/// does).
 pub fn xfs_free_file_space(cx: &Cx, file: u8, start: u64, end: u64) {
     let _f = cx.enter("xfs_free_file_space");
     let w = cx.world();
@@ -135,9 +139,10 @@ pub fn xfs_free_file_space(cx: &Cx, file: u8, start: u64, end: u64) {
     drop(fs);
 }
 
-/// `xfs_mmaplock_two_inodes_and_break_dax_layout`: MMAPLOCK_EXCL on both
-/// inodes in inode order, breaking the first's layout (waiting) and the
-/// second's with NOWAIT; a busy second inode means unlock both and retry.
+/// `fs/xfs/xfs_inode.c` `xfs_mmaplock_two_inodes_and_break_dax_layout`:
+/// MMAPLOCK_EXCL on both inodes in inode order, breaking the first's layout
+/// (waiting) and the second's with NOWAIT; a busy second inode means unlock
+/// both and retry.
 pub fn xfs_mmaplock_two_inodes_and_break_dax_layout<'a>(
     cx: &'a Cx,
     a: u8,

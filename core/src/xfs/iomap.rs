@@ -3,7 +3,9 @@
 use crate::cx::{Cx, LockId};
 use crate::iomap::{Iomap, IomapOps};
 
-/// `xfs_buffered/direct iomap_begin` for a DAX fault of `pages` pages at `base`.
+/// `fs/xfs/xfs_iomap.c` `xfs_read_iomap_begin` (and
+/// `xfs_direct_write_iomap_begin`) for a DAX fault of `pages` pages at
+/// `base`: the extent map, read under the ILOCK.
 fn xfs_read_iomap_begin(cx: &Cx, file: u8, base: u64, pages: u64) -> Iomap {
     let ino = cx.w.file(file);
     // xfs_ilock_for_iomap: the extent map is read under the ILOCK.

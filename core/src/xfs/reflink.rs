@@ -6,9 +6,9 @@ use crate::trace::file_name;
 use crate::world::Block;
 use crate::xfs::inode::xfs_mmaplock_two_inodes_and_break_dax_layout;
 
-/// `xfs_reflink_remap_range` (FICLONERANGE) of the whole of `src` onto
-/// `dst`: both inodes locked and their layouts broken, then the extents are
-/// shared by both files.
+/// `fs/xfs/xfs_reflink.c` `xfs_reflink_remap_range` (FICLONERANGE) of the whole
+/// of `src` onto `dst`: both inodes locked and their layouts broken, then the
+/// extents are shared by both files.
 pub fn xfs_reflink_remap_range(cx: &Cx, src: u8, dst: u8) {
     let _f = cx.enter("xfs_reflink_remap_range");
     let Some(locks) = xfs_mmaplock_two_inodes_and_break_dax_layout(cx, src, dst) else {
@@ -37,8 +37,8 @@ pub fn xfs_reflink_remap_range(cx: &Cx, src: u8, dst: u8) {
     drop(locks);
 }
 
-/// `xfs_reflink_allocate_cow` → the allocator: take an FS-free block from
-/// the pool (under the AGF lock).
+/// `fs/xfs/xfs_reflink.c` `xfs_reflink_allocate_cow` → the allocator: take an
+/// FS-free block from the pool (under the AGF lock).
 pub(crate) fn xfs_reflink_allocate_cow(cx: &Cx) -> Option<u64> {
     let _f = cx.enter("xfs_reflink_allocate_cow");
     let mut pool = cx.lock(&cx.w.free_blocks, LockId::Alloc);
@@ -51,9 +51,9 @@ pub(crate) fn xfs_reflink_allocate_cow(cx: &Cx) -> Option<u64> {
     Some(pfn)
 }
 
-/// `xfs_reflink_end_cow` (from `xfs_dax_write_iomap_end`): remap the data
-/// fork at `index` to the CoW block; the new extent record is in the log
-/// but not yet durable.
+/// `fs/xfs/xfs_reflink.c` `xfs_reflink_end_cow` (from
+/// `xfs_dax_write_iomap_end`): remap the data fork at `index` to the CoW block;
+/// the new extent record is in the log but not yet durable.
 pub(crate) fn xfs_reflink_end_cow(cx: &Cx, file: u8, index: u64, new: u64) {
     let _f = cx.enter("xfs_reflink_end_cow");
     let ino = cx.w.file(file);

@@ -1,5 +1,7 @@
 //! Reflink scenarios: S7 (two files share one folio, H3), S14 (the XFS
-//! two-inode remap lock), S15 (reuse after disassociation, H5).
+//! two-inode remap lock), S15 (reuse after disassociation, H5), S17 (a
+//! shared-extent refault in one file) and S18 (a shared-extent PTE fault
+//! inside a PMD entry, H7).
 
 use daxcheck_core::mm::gup::{__get_user_pages, unpin_user_page, GupFlags};
 use daxcheck_core::mm::memory::{handle_mm_fault, munmap};

@@ -1,5 +1,6 @@
 //! Scenarios around entry-lock holders that are not faults: writeback (S2,
-//! S12), invalidation and CoW writes (S9, S11), memory failure (S8).
+//! S12), invalidation and CoW writes (S9, S11), memory failure (S8), and
+//! three invalidators with a fault on one entry (S16, B11).
 
 use daxcheck_core::mm::memory::handle_mm_fault;
 use daxcheck_core::mm::memory_failure::mf_generic_kill_procs;
