@@ -37,6 +37,13 @@ pub enum Fault {
     NeedDsync,
 }
 
+/// Whether a fault reads or writes (`FAULT_FLAG_WRITE`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+}
+
 /// How a thread faults: PTE only, or a PMD fault first (huge-aligned VMA).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FaultSize {

@@ -102,6 +102,19 @@ impl Frame {
     }
 }
 
+/// A process, by number (`mm0`, `mm1`): how scenarios name an `mm_struct`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mm(pub u8);
+
+/// A file, by number (`A`, `B`): how scenarios name an inode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct File(pub u8);
+
+/// File A (the first file of a `Setup`).
+pub const FILE_A: File = File(0);
+/// File B (the second file of a `Setup`).
+pub const FILE_B: File = File(1);
+
 /// One FS block of a file's block map.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Block {
@@ -269,8 +282,8 @@ impl std::fmt::Display for Pte {
     }
 }
 
-/// A process address space that maps every file at page offset = address.
-pub struct Mm {
+/// `struct mm_struct`: a process address space that maps every file at page offset = address.
+pub struct MmStruct {
     pub id: u8,
     pub mmap_lock: RwSem<()>,
     /// Whether the VMA of each file is still mapped (under `mmap_lock`).
@@ -321,7 +334,7 @@ pub struct World {
     pub cfg: Config,
     pub frames: Vec<Frame>,
     pub files: Vec<Inode>,
-    pub mms: Vec<Mm>,
+    pub mms: Vec<MmStruct>,
     /// The 4096 hashed DAX entry waitqueues, scaled down.
     pub entry_wq: WaitTable,
     /// `bit_wait_table`, where `wait_var_event` sleeps.
@@ -432,7 +445,7 @@ impl World {
             })
             .collect();
         let mms = (0..setup.mms)
-            .map(|id| Mm {
+            .map(|id| MmStruct {
                 id,
                 mmap_lock: RwSem::new(()),
                 vma_live: setup.files.iter().map(|_| DataCell::new(true)).collect(),

@@ -9,8 +9,10 @@ use daxcheck_core::exec::Sequential;
 use daxcheck_core::mm::folio::{folio_mapcount, folio_order, folio_ref_count, pfn_folio};
 use daxcheck_core::mm::memory::{handle_mm_fault, munmap};
 use daxcheck_core::mm::memory_failure::{mf_dax_kill_procs, mf_generic_kill_procs, EBUSY};
+use daxcheck_core::vm::Access::{Read, Write};
 use daxcheck_core::vm::{Fault, FaultSize};
 use daxcheck_core::world::{Block, FileSetup, Setup, DAX_BASE};
+use daxcheck_core::world::{Mm, FILE_A, FILE_B};
 use daxcheck_core::xfs::evict::{destroy_inode, xfs_fs_evict_inode};
 use daxcheck_core::xfs::inode::xfs_free_file_space;
 use daxcheck_core::{violation::Inv, Check, Config, KernelState, Violation};
@@ -69,7 +71,7 @@ fn mf_generic_kill_procs_unmaps_a_mapped_folio_and_unlocks_its_entry() {
     let f = DAX_BASE;
     for mm in 0..2 {
         assert_eq!(
-            s.op(|cx| handle_mm_fault(cx, mm, 0, 0, false, FaultSize::Pte)),
+            s.op(|cx| handle_mm_fault(cx, Mm(mm), FILE_A, 0, Read, FaultSize::Pte)),
             Fault::NoPage
         );
     }
@@ -96,7 +98,7 @@ fn mf_generic_kill_procs_unmaps_a_mapped_folio_and_unlocks_its_entry() {
 #[test]
 fn mf_generic_kill_procs_on_a_tail_page_unmaps_the_whole_pmd() {
     let s = Sequential::new(Config::default(), &one_file(PG_PMD_NR));
-    s.op(|cx| handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pmd));
+    s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pmd));
     assert_eq!(folio_order(&s.cx, DAX_BASE), 1);
     assert_eq!(s.op(|cx| mf_generic_kill_procs(cx, DAX_BASE + 1)), 0);
     assert_eq!(folio_ref_count(&s.cx, DAX_BASE), 0);
@@ -112,8 +114,8 @@ fn mf_generic_kill_procs_on_a_tail_page_unmaps_the_whole_pmd() {
 fn dax_lock_folio_on_a_reflinked_folio_returns_zero_and_kill_is_ebusy() {
     let s = Sequential::new(Config::default(), &reflinked(1));
     let f = DAX_BASE;
-    s.op(|cx| handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pte));
-    s.op(|cx| handle_mm_fault(cx, 1, 1, 0, false, FaultSize::Pte));
+    s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte));
+    s.op(|cx| handle_mm_fault(cx, Mm(1), FILE_B, 0, Read, FaultSize::Pte));
     let fr = &s.cx.w.frames[f as usize];
     assert_eq!(fr.mapping.peek(), None, "the second owner made it shared");
     assert_eq!(fr.index_share.peek(), 2);
@@ -130,8 +132,8 @@ fn mf_dax_kill_procs_unmaps_one_file_of_a_reflinked_block() {
     setup.files[0].blocks[1] = None;
     let s = Sequential::new(Config::default(), &setup);
     let f = DAX_BASE;
-    s.op(|cx| handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pte));
-    s.op(|cx| handle_mm_fault(cx, 1, 1, 0, false, FaultSize::Pte));
+    s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte));
+    s.op(|cx| handle_mm_fault(cx, Mm(1), FILE_B, 0, Read, FaultSize::Pte));
     // A's index 1 is a hole: no entry, nothing to lock (cookie ~0).
     assert_eq!(s.op(|cx| mf_dax_kill_procs(cx, 0, 0, 2)), 0);
     assert!(s.cx.w.frames[f as usize].hwpoison.peek());
@@ -148,10 +150,10 @@ fn mf_dax_kill_procs_unmaps_one_file_of_a_reflinked_block() {
 fn eviction_after_munmap_leaves_no_entries_and_the_folio_fs_free() {
     let s = Sequential::new(Config::default(), &one_file(PG_PMD_NR));
     let f = DAX_BASE;
-    s.op(|cx| handle_mm_fault(cx, 0, 0, 0, true, FaultSize::Pmd));
-    s.op(|cx| handle_mm_fault(cx, 1, 0, 1, false, FaultSize::Pte));
+    s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 0, Write, FaultSize::Pmd));
+    s.op(|cx| handle_mm_fault(cx, Mm(1), FILE_A, 1, Read, FaultSize::Pte));
     for mm in 0..2 {
-        s.op(|cx| munmap(cx, mm, 0));
+        s.op(|cx| munmap(cx, Mm(mm), FILE_A));
     }
     s.op(|cx| xfs_fs_evict_inode(cx, 0));
     assert!(s.cx.w.files[0].xa.peek().is_empty());
@@ -175,13 +177,13 @@ fn eviction_after_munmap_leaves_no_entries_and_the_folio_fs_free() {
 fn b16_unlock_after_a_reflink_fault_dereferences_null() {
     let s = Sequential::new(Config::default(), &reflinked(1));
     let f = DAX_BASE;
-    s.op(|cx| handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pte));
+    s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte));
     s.op(|cx| {
         let _racy = cx.enter("S8b in racy order");
         let cookie = dax_lock_folio(cx, f);
         assert_ne!(cookie, 0, "A still owns the folio alone");
         assert_eq!(
-            handle_mm_fault(cx, 1, 1, 0, false, FaultSize::Pte),
+            handle_mm_fault(cx, Mm(1), FILE_B, 0, Read, FaultSize::Pte),
             Fault::NoPage
         );
         dax_unlock_folio(cx, f, cookie);
@@ -204,8 +206,8 @@ fn b16_unlock_after_a_reflink_fault_dereferences_null() {
 fn b16_unlock_after_inode_free_is_a_use_after_free() {
     let s = Sequential::new(Config::default(), &one_file(1));
     let f = DAX_BASE;
-    s.op(|cx| handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pte));
-    s.op(|cx| munmap(cx, 0, 0));
+    s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte));
+    s.op(|cx| munmap(cx, Mm(0), FILE_A));
     s.op(|cx| {
         let _racy = cx.enter("S8 in racy order");
         let cookie = dax_lock_folio(cx, f);
@@ -234,15 +236,15 @@ fn stale_pfn_folio_that_became_a_tail_reads_tail_mapping() {
     };
     let s = Sequential::new(cfg, &reflinked(PG_PMD_NR));
     let p = DAX_BASE + 1;
-    s.op(|cx| handle_mm_fault(cx, 0, 0, 1, false, FaultSize::Pte));
+    s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 1, Read, FaultSize::Pte));
     s.op(|cx| {
         let _racy = cx.enter("stale pfn_folio in racy order");
         let folio = pfn_folio(cx, p).expect("a DAX page");
         assert_eq!(folio, p, "order 0 when looked up");
-        munmap(cx, 0, 0);
-        xfs_free_file_space(cx, 0, 0, PG_PMD_NR - 1);
+        munmap(cx, Mm(0), FILE_A);
+        xfs_free_file_space(cx, FILE_A, 0, PG_PMD_NR - 1);
         assert_eq!(
-            handle_mm_fault(cx, 1, 1, 0, false, FaultSize::Pmd),
+            handle_mm_fault(cx, Mm(1), FILE_B, 0, Read, FaultSize::Pmd),
             Fault::NoPage
         );
         assert_eq!(dax_lock_folio(cx, folio), 0);

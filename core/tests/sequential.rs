@@ -6,8 +6,10 @@ use daxcheck_core::entry::{dax_to_pfn, PG_PMD_NR};
 use daxcheck_core::exec::Sequential;
 use daxcheck_core::mm::folio::{folio_mapcount, folio_order, folio_ref_count};
 use daxcheck_core::mm::memory::{handle_mm_fault, munmap};
+use daxcheck_core::vm::Access::{Read, Write};
 use daxcheck_core::vm::{Fault, FaultSize};
 use daxcheck_core::world::{Block, FileSetup, Setup, DAX_BASE};
+use daxcheck_core::world::{Mm, FILE_A};
 use daxcheck_core::xfs::inode::{xfs_free_file_space, xfs_setattr_size};
 use daxcheck_core::{violation::Inv, Config, Mutant};
 
@@ -41,13 +43,13 @@ fn pte_fault_takes_one_reference_per_mapping() {
     let s = Sequential::new(Config::default(), &one_file(2));
     let f = DAX_BASE;
     assert_eq!(
-        s.op(|cx| handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pte)),
+        s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte)),
         Fault::NoPage
     );
     assert_eq!(folio_ref_count(&s.cx, f), 1);
     assert_eq!(folio_mapcount(&s.cx, f), 1);
     assert_eq!(
-        s.op(|cx| handle_mm_fault(cx, 1, 0, 0, false, FaultSize::Pte)),
+        s.op(|cx| handle_mm_fault(cx, Mm(1), FILE_A, 0, Read, FaultSize::Pte)),
         Fault::NoPage
     );
     assert_eq!(
@@ -66,7 +68,7 @@ fn pmd_fault_makes_a_compound_folio_and_truncate_splits_it() {
     let s = Sequential::new(Config::default(), &one_file(PG_PMD_NR));
     let f = DAX_BASE;
     assert_eq!(
-        s.op(|cx| handle_mm_fault(cx, 0, 0, 1, true, FaultSize::Pmd)),
+        s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 1, Write, FaultSize::Pmd)),
         Fault::NoPage
     );
     assert_eq!(folio_order(&s.cx, f), 1);
@@ -83,7 +85,7 @@ fn pmd_fault_makes_a_compound_folio_and_truncate_splits_it() {
         assert_eq!((base, dax_to_pfn(e)), (0, f));
         assert!(xa.dirty.contains(&0), "a write fault marks the entry dirty");
     }
-    s.op(|cx| xfs_setattr_size(cx, 0, 0));
+    s.op(|cx| xfs_setattr_size(cx, FILE_A, 0));
     assert_eq!(folio_ref_count(&s.cx, f), 0);
     assert_eq!(
         folio_order(&s.cx, f),
@@ -97,11 +99,11 @@ fn pmd_fault_makes_a_compound_folio_and_truncate_splits_it() {
 #[test]
 fn pte_fault_inside_a_pmd_entry_refcounts_the_pmd_folio() {
     let s = Sequential::new(Config::default(), &one_file(PG_PMD_NR));
-    s.op(|cx| handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pmd));
+    s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pmd));
     // Process 1 maps page 1 with a PTE: the entry stays the PMD entry (B14)
     // and the reference lands on the PMD folio's head.
     assert_eq!(
-        s.op(|cx| handle_mm_fault(cx, 1, 0, 1, false, FaultSize::Pte)),
+        s.op(|cx| handle_mm_fault(cx, Mm(1), FILE_A, 1, Read, FaultSize::Pte)),
         Fault::NoPage
     );
     assert_eq!(folio_ref_count(&s.cx, DAX_BASE), 2);
@@ -117,13 +119,13 @@ fn pte_fault_inside_a_pmd_entry_refcounts_the_pmd_folio() {
 #[test]
 fn munmap_drops_the_reference_at_the_tlb_flush() {
     let s = Sequential::new(Config::default(), &one_file(2));
-    s.op(|cx| handle_mm_fault(cx, 0, 0, 0, true, FaultSize::Pte));
-    s.op(|cx| munmap(cx, 0, 0));
+    s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 0, Write, FaultSize::Pte));
+    s.op(|cx| munmap(cx, Mm(0), FILE_A));
     assert_eq!(folio_ref_count(&s.cx, DAX_BASE), 0);
     assert_eq!(folio_mapcount(&s.cx, DAX_BASE), 0);
     // Still associated: refcount 0 is MM-idle, not FS-free.
     assert_eq!(s.cx.w.frames[DAX_BASE as usize].mapping.get(), Some(0));
-    s.op(|cx| xfs_free_file_space(cx, 0, 0, 1));
+    s.op(|cx| xfs_free_file_space(cx, FILE_A, 0, 1));
     assert_eq!(s.cx.w.frames[DAX_BASE as usize].mapping.get(), None);
     clean(&s);
 }
@@ -134,7 +136,7 @@ fn read_of_a_hole_maps_the_zero_page_without_a_reference() {
     setup.files[0].blocks[1] = None;
     let s = Sequential::new(Config::default(), &setup);
     assert_eq!(
-        s.op(|cx| handle_mm_fault(cx, 0, 0, 1, false, FaultSize::Pte)),
+        s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 1, Read, FaultSize::Pte)),
         Fault::NoPage
     );
     assert!(s
@@ -143,16 +145,16 @@ fn read_of_a_hole_maps_the_zero_page_without_a_reference() {
         .frames
         .iter()
         .all(|f| f.refcount.load(std::sync::atomic::Ordering::Relaxed) == 0));
-    s.op(|cx| xfs_setattr_size(cx, 0, 0));
+    s.op(|cx| xfs_setattr_size(cx, FILE_A, 0));
     clean(&s);
 }
 
 #[test]
 fn fault_beyond_eof_is_sigbus() {
     let s = Sequential::new(Config::default(), &one_file(2));
-    s.op(|cx| xfs_setattr_size(cx, 0, 0));
+    s.op(|cx| xfs_setattr_size(cx, FILE_A, 0));
     assert_eq!(
-        s.op(|cx| handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pte)),
+        s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte)),
         Fault::SigBus
     );
     clean(&s);
@@ -165,8 +167,8 @@ fn m6_leaks_the_pmd_reference_and_truncate_splits_a_referenced_folio() {
         ..Config::default()
     };
     let s = Sequential::new(cfg, &one_file(PG_PMD_NR));
-    s.op(|cx| handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pmd));
-    s.op(|cx| munmap(cx, 0, 0));
+    s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pmd));
+    s.op(|cx| munmap(cx, Mm(0), FILE_A));
     assert_eq!(folio_ref_count(&s.cx, DAX_BASE), 1, "M6 skips the put");
     let v = s.violations();
     assert!(

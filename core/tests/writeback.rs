@@ -13,8 +13,10 @@ use daxcheck_core::mm::folio::{folio_order, folio_ref_count};
 use daxcheck_core::mm::memory::{handle_mm_fault, munmap};
 use daxcheck_core::mm::truncate::invalidate_inode_pages2_range;
 use daxcheck_core::trace::What;
+use daxcheck_core::vm::Access::{Read, Write};
 use daxcheck_core::vm::{Fault, FaultSize, Vmf};
 use daxcheck_core::world::{Block, FileSetup, Pmd, Pte, Setup, SetupExt, DAX_BASE};
+use daxcheck_core::world::{Mm, FILE_A};
 use daxcheck_core::xfs::file::xfs_file_dax_write;
 use daxcheck_core::xfs::iomap::XFS_IOMAP_OPS;
 use daxcheck_core::{violation::Inv, Check, Config, Violation};
@@ -87,7 +89,7 @@ fn writeback_write_protects_before_clearing_dirty_and_mkwrite_redirties() {
     let s = Sequential::new(Config::default(), &file_a(2, false, 0));
     let f = DAX_BASE;
     assert_eq!(
-        s.op(|cx| handle_mm_fault(cx, 0, 0, 0, true, FaultSize::Pte)),
+        s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 0, Write, FaultSize::Pte)),
         Fault::NoPage
     );
     assert!(matches!(pte(&s, 0, 0), Pte::Present { write: true, .. }));
@@ -115,7 +117,7 @@ fn writeback_write_protects_before_clearing_dirty_and_mkwrite_redirties() {
     // the same single reference.
     let before = events(&s).len();
     assert_eq!(
-        s.op(|cx| handle_mm_fault(cx, 0, 0, 0, true, FaultSize::Pte)),
+        s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 0, Write, FaultSize::Pte)),
         Fault::NoPage
     );
     assert!(matches!(pte(&s, 0, 0), Pte::Present { write: true, .. }));
@@ -150,8 +152,8 @@ fn writeback_write_protects_before_clearing_dirty_and_mkwrite_redirties() {
 #[test]
 fn writeback_of_a_pmd_entry_write_protects_the_pmd() {
     let s = Sequential::new(Config::default(), &file_a(2, false, 0));
-    s.op(|cx| handle_mm_fault(cx, 0, 0, 1, true, FaultSize::Pmd));
-    s.op(|cx| handle_mm_fault(cx, 1, 0, 0, false, FaultSize::Pmd));
+    s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 1, Write, FaultSize::Pmd));
+    s.op(|cx| handle_mm_fault(cx, Mm(1), FILE_A, 0, Read, FaultSize::Pmd));
     assert_eq!(
         s.op(|cx| dax_writeback_mapping_range(cx, 0, 0, u64::MAX)),
         0
@@ -232,14 +234,14 @@ fn sync_write_fault_through_the_fs_handler_fsyncs_before_mapping() {
     );
     // mm1 is not MAP_SYNC: its write fault maps at once.
     assert_eq!(
-        s.op(|cx| handle_mm_fault(cx, 1, 0, 1, true, FaultSize::Pte)),
+        s.op(|cx| handle_mm_fault(cx, Mm(1), FILE_A, 1, Write, FaultSize::Pte)),
         Fault::NoPage
     );
     assert!(!events(&s)
         .iter()
         .any(|e| e.to_string().contains("NEEDDSYNC")));
     assert_eq!(
-        s.op(|cx| handle_mm_fault(cx, 0, 0, 0, true, FaultSize::Pte)),
+        s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 0, Write, FaultSize::Pte)),
         Fault::NoPage
     );
     let ev = events(&s);
@@ -284,7 +286,7 @@ fn sync_fault_maps_the_pfn_it_was_handed_even_after_the_entry_changed() {
     });
     assert_eq!(r, Fault::NeedDsync);
     let pfn = s.cx.pfnp.take().expect("pfnp");
-    assert_eq!(s.op(|cx| xfs_file_dax_write(cx, 0, 0)), 0);
+    assert_eq!(s.op(|cx| xfs_file_dax_write(cx, FILE_A, 0)), 0);
     let new = DAX_BASE + 2;
     assert_eq!(
         s.cx.w.files[0].blocks[0].get(),
@@ -297,7 +299,7 @@ fn sync_fault_maps_the_pfn_it_was_handed_even_after_the_entry_changed() {
         s.cx.w.files[0].xa.peek().load(0).is_none(),
         "the clean sync entry was invalidated"
     );
-    s.op(|cx| handle_mm_fault(cx, 1, 0, 0, false, FaultSize::Pte));
+    s.op(|cx| handle_mm_fault(cx, Mm(1), FILE_A, 0, Read, FaultSize::Pte));
     assert_eq!(
         s.op(|cx| {
             let _l = cx.down_read(&cx.w.file(0).fs_lock, LockId::FsLock(0));
@@ -331,9 +333,9 @@ fn sync_fault_maps_the_pfn_it_was_handed_even_after_the_entry_changed() {
 #[test]
 fn invalidate_drops_clean_entries_and_keeps_dirty_ones() {
     let s = Sequential::new(Config::default(), &file_a(2, false, 0));
-    s.op(|cx| handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pte));
-    s.op(|cx| handle_mm_fault(cx, 0, 0, 1, true, FaultSize::Pte));
-    s.op(|cx| munmap(cx, 0, 0));
+    s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte));
+    s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 1, Write, FaultSize::Pte));
+    s.op(|cx| munmap(cx, Mm(0), FILE_A));
     assert_eq!(
         s.op(|cx| invalidate_inode_pages2_range(cx, 0, 0, 1)),
         -16,
@@ -354,7 +356,7 @@ fn invalidate_of_a_mapped_clean_entry_disassociates_before_the_unmap() {
     // The order-0 form of H1: the folio loses its association while a PTE
     // still maps it and holds a reference; the unmap comes afterwards.
     let s = Sequential::new(Config::default(), &file_a(2, false, 0));
-    s.op(|cx| handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pte));
+    s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte));
     assert_eq!(s.op(|cx| invalidate_inode_pages2_range(cx, 0, 0, 1)), 0);
     let v = s.violations();
     assert!(
@@ -377,14 +379,14 @@ fn cow_write_over_a_pmd_mapped_shared_extent_splits_before_unmapping() {
     let s = Sequential::new(Config::default(), &file_a(2, true, 2));
     let f = DAX_BASE;
     assert_eq!(
-        s.op(|cx| handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pmd)),
+        s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pmd)),
         Fault::NoPage
     );
     assert_eq!(folio_order(&s.cx, f), 1);
     assert_eq!(s.cx.w.frames[f as usize].mapping.get(), Some(0));
     clean(&s);
 
-    assert_eq!(s.op(|cx| xfs_file_dax_write(cx, 0, 0)), 0);
+    assert_eq!(s.op(|cx| xfs_file_dax_write(cx, FILE_A, 0)), 0);
     let ev = events(&s);
     let deleted = pos(&ev, "xa store A[0]: pfn 8|PMD -> NULL");
     let disassociated = pos(&ev, "page 8 mapping: A -> NULL");

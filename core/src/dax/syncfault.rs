@@ -21,6 +21,7 @@ use crate::vfs::vfs_fsync_range;
 use crate::violation::{Check, Inv};
 use crate::vm::{Fault, Vmf};
 use crate::wait::WakeMode;
+use crate::world::File;
 
 /// `fs/dax.c` `dax_finish_sync_fault`: fsync the faulting range, then insert
 /// the pfn writable. `order` is 0 or PMD_ORDER.
@@ -28,7 +29,7 @@ pub fn dax_finish_sync_fault(cx: &Cx, vmf: &Vmf, pfn: u64, order: u32) -> Fault 
     let _f = cx.enter("dax_finish_sync_fault");
     let start = align_index(vmf.index, order);
     let end = start + (1 << order) - 1;
-    if vfs_fsync_range(cx, vmf.file, start, end) != 0 {
+    if vfs_fsync_range(cx, File(vmf.file), start, end) != 0 {
         return Fault::SigBus;
     }
     dax_insert_pfn_mkwrite(cx, vmf, pfn, order)

@@ -11,7 +11,7 @@ use crate::sync::Ordering;
 use crate::trace::What;
 use crate::violation::{Check, Inv};
 use crate::vm::{Fault, FaultSize};
-use crate::world::{PinRec, Pmd, Pte};
+use crate::world::{File, Mm, PinRec, Pmd, Pte};
 
 /// `include/linux/mm.h` `GUP_PIN_COUNTING_BIAS`: a FOLL_PIN on a small folio
 /// adds this much.
@@ -119,12 +119,13 @@ fn longterm_refused(cx: &Cx, flags: GupFlags) -> bool {
 /// in (`faultin_page`) once if it is not mapped as needed.
 pub fn __get_user_pages(
     cx: &Cx,
-    mm: u8,
-    file: u8,
+    mm: Mm,
+    file: File,
     index: u64,
     flags: GupFlags,
 ) -> Result<Pinned, &'static str> {
     let _f = cx.enter("__get_user_pages");
+    let (mm, file) = (mm.0, file.0);
     let w = cx.world();
     let m = &w.mms[mm as usize];
     let _l = cx.down_read(&m.mmap_lock, LockId::MmapLock(mm));
@@ -224,13 +225,13 @@ fn follow_page_mask(
 /// `gup_fast`, the function whose walk the scope stands for.
 pub fn gup_fast(
     cx: &Cx,
-    mm: u8,
-    file: u8,
+    mm: Mm,
+    file: File,
     index: u64,
     flags: GupFlags,
 ) -> Result<Pinned, &'static str> {
     let _f = cx.enter("gup_fast");
-    let walked = gup_fast_pgd_range(cx, mm, file, index, flags);
+    let walked = gup_fast_pgd_range(cx, mm.0, file.0, index, flags);
     if flags.fast_only {
         return walked.ok_or("-EFAULT (fast only)");
     }

@@ -8,11 +8,10 @@ use crate::entry::*;
 use crate::mm::folio::{folio_get, folio_put, folio_ref_count, page_folio};
 use crate::mm::huge_memory::{__split_huge_pmd_locked, zap_huge_pmd};
 use crate::mm::rmap::{folio_add_file_rmap_pte, folio_remove_rmap_pte};
-use crate::trace::PtEntry;
-use crate::trace::What;
+use crate::trace::{PtEntry, What};
 use crate::violation::Check;
-use crate::vm::{Fault, FaultSize, Vmf};
-use crate::world::{Pmd, Pte, ZERO_PFN};
+use crate::vm::{Access, Fault, FaultSize, Vmf};
+use crate::world::{File, Mm, Pmd, Pte, ZERO_PFN};
 
 /// The page-table slot of (mm, file, index).
 pub(crate) fn slot(cx: &Cx, mm: u8, file: u8, index: u64) -> &crate::world::PmdSlot {
@@ -280,8 +279,9 @@ pub fn unmap_mapping_pages(cx: &Cx, file: u8, first: u64, last: u64) {
 
 /// `mm/vma.c` `munmap` of the file's whole VMA in `mm`: zap, unlink the VMA
 /// from `i_mmap`, then flush the gather (the references drop last).
-pub fn munmap(cx: &Cx, mm: u8, file: u8) {
+pub fn munmap(cx: &Cx, mm: Mm, file: File) {
     let _f = cx.enter("munmap");
+    let (mm, file) = (mm.0, file.0);
     let w = cx.world();
     let m = &w.mms[mm as usize];
     let _l = cx.down_write(&m.mmap_lock, LockId::MmapLock(mm));
@@ -305,13 +305,14 @@ pub fn munmap(cx: &Cx, mm: u8, file: u8) {
 /// that allows the access is already there.
 pub fn handle_mm_fault(
     cx: &Cx,
-    mm: u8,
-    file: u8,
+    mm: Mm,
+    file: File,
     index: u64,
-    write: bool,
+    access: Access,
     size: FaultSize,
 ) -> Fault {
     let _f = cx.enter("handle_mm_fault");
+    let (mm, file, write) = (mm.0, file.0, access == Access::Write);
     let w = cx.world();
     let m = &w.mms[mm as usize];
     let _l = cx.down_read(&m.mmap_lock, LockId::MmapLock(mm));

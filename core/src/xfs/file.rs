@@ -19,6 +19,7 @@ use crate::entry::*;
 use crate::mm::truncate::invalidate_inode_pages2_range;
 use crate::trace::file_name;
 use crate::vm::{Fault, FaultSize, FileOps, VmOps, Vmf};
+use crate::world::File;
 use crate::xfs::iomap::XFS_IOMAP_OPS;
 use crate::xfs::reflink::{xfs_reflink_allocate_cow, xfs_reflink_end_cow};
 
@@ -92,8 +93,9 @@ fn xfs_fsync_flush_log(cx: &Cx, file: u8) {
 /// the new, unshared block, whose metadata is not yet durable. A plain
 /// overwrite touches no entry. Returns 0, -EINVAL (hole or past the map) or
 /// -ENOSPC.
-pub fn xfs_file_dax_write(cx: &Cx, file: u8, index: u64) -> i32 {
+pub fn xfs_file_dax_write(cx: &Cx, file: File, index: u64) -> i32 {
     let _f = cx.enter("xfs_file_dax_write");
+    let file = file.0;
     let w = cx.world();
     let ino = w.file(file);
     // xfs_ilock(XFS_IOLOCK_EXCL): i_rwsem, which dax_iomap_rw asserts.

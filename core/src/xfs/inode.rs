@@ -12,6 +12,7 @@ use crate::mm::truncate::truncate_inode_pages_range;
 use crate::trace::file_name;
 use crate::violation::{Check, Inv};
 use crate::wait::WaitKey;
+use crate::world::File;
 
 /// `fs/xfs/xfs_inode.c` `xfs_wait_dax_page`: the break-layout callback:
 /// drop MMAPLOCK_EXCL, sleep until woken, retake it.
@@ -73,8 +74,9 @@ fn xfs_free_block(cx: &Cx, file: u8, index: u64) {
 /// `fs/xfs/xfs_iops.c` `xfs_setattr_size` shrinking to `new_size` pages:
 /// MMAPLOCK_EXCL, break-layout, new i_size, truncate the page cache, free the
 /// blocks.
-pub fn xfs_setattr_size(cx: &Cx, file: u8, new_size: u64) {
+pub fn xfs_setattr_size(cx: &Cx, file: File, new_size: u64) {
     let _f = cx.enter("xfs_setattr_size");
+    let file = file.0;
     let w = cx.world();
     let ino = w.file(file);
     // xfs_vn_setattr: IOLOCK_EXCL, then MMAPLOCK_EXCL.
@@ -112,8 +114,9 @@ pub fn xfs_setattr_size(cx: &Cx, file: u8, new_size: u64) {
 /// `xfs_file_fallocate(FALLOC_FL_PUNCH_HOLE)` runs it over `[start, end]`
 /// (taking the IOLOCK and MMAPLOCK and breaking the layout as that caller
 /// does).
-pub fn xfs_free_file_space(cx: &Cx, file: u8, start: u64, end: u64) {
+pub fn xfs_free_file_space(cx: &Cx, file: File, start: u64, end: u64) {
     let _f = cx.enter("xfs_free_file_space");
+    let file = file.0;
     let w = cx.world();
     let ino = w.file(file);
     // xfs_file_fallocate: IOLOCK_EXCL, then MMAPLOCK_EXCL.

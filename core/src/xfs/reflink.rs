@@ -3,14 +3,15 @@
 
 use crate::cx::{Cx, LockId};
 use crate::trace::file_name;
-use crate::world::Block;
+use crate::world::{Block, File};
 use crate::xfs::inode::xfs_mmaplock_two_inodes_and_break_dax_layout;
 
 /// `fs/xfs/xfs_reflink.c` `xfs_reflink_remap_range` (FICLONERANGE) of the whole
 /// of `src` onto `dst`: both inodes locked and their layouts broken, then the
 /// extents are shared by both files.
-pub fn xfs_reflink_remap_range(cx: &Cx, src: u8, dst: u8) {
+pub fn xfs_reflink_remap_range(cx: &Cx, src: File, dst: File) {
     let _f = cx.enter("xfs_reflink_remap_range");
+    let (src, dst) = (src.0, dst.0);
     let Some(locks) = xfs_mmaplock_two_inodes_and_break_dax_layout(cx, src, dst) else {
         return;
     };

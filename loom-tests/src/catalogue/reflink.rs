@@ -6,8 +6,10 @@
 use daxcheck_core::mm::gup::{__get_user_pages, unpin_user_page, GupFlags};
 use daxcheck_core::mm::memory::{handle_mm_fault, munmap};
 use daxcheck_core::vfs::vfs_fsync_range;
+use daxcheck_core::vm::Access::Read;
 use daxcheck_core::vm::FaultSize;
 use daxcheck_core::world::{Block, FileSetup, Setup, DAX_BASE};
+use daxcheck_core::world::{File, Mm, FILE_A, FILE_B};
 use daxcheck_core::xfs::inode::xfs_free_file_space;
 use daxcheck_core::xfs::reflink::xfs_reflink_remap_range;
 use daxcheck_core::{KernelState, Mutant};
@@ -74,7 +76,7 @@ pub(crate) fn s7() -> Scenario {
                 (b'A' + file) as char
             ),
             move |cx| {
-                handle_mm_fault(cx, mm, file, 0, false, FaultSize::Pte);
+                handle_mm_fault(cx, Mm(mm), File(file), 0, Read, FaultSize::Pte);
             },
         )
     };
@@ -106,8 +108,8 @@ Result: finds (H3): under loom the two associations are unordered accesses (a da
                 threads: vec![
                     fault(0, 0),
                     thread("mm1 read fault B[0], then punch B[0..1]", |cx| {
-                        handle_mm_fault(cx, 1, 1, 0, false, FaultSize::Pte);
-                        xfs_free_file_space(cx, 1, 0, 1);
+                        handle_mm_fault(cx, Mm(1), FILE_B, 0, Read, FaultSize::Pte);
+                        xfs_free_file_space(cx, FILE_B, 0, 1);
                     }),
                 ],
                 expect: None,
@@ -140,11 +142,11 @@ Result: holds",
             name: "busy-b",
             setup: shared_ab(2, 2),
             threads: vec![
-                thread("reflink remap A -> B", |cx| xfs_reflink_remap_range(cx, 0, 1)),
+                thread("reflink remap A -> B", |cx| xfs_reflink_remap_range(cx, FILE_A, FILE_B)),
                 thread("mm1 fault B[0], pin, unpin", |cx| {
-                    handle_mm_fault(cx, 1, 1, 0, false, FaultSize::Pte);
+                    handle_mm_fault(cx, Mm(1), FILE_B, 0, Read, FaultSize::Pte);
                     let flags = GupFlags { write: false, pin: true, longterm: false, huge: false, fast_only: false };
-                    if let Ok(p) = __get_user_pages(cx, 1, 1, 0, flags) {
+                    if let Ok(p) = __get_user_pages(cx, Mm(1), FILE_B, 0, flags) {
                         unpin_user_page(cx, p);
                     }
                 }),
@@ -155,14 +157,14 @@ Result: holds",
             name: "writeback-waiter",
             setup: shared_ab(2, 2),
             threads: vec![
-                thread("reflink remap A -> B", |cx| xfs_reflink_remap_range(cx, 0, 1)),
+                thread("reflink remap A -> B", |cx| xfs_reflink_remap_range(cx, FILE_A, FILE_B)),
                 thread("fsync B", |cx| {
-                    vfs_fsync_range(cx, 1, 0, 1);
+                    vfs_fsync_range(cx, FILE_B, 0, 1);
                 }),
                 thread("mm1 pin B[0] for write, fsync B, unpin", |cx| {
                     let flags = GupFlags { write: true, pin: true, longterm: false, huge: false, fast_only: false };
-                    if let Ok(p) = __get_user_pages(cx, 1, 1, 0, flags) {
-                        vfs_fsync_range(cx, 1, 0, 1);
+                    if let Ok(p) = __get_user_pages(cx, Mm(1), FILE_B, 0, flags) {
+                        vfs_fsync_range(cx, FILE_B, 0, 1);
                         unpin_user_page(cx, p);
                     }
                 }),
@@ -216,13 +218,13 @@ pub(crate) fn s15() -> Scenario {
     let story = |size: FaultSize| {
         move |cx: &daxcheck_core::cx::Cx| {
             // An order-0 association at index 2 leaves the cell at 2.
-            handle_mm_fault(cx, 0, 0, 2, false, FaultSize::Pte);
-            munmap(cx, 0, 0);
+            handle_mm_fault(cx, Mm(0), FILE_A, 2, Read, FaultSize::Pte);
+            munmap(cx, Mm(0), FILE_A);
             // FICLONE: break both layouts (A's entry goes, the cell keeps 2),
             // then A's blocks become shared with B.
-            xfs_reflink_remap_range(cx, 0, 1);
-            handle_mm_fault(cx, 1, 0, 2, false, size);
-            handle_mm_fault(cx, 1, 1, 2, false, size);
+            xfs_reflink_remap_range(cx, FILE_A, FILE_B);
+            handle_mm_fault(cx, Mm(1), FILE_A, 2, Read, size);
+            handle_mm_fault(cx, Mm(1), FILE_B, 2, Read, size);
         }
     };
     Scenario {
@@ -252,7 +254,7 @@ pub(crate) fn s17() -> Scenario {
         thread(
             format!("mm{mm} read fault A[0] (shared extent)"),
             move |cx| {
-                handle_mm_fault(cx, mm, 0, 0, false, FaultSize::Pte);
+                handle_mm_fault(cx, Mm(mm), FILE_A, 0, Read, FaultSize::Pte);
             },
         )
     };
@@ -308,10 +310,10 @@ Result: finds (H7, hypothesis of this model): the order-0 store replaces the PMD
             setup: shared_ab(2, 0),
             threads: vec![
                 thread("mm0 PMD read fault A[0]", |cx| {
-                    handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pmd);
+                    handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pmd);
                 }),
                 thread("mm1 PTE read fault A[1]", |cx| {
-                    handle_mm_fault(cx, 1, 0, 1, false, FaultSize::Pte);
+                    handle_mm_fault(cx, Mm(1), FILE_A, 1, Read, FaultSize::Pte);
                 }),
             ],
             expect: None,

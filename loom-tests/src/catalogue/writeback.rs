@@ -6,8 +6,10 @@ use daxcheck_core::mm::memory::handle_mm_fault;
 use daxcheck_core::mm::memory_failure::mf_generic_kill_procs;
 use daxcheck_core::mm::truncate::invalidate_inode_pages2_range;
 use daxcheck_core::vfs::vfs_fsync_range;
+use daxcheck_core::vm::Access::{Read, Write};
 use daxcheck_core::vm::FaultSize;
 use daxcheck_core::world::{Block, FileSetup, Setup, SetupExt, DAX_BASE};
+use daxcheck_core::world::{Mm, FILE_A, FILE_B};
 use daxcheck_core::xfs::file::xfs_file_dax_write;
 use daxcheck_core::xfs::inode::{xfs_free_file_space, xfs_setattr_size};
 use daxcheck_core::{KernelState, Mutant};
@@ -68,12 +70,14 @@ Result: holds",
             setup: file_a(1),
             threads: vec![
                 thread("mm0 write fault A[0], fsync", |cx| {
-                    handle_mm_fault(cx, 0, 0, 0, true, FaultSize::Pte);
-                    vfs_fsync_range(cx, 0, 0, 1);
+                    handle_mm_fault(cx, Mm(0), FILE_A, 0, Write, FaultSize::Pte);
+                    vfs_fsync_range(cx, FILE_A, 0, 1);
                 }),
-                thread("punch hole A[0..1]", |cx| xfs_free_file_space(cx, 0, 0, 1)),
+                thread("punch hole A[0..1]", |cx| {
+                    xfs_free_file_space(cx, FILE_A, 0, 1)
+                }),
                 thread("fsync A", |cx| {
-                    vfs_fsync_range(cx, 0, 0, 1);
+                    vfs_fsync_range(cx, FILE_A, 0, 1);
                 }),
             ],
             expect: None,
@@ -109,10 +113,10 @@ Result: -truncate holds; -shared finds (H3: the shared association sets mapping 
                 setup: file_a(2),
                 threads: vec![
                     thread("mm0 read fault A[0], kill pfn 8", |cx| {
-                        handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pte);
+                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte);
                         mf_generic_kill_procs(cx, DAX_BASE);
                     }),
-                    thread("truncate A to 0", |cx| xfs_setattr_size(cx, 0, 0)),
+                    thread("truncate A to 0", |cx| xfs_setattr_size(cx, FILE_A, 0)),
                 ],
                 expect: None,
             },
@@ -121,11 +125,11 @@ Result: -truncate holds; -shared finds (H3: the shared association sets mapping 
                 setup: shared_ab(2, 0),
                 threads: vec![
                     thread("mm0 read fault A[0], kill pfn 8", |cx| {
-                        handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pte);
+                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte);
                         mf_generic_kill_procs(cx, DAX_BASE);
                     }),
                     thread("mm1 read fault B[0] (shared extent)", |cx| {
-                        handle_mm_fault(cx, 1, 1, 0, false, FaultSize::Pte);
+                        handle_mm_fault(cx, Mm(1), FILE_B, 0, Read, FaultSize::Pte);
                     }),
                 ],
                 expect: Some(finds_s8b),
@@ -161,10 +165,10 @@ Result: finds (H1): the folio is disassociated and split while T1's PMD maps it"
             setup: file_spare(true, 2),
             threads: vec![
                 thread("mm0 PMD read fault A[0]", |cx| {
-                    handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pmd);
+                    handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pmd);
                 }),
                 thread("CoW write A[0]", |cx| {
-                    xfs_file_dax_write(cx, 0, 0);
+                    xfs_file_dax_write(cx, FILE_A, 0);
                 }),
             ],
             expect: None,
@@ -207,13 +211,13 @@ Result: finds (H4)",
             setup,
             threads: vec![
                 thread("mm0 MAP_SYNC write fault A[0]", |cx| {
-                    handle_mm_fault(cx, 0, 0, 0, true, FaultSize::Pte);
+                    handle_mm_fault(cx, Mm(0), FILE_A, 0, Write, FaultSize::Pte);
                 }),
                 thread("CoW write A[0]", |cx| {
-                    xfs_file_dax_write(cx, 0, 0);
+                    xfs_file_dax_write(cx, FILE_A, 0);
                 }),
                 thread("mm1 read fault A[0]", |cx| {
-                    handle_mm_fault(cx, 1, 0, 0, false, FaultSize::Pte);
+                    handle_mm_fault(cx, Mm(1), FILE_A, 0, Read, FaultSize::Pte);
                 }),
             ],
             expect: None,
@@ -241,11 +245,11 @@ Result: holds",
                 setup: file_a(1),
                 threads: vec![
                     thread("mm0 write fault A[0], fsync", |cx| {
-                        handle_mm_fault(cx, 0, 0, 0, true, FaultSize::Pte);
-                        vfs_fsync_range(cx, 0, 0, 1);
+                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Write, FaultSize::Pte);
+                        vfs_fsync_range(cx, FILE_A, 0, 1);
                     }),
                     thread("fsync A", |cx| {
-                        vfs_fsync_range(cx, 0, 0, 1);
+                        vfs_fsync_range(cx, FILE_A, 0, 1);
                     }),
                 ],
                 expect: None,
@@ -255,12 +259,12 @@ Result: holds",
                 setup: file_a(1),
                 threads: vec![
                     thread("mm0 write A[0], fsync, write again", |cx| {
-                        handle_mm_fault(cx, 0, 0, 0, true, FaultSize::Pte);
-                        vfs_fsync_range(cx, 0, 0, 1);
-                        handle_mm_fault(cx, 0, 0, 0, true, FaultSize::Pte);
+                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Write, FaultSize::Pte);
+                        vfs_fsync_range(cx, FILE_A, 0, 1);
+                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Write, FaultSize::Pte);
                     }),
                     thread("fsync A", |cx| {
-                        vfs_fsync_range(cx, 0, 0, 1);
+                        vfs_fsync_range(cx, FILE_A, 0, 1);
                     }),
                 ],
                 expect: None,
@@ -296,7 +300,7 @@ Result: holds",
             setup,
             threads: vec![
                 thread("mm0 read fault A[0] (hole)", |cx| {
-                    handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pte);
+                    handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte);
                 }),
                 inval(1),
                 inval(2),
