@@ -453,6 +453,9 @@ fn replay(file: PathBuf, html: Option<PathBuf>, svg: Option<PathBuf>) -> ExitCod
             file.display(),
             at + 1
         );
+        if html.is_some() || svg.is_some() {
+            eprintln!("daxcheck: no picture written: the replay did not fail");
+        }
         return ExitCode::from(1);
     };
     print!("{}", run::render_failure(&result, f, Some(&file)));
