@@ -65,7 +65,8 @@ document.addEventListener('securitypolicyviolation', function (e) { window.__dax
 
 const SCRIPT: &str = r#"
 (function () {
-  var data = JSON.parse(document.getElementById('steps').textContent);
+  var byStep = {};
+  JSON.parse(document.getElementById('steps').textContent).forEach(function (s) { byStep[s.n] = s; });
   var panel = document.getElementById('detail');
   var body = panel.querySelector('.body');
   var pinned = null, current = null;
@@ -75,7 +76,7 @@ const SCRIPT: &str = r#"
     var r = document.getElementById('step-' + n); if (r) r.classList.add('sel');
   }
   function show(n) {
-    var s = data[n - 1]; if (!s) return;
+    var s = byStep[n]; if (!s) return;
     current = n; body.textContent = '';
     body.appendChild(el('div', 'head', 'step ' + s.n + ' \u00b7 T' + s.tid + (s.thread ? '  ' + s.thread : '')));
     body.appendChild(el('div', null, s.func + '  (nesting ' + s.depth + ')'));
@@ -121,7 +122,9 @@ const SCRIPT: &str = r#"
   if (linked && document.getElementById('step-' + linked[1])) {
     pin(+linked[1]);
     document.getElementById('step-' + linked[1]).scrollIntoView({ block: 'center' });
-  } else if (first) { show(first); } else if (data.length) show(data.length);
+  } else if (byStep[first]) { show(first); } else {
+    var last = document.querySelectorAll('#pic .hit'); if (last.length) show(+last[last.length - 1].getAttribute('data-step'));
+  }
   var st = document.getElementById('daxcheck-status');
   st.setAttribute('data-lanes', String(document.querySelectorAll('#lanes .lane').length));
   st.setAttribute('data-marked', Array.prototype.map.call(document.querySelectorAll('#pic .hit.seen, #pic .hit.cause, #pic .hit.race'), function (r) { return r.getAttribute('data-step') + ':' + r.classList[1]; }).join(' '));
@@ -253,7 +256,7 @@ pub fn page(input: &Input) -> String {
         );
     }
     out.push_str(
-        r#"<span>▮ hold · ▯ dashed: shared (down_read)</span><span style="color:#1d4ed8">→ wake-up</span><span style="color:#777">┆ asleep</span><span>▢ value after a change · ○ a read</span>"#,
+        r#"<span>▮ hold · ▯ dashed: shared (down_read)</span><span style="color:#1d4ed8">→ wake-up</span><span style="color:#777">╎ dashed grey line: asleep</span><span>▢ value after a change · ○ a read</span>"#,
     );
     out.push_str("</div>\n");
     if let Some(r) = &input.replay {
@@ -267,7 +270,7 @@ pub fn page(input: &Input) -> String {
 <div id="daxcheck-status" hidden data-ready="0" data-errors="0"></div>
 "#,
     );
-    let json = serde_json::Value::Array(step_data(input, &l)).to_string();
+    let json = serde_json::Value::Array(step_data(input, &l, &g)).to_string();
     // JSON inside a script element: no `<` may close it early.
     let _ = write!(
         out,
@@ -320,7 +323,7 @@ fn lanes_bar(input: &Input, l: &Layout, g: &Geometry, out: &mut String) {
 }
 
 /// Per step: what the detail panel shows.
-fn step_data(input: &Input, l: &Layout) -> Vec<serde_json::Value> {
+fn step_data(input: &Input, l: &Layout, g: &Geometry) -> Vec<serde_json::Value> {
     let names: BTreeMap<u8, &str> = input
         .threads
         .iter()
@@ -330,6 +333,7 @@ fn step_data(input: &Input, l: &Layout) -> Vec<serde_json::Value> {
         .steps
         .iter()
         .enumerate()
+        .filter(|(i, _)| g.shows(*i))
         .map(|(i, s)| {
             let held_map = l.held_after(i);
             let held: Vec<String> = input

@@ -48,6 +48,9 @@ pub enum Kind {
     /// `prepare_to_wait*` on a queue (table and key).
     Enqueue {
         queue: String,
+        /// `prepare_to_wait_exclusive` queues at the tail, the others at
+        /// the head.
+        exclusive: bool,
     },
     /// `schedule()`: the thread sleeps on a queue.
     Sleep {
@@ -164,8 +167,13 @@ impl Step {
             What::EntryUnlock { file, index, .. } => Kind::Release {
                 lock: entry(*file, *index),
             },
-            What::Enqueue { table, key, .. } => Kind::Enqueue {
+            What::Enqueue {
+                table,
+                key,
+                exclusive,
+            } => Kind::Enqueue {
                 queue: format!("{table} {key}"),
+                exclusive: *exclusive,
             },
             What::Sleep(on) => Kind::Sleep { queue: on.clone() },
             What::Woken => Kind::Woken,
@@ -663,83 +671,87 @@ impl Layout {
     }
 }
 
-/// Who woke whom. A thread that slept on a queue was woken by the last
-/// wake of that queue, by another thread, that removed someone between its
-/// sleep and its wake-up. A wake that removed a thread before it slept (it
-/// then never sleeps) points at that thread's next step.
+/// Who woke whom. The wait queues are replayed from the trace: a wake
+/// removes the first `woken` waiters of its queue, in queue order; a removed
+/// sleeper runs on at its `woken` step, a waiter removed before it slept at
+/// its next step. (`finish_wait` is not recorded, so a waiter that left the
+/// queue on its own stays in the replayed queue until it queues elsewhere or
+/// sleeps; a sleeper no replayed wake removed is credited to the last wake
+/// of its queue during its sleep.)
 fn wake_arrows(steps: &[Step]) -> Vec<Arrow> {
-    let mut arrows = Vec::new();
-    let mut used: BTreeMap<usize, usize> = BTreeMap::new();
     let label = |w: &Step| match &w.kind {
         Kind::Wake { queue, mode, .. } => format!("{mode} {queue}"),
         _ => String::new(),
     };
+    let mut arrows = Vec::new();
+    let mut queues: BTreeMap<&str, Vec<u8>> = BTreeMap::new();
+    let mut asleep: BTreeMap<u8, (usize, &str)> = BTreeMap::new();
+    // Sleepers removed by a wake, waiting for their `woken` step.
+    let mut woken_by: BTreeMap<u8, usize> = BTreeMap::new();
+    // Waiters removed before they slept: (wake, thread).
+    let mut early: Vec<(usize, u8)> = Vec::new();
     for (j, s) in steps.iter().enumerate() {
-        if s.kind != Kind::Woken {
-            continue;
-        }
-        let Some(si) = steps[..j]
-            .iter()
-            .rposition(|x| x.tid == s.tid && matches!(x.kind, Kind::Sleep { .. }))
-        else {
-            continue;
-        };
-        let Kind::Sleep { queue } = &steps[si].kind else {
-            continue;
-        };
-        let waker = (si + 1..j).rev().find(|&w| {
-            steps[w].tid != s.tid
-                && matches!(&steps[w].kind, Kind::Wake { queue: q, woken, .. } if q == queue && *woken > 0)
-        });
-        if let Some(w) = waker {
-            *used.entry(w).or_insert(0) += 1;
-            arrows.push(Arrow {
-                from: w,
-                to: j,
-                label: label(&steps[w]),
-            });
+        match &s.kind {
+            Kind::Enqueue { queue, exclusive } => {
+                // A task waits on one queue at a time.
+                for (q, v) in queues.iter_mut() {
+                    if *q != queue.as_str() {
+                        v.retain(|t| *t != s.tid);
+                    }
+                }
+                let v = queues.entry(queue.as_str()).or_default();
+                if !v.contains(&s.tid) {
+                    if *exclusive {
+                        v.push(s.tid);
+                    } else {
+                        v.insert(0, s.tid);
+                    }
+                }
+            }
+            Kind::Sleep { queue } => {
+                asleep.insert(s.tid, (j, queue.as_str()));
+            }
+            Kind::Woken => {
+                let nap = asleep.remove(&s.tid);
+                let waker = woken_by.remove(&s.tid).or_else(|| {
+                    let (si, queue) = nap?;
+                    (si + 1..j).rev().find(|&w| {
+                        steps[w].tid != s.tid
+                            && matches!(&steps[w].kind, Kind::Wake { queue: q, woken, .. } if q == queue && *woken > 0)
+                    })
+                });
+                for v in queues.values_mut() {
+                    v.retain(|t| *t != s.tid);
+                }
+                if let Some(w) = waker {
+                    arrows.push(Arrow {
+                        from: w,
+                        to: j,
+                        label: label(&steps[w]),
+                    });
+                }
+            }
+            Kind::Wake { queue, woken, .. } if *woken > 0 => {
+                let v = queues.entry(queue.as_str()).or_default();
+                let n = (*woken).min(v.len());
+                for t in v.drain(..n) {
+                    if asleep.contains_key(&t) {
+                        woken_by.insert(t, j);
+                    } else {
+                        early.push((j, t));
+                    }
+                }
+            }
+            _ => {}
         }
     }
-    for (w, s) in steps.iter().enumerate() {
-        let Kind::Wake { queue, woken, .. } = &s.kind else {
-            continue;
-        };
-        let mut left = woken.saturating_sub(used.get(&w).copied().unwrap_or(0));
-        if left == 0 {
-            continue;
-        }
-        // Threads queued on this key that had not gone to sleep yet.
-        let mut tids: Vec<u8> = steps[..w]
-            .iter()
-            .filter(|x| {
-                x.tid != s.tid && matches!(&x.kind, Kind::Enqueue { queue: q } if q == queue)
-            })
-            .map(|x| x.tid)
-            .collect();
-        tids.dedup();
-        for t in tids {
-            if left == 0 {
-                break;
-            }
-            let enq = steps[..w].iter().rposition(|x| {
-                x.tid == t && matches!(&x.kind, Kind::Enqueue { queue: q } if q == queue)
+    for (w, t) in early {
+        if let Some(next) = steps[w + 1..].iter().position(|x| x.tid == t) {
+            arrows.push(Arrow {
+                from: w,
+                to: w + 1 + next,
+                label: format!("{} (before it slept)", label(&steps[w])),
             });
-            let slept = enq.is_some_and(|e| {
-                steps[e..w]
-                    .iter()
-                    .any(|x| x.tid == t && matches!(x.kind, Kind::Sleep { .. } | Kind::Woken))
-            });
-            if slept {
-                continue;
-            }
-            if let Some(next) = steps[w + 1..].iter().position(|x| x.tid == t) {
-                arrows.push(Arrow {
-                    from: w,
-                    to: w + 1 + next,
-                    label: format!("{} (before it slept)", label(s)),
-                });
-                left -= 1;
-            }
         }
     }
     arrows.sort_by_key(|a| (a.from, a.to));
@@ -881,7 +893,14 @@ mod tests {
     fn a_wake_points_at_the_sleeper_it_woke() {
         let q = "entry entry A[0]".to_string();
         let i = input(vec![
-            step(2, "w", Kind::Enqueue { queue: q.clone() }),
+            step(
+                2,
+                "w",
+                Kind::Enqueue {
+                    queue: q.clone(),
+                    exclusive: true,
+                },
+            ),
             step(
                 2,
                 "w",
@@ -930,7 +949,14 @@ mod tests {
     fn a_wake_before_the_sleep_points_at_the_next_step() {
         let q = "var var page 8".to_string();
         let i = input(vec![
-            step(2, "w", Kind::Enqueue { queue: q.clone() }),
+            step(
+                2,
+                "w",
+                Kind::Enqueue {
+                    queue: q.clone(),
+                    exclusive: true,
+                },
+            ),
             step(
                 1,
                 "dax_folio_put",
@@ -998,5 +1024,58 @@ mod tests {
         assert_eq!(page.matches(r#"<div class="lane""#).count(), 2);
         let svg = svg::standalone(&i);
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    }
+
+    #[test]
+    fn a_long_trace_keeps_its_first_and_last_steps() {
+        // A hold taken before the cut and released after it stays drawn.
+        let mut steps = vec![step(1, "f", lock("xa_lock(A)"))];
+        steps.extend((0..998).map(|k| step(1 + (k % 2) as u8, "g", Kind::Other)));
+        steps.push(step(1, "f", unlock("xa_lock(A)")));
+        let i = input(steps);
+        let page = html::page(&i);
+        assert!(page.contains(r#"id="step-150""#));
+        assert!(!page.contains(r#"id="step-151""#));
+        assert!(!page.contains(r#"id="step-750""#));
+        assert!(page.contains(r#"id="step-751""#));
+        assert!(page.contains("steps 151–750 left out"));
+        assert!(page.contains("xa_lock(A) held by T1: steps 1–1000"));
+        assert_eq!(page.matches(r#"class="hit"#).count(), 400);
+    }
+
+    #[test]
+    fn wakes_take_waiters_in_queue_order() {
+        let q = || "entry entry A[0]".to_string();
+        let enq = || Kind::Enqueue {
+            queue: q(),
+            exclusive: true,
+        };
+        let wake = || Kind::Wake {
+            queue: q(),
+            mode: "WAKE_NEXT".into(),
+            woken: 1,
+        };
+        let sleep = || Kind::Sleep { queue: q() };
+        let mut i = input(vec![
+            step(2, "w", enq()),       // 0
+            step(2, "w", sleep()),     // 1
+            step(3, "w", enq()),       // 2
+            step(1, "u", wake()),      // 3: T2, first in the queue
+            step(2, "w", Kind::Woken), // 4
+            step(2, "w", enq()),       // 5
+            step(2, "w", sleep()),     // 6
+            step(1, "u", wake()),      // 7: T3, still awake
+            step(3, "w", Kind::Other), // 8
+            step(3, "u", wake()),      // 9: T2
+            step(2, "w", Kind::Woken), // 10
+        ]);
+        i.threads.push(Thread {
+            tid: 3,
+            name: "three".into(),
+            state: "finished".into(),
+        });
+        let l = Layout::new(&i);
+        let got: Vec<(usize, usize)> = l.arrows.iter().map(|a| (a.from, a.to)).collect();
+        assert_eq!(got, vec![(3, 4), (7, 8), (9, 10)]);
     }
 }

@@ -19,6 +19,9 @@ pub const TRACK_W: f64 = 70.0;
 /// The page width the picture is fitted to (a laptop screen at 100%).
 pub const FIT: f64 = 1400.0;
 const MIN_LANE: f64 = 240.0;
+/// A longer trace keeps its first and last steps, as the text trace does.
+const KEEP_HEAD: usize = 150;
+const KEEP_TAIL: usize = 250;
 
 pub const THREAD_COLOURS: [&str; 6] = [
     "#2563eb", "#059669", "#9333ea", "#c2410c", "#0891b2", "#4d7c0f",
@@ -44,6 +47,9 @@ pub struct Geometry {
     pub heads: bool,
     /// Each lane's thread, left edge and width, in thread order.
     pub lanes: Vec<(u8, f64, f64)>,
+    /// Steps left out of a very long trace (a livelock runs to the
+    /// explorer's step bound): indices `a..b`, drawn as one row.
+    pub hidden: Option<(usize, usize)>,
     pub tracks_x: f64,
     pub width: f64,
     pub height: f64,
@@ -51,6 +57,9 @@ pub struct Geometry {
 
 impl Geometry {
     pub fn new(input: &Input, l: &Layout, top: f64, heads: bool) -> Geometry {
+        let n = input.steps.len();
+        let hidden = (n > KEEP_HEAD + KEEP_TAIL).then(|| (KEEP_HEAD, n - KEEP_TAIL));
+        let rows = hidden.map_or(n, |(a, b)| n - (b - a) + 1);
         let tracks_w = l.columns.len() as f64 * TRACK_W;
         // Lanes share the width in proportion to what their labels need.
         let need: Vec<f64> = input
@@ -62,7 +71,9 @@ impl Geometry {
                     .steps
                     .iter()
                     .enumerate()
-                    .filter(|(_, s)| s.tid == t.tid)
+                    .filter(|(i, s)| {
+                        s.tid == t.tid && hidden.is_none_or(|(a, b)| *i < a || *i >= b)
+                    })
                     .map(|(i, s)| {
                         let chars = if repeats(input, i) {
                             s.text.chars().count() + 2
@@ -99,9 +110,10 @@ impl Geometry {
             top,
             heads,
             lanes,
+            hidden,
             tracks_x,
             width: tracks_x + tracks_w + 4.0,
-            height: top + head + input.steps.len() as f64 * ROW + 8.0,
+            height: top + head + rows as f64 * ROW + 8.0,
         }
     }
 
@@ -118,7 +130,17 @@ impl Geometry {
 
     /// Top of row `i`.
     pub fn row_y(&self, i: usize) -> f64 {
-        self.top + if self.heads { HEAD } else { 0.0 } + i as f64 * ROW
+        let row = match self.hidden {
+            Some((a, b)) if i >= b => i - (b - a) + 1,
+            Some((a, _)) if i >= a => a,
+            _ => i,
+        };
+        self.top + if self.heads { HEAD } else { 0.0 } + row as f64 * ROW
+    }
+
+    /// Whether step index `i` has a row of its own.
+    pub fn shows(&self, i: usize) -> bool {
+        self.hidden.is_none_or(|(a, b)| i < a || i >= b)
     }
 
     /// Top of the first row.
@@ -248,7 +270,19 @@ fn heads(input: &Input, l: &Layout, g: &Geometry, out: &mut String) {
 fn rows(input: &Input, l: &Layout, g: &Geometry, out: &mut String) {
     let w = g.width;
     // Row stripes and marks.
-    for i in 0..input.steps.len() {
+    if let Some((a, b)) = g.hidden {
+        let _ = write!(
+            out,
+            r##"<rect x="0" y="{y}" width="{w}" height="{ROW}" fill="#eee"/><text x="{x}" y="{ty}" fill="#555" font-style="italic">… steps {s0}–{s1} left out ({k} steps; holds and values run on through them) …</text>"##,
+            y = g.row_y(a),
+            x = GUTTER + 8.0,
+            ty = g.row_y(a) + ROW - 5.0,
+            s0 = a + 1,
+            s1 = b,
+            k = b - a,
+        );
+    }
+    for i in (0..input.steps.len()).filter(|&i| g.shows(i)) {
         let y = g.row_y(i);
         let ms = marks(input, i);
         let fill = match ms.first().map(|m| m.0) {
@@ -294,7 +328,11 @@ fn rows(input: &Input, l: &Layout, g: &Geometry, out: &mut String) {
         y1 = g.height
     );
     // Lock holds: a bar per hold in the holder's lane.
-    for sp in &l.spans {
+    // A hold that begins and ends among left-out steps has no row.
+    let drawn = |from: usize, to: Option<usize>| {
+        g.shows(from) || to.is_none_or(|t| g.shows(t) || g.row_y(t) > g.row_y(from))
+    };
+    for sp in l.spans.iter().filter(|sp| drawn(sp.from, sp.to)) {
         let Some(lx) = g.lane_x(sp.tid) else { continue };
         let x = lx + 6.0 + sp.slot as f64 * BAR_PITCH;
         let y0 = g.row_y(sp.from) + 3.0;
@@ -328,7 +366,7 @@ fn rows(input: &Input, l: &Layout, g: &Geometry, out: &mut String) {
         );
     }
     // Sleeps: a dotted line from schedule() to the wake-up.
-    for n in &l.naps {
+    for n in l.naps.iter().filter(|n| drawn(n.from, n.to)) {
         let Some(x) = g.label_x(l, n.tid, input.steps[n.from].depth) else {
             continue;
         };
@@ -336,12 +374,12 @@ fn rows(input: &Input, l: &Layout, g: &Geometry, out: &mut String) {
         let y1 = n.to.map_or(g.height - 6.0, |t| g.row_y(t));
         let _ = write!(
             out,
-            r##"<line x1="{x}" y1="{y0}" x2="{x}" y2="{y1}" stroke="#888" stroke-width="2" stroke-dasharray="2 3"/>"##,
-            x = x + 2.0
+            r##"<line x1="{x}" y1="{y0}" x2="{x}" y2="{y1}" stroke="#8a94a6" stroke-width="3" stroke-dasharray="7 4"/>"##,
+            x = x + 3.0
         );
     }
     // Step labels.
-    for (i, s) in input.steps.iter().enumerate() {
+    for (i, s) in input.steps.iter().enumerate().filter(|(i, _)| g.shows(*i)) {
         let y = g.row_y(i) + ROW - 5.0;
         let ms = marks(input, i);
         let numfill = match ms.first().map(|m| m.0) {
@@ -443,7 +481,7 @@ fn rows(input: &Input, l: &Layout, g: &Geometry, out: &mut String) {
                 r##"<line x1="{cx}" y1="{y0}" x2="{cx}" y2="{y1}" stroke="#b8b8c8" stroke-width="2"/>"##
             );
         }
-        for m in &c.marks {
+        for m in c.marks.iter().filter(|m| g.shows(m.0)) {
             let s = &input.steps[m.0];
             let y = g.row_y(m.0);
             if m.2 {
@@ -474,7 +512,7 @@ fn rows(input: &Input, l: &Layout, g: &Geometry, out: &mut String) {
         }
     }
     // Wake arrows, on top.
-    for a in &l.arrows {
+    for a in l.arrows.iter().filter(|a| g.shows(a.from) || g.shows(a.to)) {
         let (fs, ts) = (&input.steps[a.from], &input.steps[a.to]);
         let (Some(fx0), Some(tx0)) = (g.lane_x(fs.tid), g.lane_x(ts.tid)) else {
             continue;
@@ -501,7 +539,7 @@ fn rows(input: &Input, l: &Layout, g: &Geometry, out: &mut String) {
         );
     }
     // Hover targets, one per row, above everything.
-    for (i, s) in input.steps.iter().enumerate() {
+    for (i, s) in input.steps.iter().enumerate().filter(|(i, _)| g.shows(*i)) {
         let ms = marks(input, i);
         let class = ms.first().map_or("", |m| m.0);
         let _ = write!(
