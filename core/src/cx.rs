@@ -221,6 +221,7 @@ impl Cx {
         self.w.rec.push(Event {
             tid: self.tid,
             func: self.func(),
+            depth: u8::try_from(self.funcs.borrow().len().saturating_sub(1)).unwrap_or(u8::MAX),
             what,
         });
     }

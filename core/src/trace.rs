@@ -305,6 +305,9 @@ impl fmt::Display for What {
 pub struct Event {
     pub tid: u8,
     pub func: &'static str,
+    /// How many modelled kernel functions enclose `func` (0: the
+    /// top-level operation), for pictures that indent by call nesting.
+    pub depth: u8,
     pub what: What,
 }
 

@@ -4,5 +4,6 @@
 pub mod catalogue;
 pub mod explore;
 pub mod matrix;
+pub mod picture;
 pub mod replay;
 pub mod run;

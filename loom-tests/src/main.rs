@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use daxcheck::catalogue::{catalogue, resolve};
 use daxcheck::explore::{explore, Explorer};
 use daxcheck::matrix;
+use daxcheck::picture;
 use daxcheck::replay::{digest, ReplayFile};
 use daxcheck::run::{self, Budget, Run};
 use daxcheck_core::{KernelState, Mutant};
@@ -48,6 +49,12 @@ enum Cmd {
     Replay {
         /// A `.replay` file written by `daxcheck check`.
         file: PathBuf,
+        /// Also draw the execution as a self-contained HTML page.
+        #[arg(long, value_name = "OUT.html")]
+        html: Option<PathBuf>,
+        /// Also draw it as a standalone SVG file.
+        #[arg(long, value_name = "OUT.svg")]
+        svg: Option<PathBuf>,
     },
 }
 
@@ -146,6 +153,9 @@ struct CheckArgs {
     /// Save failing schedules under corpus/replays instead of daxcheck-failures/.
     #[arg(long)]
     save_corpus: bool,
+    /// Write a picture (HTML page) of each failure into this directory.
+    #[arg(long, value_name = "DIR")]
+    html_dir: Option<PathBuf>,
     #[command(flatten)]
     opts: ExploreOpts,
 }
@@ -206,7 +216,7 @@ fn main() -> ExitCode {
             print!("{}", matrix::render_detection(&rows));
             ExitCode::SUCCESS
         }
-        Cmd::Replay { file } => replay(file),
+        Cmd::Replay { file, html, svg } => replay(file, html, svg),
     }
 }
 
@@ -299,6 +309,11 @@ fn check(a: CheckArgs) -> ExitCode {
             if let Some(f) = &r.outcome.failure {
                 println!();
                 print!("{}", run::render_failure(r, f, p.as_deref()));
+                if let Some(line) =
+                    picture::beside_replay(r, f, p.as_deref(), a.html_dir.as_deref())
+                {
+                    println!("{line}");
+                }
             }
         }
     }
@@ -361,7 +376,7 @@ fn mutants(a: MutantArgs) -> ExitCode {
     }
 }
 
-fn replay(file: PathBuf) -> ExitCode {
+fn replay(file: PathBuf, html: Option<PathBuf>, svg: Option<PathBuf>) -> ExitCode {
     let text = match std::fs::read(&file) {
         Ok(b) => match String::from_utf8(b) {
             Ok(t) => t,
@@ -438,9 +453,15 @@ fn replay(file: PathBuf) -> ExitCode {
             file.display(),
             at + 1
         );
+        if html.is_some() || svg.is_some() {
+            eprintln!("daxcheck: no picture written: the replay did not fail");
+        }
         return ExitCode::from(1);
     };
     print!("{}", run::render_failure(&result, f, Some(&file)));
+    if let Err(e) = picture::draw(&result, f, &file, html.as_deref(), svg.as_deref()) {
+        return usage(e);
+    }
     if digest(&f.rec) != rf.digest {
         println!("\nreplay diverged: the trace differs from the recorded one (was the model changed since {} was written?)", file.display());
         return ExitCode::from(1);
