@@ -326,3 +326,35 @@ fn the_drawing_in_docs_is_the_code() {
         }
     }
 }
+
+/// A model function records the kernel function it stands for under its
+/// own Rust name (`let _f = cx.enter("name")` first in `fn name`), so a
+/// trace line leads to the code by grep. One function records two kernel
+/// names: `unpin_user_page` is also `put_page` for a FOLL_GET reference.
+#[test]
+fn recorded_names_are_the_rust_names() {
+    let mut checked = 0;
+    let mut differ = Vec::new();
+    for (module, text) in modules() {
+        for (i, _) in text.match_indices("let _f = cx.enter(") {
+            let arg = &text[i + "let _f = cx.enter(".len()..];
+            let arg = &arg[..arg.find(");").unwrap_or(0)];
+            let Some(f) = text[..i].rfind("fn ") else {
+                continue;
+            };
+            let name: String = text[f + 3..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            checked += 1;
+            if arg != format!("\"{name}\"") && name != "unpin_user_page" {
+                differ.push(format!("{module}::{name} records {arg}"));
+            }
+        }
+    }
+    assert!(checked > 50, "found only {checked} recorded functions");
+    assert!(
+        differ.is_empty(),
+        "Rust and recorded names differ: {differ:?}"
+    );
+}
