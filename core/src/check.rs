@@ -39,7 +39,7 @@ struct Snapshot {
 
 impl Snapshot {
     fn take(cx: &Cx) -> Snapshot {
-        let w = cx.world();
+        let w = &cx.w;
         let mut entries = Vec::new();
         let mut nrpages = Vec::new();
         for f in &w.files {
@@ -319,7 +319,7 @@ fn page_tables_match_xarray(cx: &Cx, s: &Snapshot) {
 /// I16: a writable PTE/PMD of a DAX folio belongs to an entry tagged DIRTY
 /// (so writeback will find it). A mapping with no entry is I15's business.
 fn writable_implies_dirty(cx: &Cx) {
-    let w = cx.world();
+    let w = &cx.w;
     for mm in &w.mms {
         for (file, slots) in mm.pt.iter().enumerate() {
             let xa = w.files[file].xa.peek();
@@ -380,7 +380,7 @@ fn nrpages_accounting(cx: &Cx, s: &Snapshot) {
 
 /// B1: the zero page and the huge zero folio never change.
 fn zero_folios_untouched(cx: &Cx) {
-    let w = cx.world();
+    let w = &cx.w;
     let z = &w.frames[ZERO_PFN as usize];
     let h = &w.frames[HUGE_ZERO_PFN as usize];
     let t = &w.frames[HUGE_ZERO_PFN as usize + 1];
@@ -420,7 +420,7 @@ fn waitqueues_empty(cx: &Cx) {
 
 /// `folio_order` from the checker's side (no tracked access).
 fn order_of(cx: &Cx, head: u64) -> u32 {
-    let w = cx.world();
+    let w = &cx.w;
     if w.frames[head as usize].head.peek() {
         w.frames
             .get(head as usize + 1)

@@ -354,12 +354,6 @@ impl Cx {
         }
     }
 
-    /// The world, with a lifetime tied to this context (the Arc lives as
-    /// long as the context).
-    pub fn world(&self) -> &World {
-        &self.w
-    }
-
     /// `WRITE_ONCE` of a marked field, recorded.
     pub fn write_once<T: Word>(
         &self,

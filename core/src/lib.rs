@@ -12,6 +12,14 @@
 //! time. Every lock, entry lock, wait, wake, refcount and field change is an
 //! [`trace::Event`]; violations are [`violation::Violation`] values.
 //!
+//! ## Layout
+//! Kernel functions live where a kernel reader looks for them: [`dax`] for
+//! fs/dax.c, [`mm`] for mm/*.c, [`xfs`] for the filesystem, on top of the
+//! machine ([`world`] state, [`cx::Cx`] the kernel's `current`, [`wait`]
+//! queues, [`trace`] recorder) and the [`sync`] facade. The layers and the
+//! rule that no import points up are drawn and checked in
+//! `docs/architecture.md`.
+//!
 //! ## Limitations
 //! What the model leaves out, and why that cannot hide a refcount bug, is
 //! listed in one table: `docs/simplifications.md`. Among them: no RCU, no

@@ -316,6 +316,66 @@ pub struct FileSetup {
     pub blocks: Vec<Option<Block>>,
 }
 
+impl Setup {
+    /// One private file of `pages` pages on pfns `DAX_BASE..`, mapped by two
+    /// processes, with no spare pmem frames.
+    pub fn file(pages: u64) -> Setup {
+        Setup::files(vec![FileSetup::backed(pages)])
+    }
+
+    /// These files, mapped by two processes, on as many pmem frames as the
+    /// largest needs (files share pfns when their blocks say so).
+    pub fn files(files: Vec<FileSetup>) -> Setup {
+        let dax_frames = files.iter().map(|f| f.pages).max().unwrap_or(0);
+        Setup {
+            files,
+            mms: 2,
+            dax_frames,
+            ext: SetupExt::default(),
+        }
+    }
+
+    /// `n` processes instead of two.
+    pub fn mms(self, n: u8) -> Setup {
+        Setup { mms: n, ..self }
+    }
+
+    /// `n` more pmem frames, FS-free (the allocator's pool).
+    pub fn spare(self, n: u64) -> Setup {
+        Setup {
+            dax_frames: self.dax_frames + n,
+            ..self
+        }
+    }
+}
+
+impl FileSetup {
+    /// A file of `pages` pages, every block allocated, block `i` on pfn
+    /// `DAX_BASE + i`, not shared; `i_size` covers all of it.
+    pub fn backed(pages: u64) -> FileSetup {
+        FileSetup {
+            pages,
+            size: pages,
+            blocks: (0..pages)
+                .map(|i| {
+                    Some(Block {
+                        pfn: DAX_BASE + i,
+                        shared: false,
+                    })
+                })
+                .collect(),
+        }
+    }
+
+    /// Every block marked reflinked (IOMAP_F_SHARED).
+    pub fn shared(mut self) -> FileSetup {
+        for b in self.blocks.iter_mut().flatten() {
+            b.shared = true;
+        }
+        self
+    }
+}
+
 /// The rarer parts of a world's shape (MAP_SYNC VMAs, metadata not yet
 /// durable, the free-block pool), grouped so that the common `Setup`
 /// builders need not name them. The default is a world with none of them.

@@ -205,22 +205,63 @@ fn every_module_has_a_layer() {
     );
 }
 
-#[test]
-fn no_arrow_points_up() {
-    let mods = modules();
-    let up: Vec<String> = arrows(&mods)
-        .into_iter()
+/// The arrows of `arrows` that point to a higher layer, rendered.
+fn upward(arrows: &BTreeSet<(String, String)>) -> Vec<String> {
+    arrows
+        .iter()
         .filter_map(|(a, b)| {
-            let (la, na) = layer_of(&a)?;
-            let (lb, nb) = layer_of(&b)?;
+            let (la, na) = layer_of(a)?;
+            let (lb, nb) = layer_of(b)?;
             (lb > la).then(|| format!("{a} ({na}) -> {b} ({nb})"))
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn no_arrow_points_up() {
+    let up = upward(&arrows(&modules()));
     assert!(
         up.is_empty(),
         "imports that point up a layer:\n{}",
         up.join("\n")
     );
+}
+
+/// The checker itself: a machine module importing the checker is found,
+/// through a grouped `use`, a path in code and `super::`; comments are not
+/// imports.
+#[test]
+fn an_upward_import_is_found() {
+    let mods: BTreeMap<String, String> = [
+        (
+            "world",
+            "// crate::exec::execute is not an import\nuse crate::{check, entry::Xarray};\n",
+        ),
+        ("check", "fn f() { crate::world::World::new(); }\n"),
+        ("entry", ""),
+        ("exec", ""),
+        ("sync", ""),
+        ("sync::shadow", "use super::AtomicI32;\n"),
+    ]
+    .into_iter()
+    .map(|(m, t)| (m.to_string(), t.to_string()))
+    .collect();
+    let a = arrows(&mods);
+    let pairs = |v: &[(&str, &str)]| {
+        v.iter()
+            .map(|(x, y)| (x.to_string(), y.to_string()))
+            .collect::<BTreeSet<_>>()
+    };
+    assert_eq!(
+        a,
+        pairs(&[
+            ("check", "world"),
+            ("sync::shadow", "sync"),
+            ("world", "check"),
+            ("world", "entry"),
+        ])
+    );
+    assert_eq!(upward(&a), ["world (machine) -> check (checker)"]);
 }
 
 #[test]
@@ -284,4 +325,36 @@ fn the_drawing_in_docs_is_the_code() {
             );
         }
     }
+}
+
+/// A model function records the kernel function it stands for under its
+/// own Rust name (`let _f = cx.enter("name")` first in `fn name`), so a
+/// trace line leads to the code by grep. One function records two kernel
+/// names: `unpin_user_page` is also `put_page` for a FOLL_GET reference.
+#[test]
+fn recorded_names_are_the_rust_names() {
+    let mut checked = 0;
+    let mut differ = Vec::new();
+    for (module, text) in modules() {
+        for (i, _) in text.match_indices("let _f = cx.enter(") {
+            let arg = &text[i + "let _f = cx.enter(".len()..];
+            let arg = &arg[..arg.find(");").unwrap_or(0)];
+            let Some(f) = text[..i].rfind("fn ") else {
+                continue;
+            };
+            let name: String = text[f + 3..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            checked += 1;
+            if arg != format!("\"{name}\"") && name != "unpin_user_page" {
+                differ.push(format!("{module}::{name} records {arg}"));
+            }
+        }
+    }
+    assert!(checked > 50, "found only {checked} recorded functions");
+    assert!(
+        differ.is_empty(),
+        "Rust and recorded names differ: {differ:?}"
+    );
 }

@@ -2,6 +2,10 @@
 //! effect on refcount, `_pincount` and association, with the checker run
 //! after every operation.
 
+mod common;
+
+use common::clean;
+
 use daxcheck_core::exec::Sequential;
 use daxcheck_core::mm::folio::folio_ref_count;
 use daxcheck_core::mm::gup::{
@@ -10,7 +14,7 @@ use daxcheck_core::mm::gup::{
 use daxcheck_core::mm::memory::handle_mm_fault;
 use daxcheck_core::vm::Access::Read;
 use daxcheck_core::vm::{Fault, FaultSize};
-use daxcheck_core::world::{Block, FileSetup, Setup, DAX_BASE};
+use daxcheck_core::world::{FileSetup, Setup, DAX_BASE};
 use daxcheck_core::world::{Mm, FILE_A, FILE_B};
 use daxcheck_core::xfs::inode::xfs_setattr_size;
 use daxcheck_core::Config;
@@ -23,43 +27,9 @@ const PIN: GupFlags = GupFlags {
     fast_only: false,
 };
 
-fn files(shared: bool) -> Setup {
-    let blocks: Vec<_> = (0..2)
-        .map(|i| {
-            Some(Block {
-                pfn: DAX_BASE + i,
-                shared,
-            })
-        })
-        .collect();
-    let mut f = vec![FileSetup {
-        pages: 2,
-        size: 2,
-        blocks: blocks.clone(),
-    }];
-    if shared {
-        f.push(FileSetup {
-            pages: 2,
-            size: 2,
-            blocks,
-        });
-    }
-    Setup {
-        files: f,
-        mms: 2,
-        dax_frames: 2,
-        ext: Default::default(),
-    }
-}
-
-fn clean(s: &Sequential) {
-    let v = s.violations();
-    assert!(v.is_empty(), "unexpected violations: {v:#?}");
-}
-
 #[test]
 fn pin_of_a_pmd_tail_page_counts_on_the_head_and_unpin_returns_it() {
-    let s = Sequential::new(Config::default(), &files(false));
+    let s = Sequential::new(Config::default(), &Setup::file(2));
     assert_eq!(
         s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pmd)),
         Fault::NoPage
@@ -93,7 +63,7 @@ fn pin_of_a_pmd_tail_page_counts_on_the_head_and_unpin_returns_it() {
 
 #[test]
 fn pin_of_a_small_folio_adds_the_bias() {
-    let s = Sequential::new(Config::default(), &files(false));
+    let s = Sequential::new(Config::default(), &Setup::file(2));
     s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte));
     let p = s
         .op(|cx| __get_user_pages(cx, Mm(0), FILE_A, 0, PIN))
@@ -111,7 +81,7 @@ fn pin_of_a_small_folio_adds_the_bias() {
 
 #[test]
 fn foll_longterm_on_fsdax_fails() {
-    let s = Sequential::new(Config::default(), &files(false));
+    let s = Sequential::new(Config::default(), &Setup::file(2));
     let r = s.op(|cx| {
         __get_user_pages(
             cx,
@@ -132,7 +102,7 @@ fn foll_longterm_on_fsdax_fails() {
 #[test]
 fn truncate_after_unpin_frees_the_block() {
     // (With the pin held a truncate would wait for it: S4 explores that.)
-    let s = Sequential::new(Config::default(), &files(false));
+    let s = Sequential::new(Config::default(), &Setup::file(2));
     let p = s
         .op(|cx| __get_user_pages(cx, Mm(0), FILE_A, 0, PIN))
         .expect("pin");
@@ -144,7 +114,10 @@ fn truncate_after_unpin_frees_the_block() {
 
 #[test]
 fn a_shared_association_from_two_files_gives_share_2() {
-    let s = Sequential::new(Config::default(), &files(true));
+    let s = Sequential::new(
+        Config::default(),
+        &Setup::files(vec![FileSetup::backed(2).shared(); 2]),
+    );
     s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte));
     let f = &s.cx.w.frames[DAX_BASE as usize];
     assert_eq!(

@@ -3,6 +3,10 @@
 //! The racy orders of S8/S8b are driven by hand in one thread, calling the
 //! steps inside one outer scope so that the checker runs only at its end.
 
+mod common;
+
+use common::clean;
+
 use daxcheck_core::dax::lock_folio::{dax_lock_folio, dax_unlock_folio};
 use daxcheck_core::entry::{dax_is_locked, dax_to_pfn, PG_PMD_NR};
 use daxcheck_core::exec::Sequential;
@@ -11,51 +15,11 @@ use daxcheck_core::mm::memory::{handle_mm_fault, munmap};
 use daxcheck_core::mm::memory_failure::{mf_dax_kill_procs, mf_generic_kill_procs, EBUSY};
 use daxcheck_core::vm::Access::{Read, Write};
 use daxcheck_core::vm::{Fault, FaultSize};
-use daxcheck_core::world::{Block, FileSetup, Setup, DAX_BASE};
+use daxcheck_core::world::{FileSetup, Setup, DAX_BASE};
 use daxcheck_core::world::{Mm, FILE_A, FILE_B};
 use daxcheck_core::xfs::evict::{destroy_inode, xfs_fs_evict_inode};
 use daxcheck_core::xfs::inode::xfs_free_file_space;
 use daxcheck_core::{violation::Inv, Check, Config, KernelState, Violation};
-
-fn file(pages: u64, shared: bool) -> FileSetup {
-    FileSetup {
-        pages,
-        size: pages,
-        blocks: (0..pages)
-            .map(|i| {
-                Some(Block {
-                    pfn: DAX_BASE + i,
-                    shared,
-                })
-            })
-            .collect(),
-    }
-}
-
-/// One private file of `pages` pages on pfns DAX_BASE.., two processes.
-fn one_file(pages: u64) -> Setup {
-    Setup {
-        files: vec![file(pages, false)],
-        mms: 2,
-        dax_frames: pages,
-        ext: Default::default(),
-    }
-}
-
-/// Files A and B reflinked: both map the same pfns, IOMAP_F_SHARED.
-fn reflinked(pages: u64) -> Setup {
-    Setup {
-        files: vec![file(pages, true), file(pages, true)],
-        mms: 2,
-        dax_frames: pages,
-        ext: Default::default(),
-    }
-}
-
-fn clean(s: &Sequential) {
-    let v = s.violations();
-    assert!(v.is_empty(), "unexpected violations: {v:#?}");
-}
 
 fn has(v: &[Violation], f: impl Fn(&Violation) -> bool) -> bool {
     v.iter().any(f)
@@ -65,9 +29,15 @@ fn entry_at(s: &Sequential, file: usize, index: u64) -> Option<u64> {
     s.cx.w.files[file].xa.peek().load(index).map(|(_, e)| e)
 }
 
+/// Files A and B reflinked: both map the same pfns, IOMAP_F_SHARED.
+fn reflinked(pages: u64) -> Setup {
+    let f = FileSetup::backed(pages).shared();
+    Setup::files(vec![f.clone(), f])
+}
+
 #[test]
 fn mf_generic_kill_procs_unmaps_a_mapped_folio_and_unlocks_its_entry() {
-    let s = Sequential::new(Config::default(), &one_file(2));
+    let s = Sequential::new(Config::default(), &Setup::file(2));
     let f = DAX_BASE;
     for mm in 0..2 {
         assert_eq!(
@@ -97,7 +67,7 @@ fn mf_generic_kill_procs_unmaps_a_mapped_folio_and_unlocks_its_entry() {
 
 #[test]
 fn mf_generic_kill_procs_on_a_tail_page_unmaps_the_whole_pmd() {
-    let s = Sequential::new(Config::default(), &one_file(PG_PMD_NR));
+    let s = Sequential::new(Config::default(), &Setup::file(PG_PMD_NR));
     s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pmd));
     assert_eq!(folio_order(&s.cx, DAX_BASE), 1);
     assert_eq!(s.op(|cx| mf_generic_kill_procs(cx, DAX_BASE + 1)), 0);
@@ -148,7 +118,7 @@ fn mf_dax_kill_procs_unmaps_one_file_of_a_reflinked_block() {
 
 #[test]
 fn eviction_after_munmap_leaves_no_entries_and_the_folio_fs_free() {
-    let s = Sequential::new(Config::default(), &one_file(PG_PMD_NR));
+    let s = Sequential::new(Config::default(), &Setup::file(PG_PMD_NR));
     let f = DAX_BASE;
     s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 0, Write, FaultSize::Pmd));
     s.op(|cx| handle_mm_fault(cx, Mm(1), FILE_A, 1, Read, FaultSize::Pte));
@@ -204,7 +174,7 @@ fn b16_unlock_after_a_reflink_fault_dereferences_null() {
 /// unlock, the order eviction must never allow.
 #[test]
 fn b16_unlock_after_inode_free_is_a_use_after_free() {
-    let s = Sequential::new(Config::default(), &one_file(1));
+    let s = Sequential::new(Config::default(), &Setup::file(1));
     let f = DAX_BASE;
     s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte));
     s.op(|cx| munmap(cx, Mm(0), FILE_A));

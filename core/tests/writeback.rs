@@ -3,16 +3,20 @@
 //! single thread can only show an interleaving by doing one thread's steps
 //! at a time, the comment says which legal interleaving the order stands for.
 
+mod common;
+
+use common::{clean, events, pos, pte};
+
 use daxcheck_core::cx::LockId;
 use daxcheck_core::dax::fault::dax_iomap_pte_fault;
 use daxcheck_core::dax::syncfault::dax_finish_sync_fault;
 use daxcheck_core::dax::writeback::dax_writeback_mapping_range;
-use daxcheck_core::entry::dax_to_pfn;
+use daxcheck_core::entry::{dax_is_pmd_entry, dax_to_pfn};
 use daxcheck_core::exec::Sequential;
 use daxcheck_core::mm::folio::{folio_order, folio_ref_count};
 use daxcheck_core::mm::memory::{handle_mm_fault, munmap};
 use daxcheck_core::mm::truncate::invalidate_inode_pages2_range;
-use daxcheck_core::trace::What;
+use daxcheck_core::trace::{PtEntry, Val, What};
 use daxcheck_core::vm::Access::{Read, Write};
 use daxcheck_core::vm::{Fault, FaultSize, Vmf};
 use daxcheck_core::world::{Block, FileSetup, Pmd, Pte, Setup, SetupExt, DAX_BASE};
@@ -20,54 +24,6 @@ use daxcheck_core::world::{Mm, FILE_A};
 use daxcheck_core::xfs::file::xfs_file_dax_write;
 use daxcheck_core::xfs::iomap::XFS_IOMAP_OPS;
 use daxcheck_core::{violation::Inv, Check, Config, Violation};
-
-/// File A of `pages` pages on blocks pfn 8.., `shared` (reflinked) or not,
-/// with `spare` more pgmap frames in the free pool; two processes map it.
-fn file_a(pages: u64, shared: bool, spare: u64) -> Setup {
-    Setup {
-        files: vec![FileSetup {
-            pages,
-            size: pages,
-            blocks: (0..pages)
-                .map(|i| {
-                    Some(Block {
-                        pfn: DAX_BASE + i,
-                        shared,
-                    })
-                })
-                .collect(),
-        }],
-        mms: 2,
-        dax_frames: pages + spare,
-        ext: Default::default(),
-    }
-}
-
-fn clean(s: &Sequential) {
-    let v = s.violations();
-    assert!(v.is_empty(), "unexpected violations: {v:#?}");
-}
-
-fn pte(s: &Sequential, mm: usize, index: usize) -> Pte {
-    s.cx.w.mms[mm].pt[0][index / 2].ptes.peek()[index % 2]
-}
-
-fn events(s: &Sequential) -> Vec<What> {
-    s.cx.w
-        .rec
-        .snapshot()
-        .events
-        .into_iter()
-        .map(|e| e.what)
-        .collect()
-}
-
-/// Position of the first event whose rendering contains `needle`.
-fn pos(ev: &[What], needle: &str) -> usize {
-    ev.iter()
-        .position(|e| e.to_string().contains(needle))
-        .unwrap_or_else(|| panic!("no event containing {needle:?}"))
-}
 
 fn has(v: &[Violation], check: Check, needle: &str) -> bool {
     v.iter()
@@ -82,6 +38,18 @@ fn a_vmf(mm: u8, index: u64, write: bool) -> Vmf {
         write,
         sync: write,
     }
+}
+
+/// A `cx.note` step with exactly this text.
+fn note(e: &What, text: &str) -> bool {
+    matches!(e, What::Note(n) if n == text)
+}
+
+/// File A of `pages` pages (reflinked if `shared`) and `spare` FS-free
+/// pmem frames.
+fn file_a(pages: u64, shared: bool, spare: u64) -> Setup {
+    let f = FileSetup::backed(pages);
+    Setup::files(vec![if shared { f.shared() } else { f }]).spare(spare)
 }
 
 #[test]
@@ -108,7 +76,24 @@ fn writeback_write_protects_before_clearing_dirty_and_mkwrite_redirties() {
     );
     let ev = events(&s);
     assert!(
-        pos(&ev, "mm0 A[0] pte(pfn 8,W) -> pte(pfn 8)") < pos(&ev, "xas_clear_mark DIRTY A[0]"),
+        pos(&ev, |e| matches!(
+            e,
+            What::Pte {
+                mm: 0,
+                file: 0,
+                index: 0,
+                old: PtEntry::Pte(Pte::Present {
+                    pfn: 8,
+                    write: true,
+                    ..
+                }),
+                new: PtEntry::Pte(Pte::Present {
+                    pfn: 8,
+                    write: false,
+                    ..
+                }),
+            }
+        )) < pos(&ev, |e| note(e, "xas_clear_mark DIRTY A[0]")),
         "DIRTY is cleared only after the mapping is write-protected"
     );
     assert_eq!(folio_ref_count(&s.cx, f), 1, "writeback takes no reference");
@@ -127,17 +112,16 @@ fn writeback_write_protects_before_clearing_dirty_and_mkwrite_redirties() {
         1,
         "the mkwrite upgrade adds no reference"
     );
-    let refs: Vec<String> = events(&s)[before..]
+    let refs: Vec<_> = events(&s)[before..]
         .iter()
-        .filter(|e| matches!(e, What::Ref { .. }))
-        .map(|e| e.to_string())
+        .filter_map(|e| match *e {
+            What::Ref { pfn, old, new, how } => Some((how, pfn, old, new)),
+            _ => None,
+        })
         .collect();
     assert_eq!(
         refs,
-        [
-            "folio_ref_inc folio 8 refcount 1 -> 2",
-            "folio_put folio 8 refcount 2 -> 1"
-        ],
+        [("folio_ref_inc", 8, 1, 2), ("folio_put", 8, 2, 1)],
         "only the fault's temporary reference moves"
     );
     // A second writeback finds it again.
@@ -239,15 +223,36 @@ fn sync_write_fault_through_the_fs_handler_fsyncs_before_mapping() {
     );
     assert!(!events(&s)
         .iter()
-        .any(|e| e.to_string().contains("NEEDDSYNC")));
+        .any(|e| matches!(e, What::Note(n) if n.contains("NEEDDSYNC"))));
     assert_eq!(
         s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 0, Write, FaultSize::Pte)),
         Fault::NoPage
     );
     let ev = events(&s);
-    let needdsync = pos(&ev, "NEEDDSYNC: pfn 8");
-    let log = pos(&ev, "log forced");
-    let mapped = pos(&ev, "mm0 A[0] none -> pte(pfn 8,W)");
+    let needdsync = pos(
+        &ev,
+        |e| matches!(e, What::Note(n) if n.contains("NEEDDSYNC: pfn 8")),
+    );
+    let log = pos(
+        &ev,
+        |e| matches!(e, What::Note(n) if n.contains("log forced")),
+    );
+    let mapped = pos(&ev, |e| {
+        matches!(
+            e,
+            What::Pte {
+                mm: 0,
+                file: 0,
+                index: 0,
+                old: PtEntry::Pte(Pte::None),
+                new: PtEntry::Pte(Pte::Present {
+                    pfn: 8,
+                    write: true,
+                    ..
+                }),
+            }
+        )
+    });
     assert!(
         needdsync < log && log < mapped,
         "NEEDDSYNC, fsync, then the writable PTE"
@@ -388,14 +393,33 @@ fn cow_write_over_a_pmd_mapped_shared_extent_splits_before_unmapping() {
 
     assert_eq!(s.op(|cx| xfs_file_dax_write(cx, FILE_A, 0)), 0);
     let ev = events(&s);
-    let deleted = pos(&ev, "xa store A[0]: pfn 8|PMD -> NULL");
-    let disassociated = pos(&ev, "page 8 mapping: A -> NULL");
-    let unmapped = pos(&ev, "mm0 A[0] pmd(pfn 8");
-    let unmapped = unmapped
-        + ev[unmapped..]
-            .iter()
-            .position(|e| e.to_string().contains("-> none"))
-            .expect("the PMD is zapped");
+    let deleted = pos(&ev, |e| {
+        matches!(e, What::XaStore { file: 0, index: 0, old: Some(old), new: None }
+            if dax_to_pfn(*old) == 8 && dax_is_pmd_entry(*old))
+    });
+    let disassociated = pos(&ev, |e| {
+        matches!(
+            e,
+            What::Field {
+                pfn: 8,
+                field: "mapping",
+                old: Val::Mapping(Some(0)),
+                new: Val::Mapping(None)
+            }
+        )
+    });
+    let unmapped = pos(&ev, |e| {
+        matches!(
+            e,
+            What::Pte {
+                mm: 0,
+                file: 0,
+                old: PtEntry::Pmd(Pmd::Huge { pfn: 8, .. }),
+                new: PtEntry::Pmd(Pmd::None),
+                ..
+            }
+        )
+    });
     assert!(
         disassociated < deleted && deleted < unmapped,
         "H1 order: disassociate, delete the entry, and only then unmap"

@@ -78,7 +78,7 @@ pub(crate) fn dax_insert_entry(cx: &Cx, vmf: &Vmf, entry: u64, new: u64, shared:
     let file = vmf.file;
     let base = align_index(vmf.index, dax_entry_order(entry));
     let dirty = vmf.write && !vmf.sync;
-    let w = cx.world();
+    let w = &cx.w;
     let unmap_shared = shared && !w.has(Mutant::M38);
     if unmap_shared || (dax_is_zero_entry(entry) && !dax_is_zero_entry(new)) {
         unmap_mapping_pages(cx, file, base, base + dax_entry_pages(entry) - 1);

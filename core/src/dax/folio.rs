@@ -138,7 +138,7 @@ pub(crate) fn dax_associate_entry(cx: &Cx, file: u8, e: u64, index: u64, shared:
 /// shares left.
 pub(crate) fn dax_folio_put(cx: &Cx, f: u64) -> u64 {
     let _f = cx.enter("dax_folio_put");
-    let w = cx.world();
+    let w = &cx.w;
     let fr = &w.frames[f as usize];
     if fr.kind != crate::world::FrameKind::Dax {
         cx.violate(
@@ -187,7 +187,7 @@ pub(crate) fn dax_folio_put(cx: &Cx, f: u64) -> u64 {
 /// kernel): `folio_reset_order`, then every page back to an order-0 folio
 /// with its pgmap restored.
 pub(crate) fn dax_split_folio(cx: &Cx, f: u64, order: u32) {
-    let w = cx.world();
+    let w = &cx.w;
     if !w.cfg.any(&[Mutant::M8, Mutant::B3]) {
         // folio_reset_order()
         let p1 = &w.frames[f as usize + 1];

@@ -141,7 +141,7 @@ pub fn dax_break_layout<'a>(
 
 /// I8, checked where `dax_break_layout` returns 0 with the FS lock held.
 fn check_break_layout_done(cx: &Cx, file: u8, start: u64, end: u64) {
-    let w = cx.world();
+    let w = &cx.w;
     let ino = w.file(file);
     // (No entry is left in the range: checked where dax_delete_mapping_range
     // drops xa_lock, since the FS lock keeps new entries out after that.)

@@ -149,7 +149,7 @@ pub fn dax_writeback_one<'a>(
     let count = dax_entry_pages(entry);
     let index = align_index(base, dax_entry_order(entry));
     {
-        let w = cx.world();
+        let w = &cx.w;
         let _i = cx.down_read(&w.files[file as usize].i_mmap, LockId::IMmap(file));
         // vma_interval_tree_foreach over [index, index + count - 1]: every
         // live VMA of the file (each process maps the whole file).
@@ -190,7 +190,7 @@ pub fn dax_writeback_one<'a>(
 /// must belong to an entry tagged DIRTY, so that the next fsync flushes what
 /// is written through it. An entry that is gone is I15's business.
 fn check_written_back(cx: &Cx, file: u8, start: u64, end: u64) {
-    let w = cx.world();
+    let w = &cx.w;
     let xa = w.files[file as usize].xa.peek();
     for mm in &w.mms {
         for (s, slot) in mm.pt[file as usize].iter().enumerate() {

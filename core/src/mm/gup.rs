@@ -126,7 +126,7 @@ pub fn __get_user_pages(
 ) -> Result<Pinned, &'static str> {
     let _f = cx.enter("__get_user_pages");
     let (mm, file) = (mm.0, file.0);
-    let w = cx.world();
+    let w = &cx.w;
     let m = &w.mms[mm as usize];
     let _l = cx.down_read(&m.mmap_lock, LockId::MmapLock(mm));
     if !m.vma_live[file as usize].get() {

@@ -266,7 +266,7 @@ pub fn unmap_mapping_pages(cx: &Cx, file: u8, first: u64, last: u64) {
             format!("file {}", crate::trace::file_name(file)),
         );
     }
-    let w = cx.world();
+    let w = &cx.w;
     let _i = cx.down_read(&w.files[file as usize].i_mmap, LockId::IMmap(file));
     for mm in &w.mms {
         if !mm.vma_live[file as usize].get() {
@@ -282,7 +282,7 @@ pub fn unmap_mapping_pages(cx: &Cx, file: u8, first: u64, last: u64) {
 pub fn munmap(cx: &Cx, mm: Mm, file: File) {
     let _f = cx.enter("munmap");
     let (mm, file) = (mm.0, file.0);
-    let w = cx.world();
+    let w = &cx.w;
     let m = &w.mms[mm as usize];
     let _l = cx.down_write(&m.mmap_lock, LockId::MmapLock(mm));
     if !m.vma_live[file as usize].get() {
@@ -313,7 +313,7 @@ pub fn handle_mm_fault(
 ) -> Fault {
     let _f = cx.enter("handle_mm_fault");
     let (mm, file, write) = (mm.0, file.0, access == Access::Write);
-    let w = cx.world();
+    let w = &cx.w;
     let m = &w.mms[mm as usize];
     let _l = cx.down_read(&m.mmap_lock, LockId::MmapLock(mm));
     if !m.vma_live[file as usize].get() {

@@ -13,7 +13,7 @@ use crate::wait::{WaitKey, WakeMode};
 /// break-layout.
 pub fn free_zone_device_folio(cx: &Cx, head: u64) {
     let _f = cx.enter("free_zone_device_folio");
-    let w = cx.world();
+    let w = &cx.w;
     let f = &w.frames[head as usize];
     if cx.warn_on(
         f.pgmap.get().is_none(),

@@ -7,7 +7,7 @@ use crate::trace::Val;
 /// (clobbering their pgmap storage), and the order and `_nr_pages` in page[1].
 pub(crate) fn prep_compound_page(cx: &Cx, head: u64, order: u32) {
     let _f = cx.enter("prep_compound_page");
-    let w = cx.world();
+    let w = &cx.w;
     cx.field(
         head,
         "PG_head",

@@ -12,7 +12,7 @@ use crate::world::{Pmd, Pte};
 /// `include/linux/fs.h` `mapping_mapped`: whether any process maps the
 /// file (`i_mmap` not empty).
 pub fn mapping_mapped(cx: &Cx, file: u8) -> bool {
-    let w = cx.world();
+    let w = &cx.w;
     let _i = cx.down_read(&w.files[file as usize].i_mmap, LockId::IMmap(file));
     w.mms.iter().any(|m| m.vma_live[file as usize].get())
 }
@@ -90,7 +90,7 @@ pub(crate) fn folio_remove_rmap_pmd(cx: &Cx, head: u64) {
 /// lock. Returns how many mappings were cleaned.
 pub fn pfn_mkclean_range(cx: &Cx, mm: u8, file: u8, pfn: u64, nr: u64, pgoff: u64) -> usize {
     let _f = cx.enter("pfn_mkclean_range");
-    let w = cx.world();
+    let w = &cx.w;
     let slots = &w.mms[mm as usize].pt[file as usize];
     let hits = |p: u64| p >= pfn && p < pfn + nr;
     let mut cleaned = 0;

@@ -39,7 +39,7 @@ pub static XFS_DAX_VM_OPS: VmOps = VmOps {
 /// `dax_finish_sync_fault` too (`xfs_dax_fault_locked`).
 fn xfs_dax_fault(cx: &Cx, vmf: &Vmf, size: FaultSize) -> Fault {
     let _f = cx.enter("xfs_dax_fault");
-    let w = cx.world();
+    let w = &cx.w;
     let _l = cx.down_read(&w.file(vmf.file).fs_lock, LockId::FsLock(vmf.file));
     let (ret, order) = match size {
         FaultSize::Pte => (dax_iomap_pte_fault(cx, vmf, &XFS_IOMAP_OPS), 0),
@@ -96,7 +96,7 @@ fn xfs_fsync_flush_log(cx: &Cx, file: u8) {
 pub fn xfs_file_dax_write(cx: &Cx, file: File, index: u64) -> i32 {
     let _f = cx.enter("xfs_file_dax_write");
     let file = file.0;
-    let w = cx.world();
+    let w = &cx.w;
     let ino = w.file(file);
     // xfs_ilock(XFS_IOLOCK_EXCL): i_rwsem, which dax_iomap_rw asserts.
     let _io = cx.down_write(&ino.io_lock, LockId::IoLock(file));

@@ -20,7 +20,7 @@ fn xfs_wait_dax_page<'a>(cx: &'a Cx, file: u8, page: u64, fs: &mut Option<RwHeld
     let _f = cx.enter("xfs_wait_dax_page");
     *fs = None;
     cx.w.var_wq.schedule(cx, WaitKey::Var { pfn: page });
-    let w = cx.world();
+    let w = &cx.w;
     *fs = Some(cx.down_write(&w.files[file as usize].fs_lock, LockId::FsLock(file)));
 }
 
@@ -77,7 +77,7 @@ fn xfs_free_block(cx: &Cx, file: u8, index: u64) {
 pub fn xfs_setattr_size(cx: &Cx, file: File, new_size: u64) {
     let _f = cx.enter("xfs_setattr_size");
     let file = file.0;
-    let w = cx.world();
+    let w = &cx.w;
     let ino = w.file(file);
     // xfs_vn_setattr: IOLOCK_EXCL, then MMAPLOCK_EXCL.
     let _io = cx.down_write(&ino.io_lock, LockId::IoLock(file));
@@ -117,7 +117,7 @@ pub fn xfs_setattr_size(cx: &Cx, file: File, new_size: u64) {
 pub fn xfs_free_file_space(cx: &Cx, file: File, start: u64, end: u64) {
     let _f = cx.enter("xfs_free_file_space");
     let file = file.0;
-    let w = cx.world();
+    let w = &cx.w;
     let ino = w.file(file);
     // xfs_file_fallocate: IOLOCK_EXCL, then MMAPLOCK_EXCL.
     let _io = cx.down_write(&ino.io_lock, LockId::IoLock(file));
@@ -152,7 +152,7 @@ pub fn xfs_mmaplock_two_inodes_and_break_dax_layout<'a>(
     b: u8,
 ) -> Option<(RwHeld<'a>, Option<RwHeld<'a>>)> {
     let _f = cx.enter("xfs_mmaplock_two_inodes_and_break_dax_layout");
-    let w = cx.world();
+    let w = &cx.w;
     let (ip1, ip2) = if a <= b { (a, b) } else { (b, a) };
     loop {
         let mut fs1 = Some(cx.down_write(&w.file(ip1).fs_lock, LockId::FsLock(ip1)));

@@ -15,7 +15,7 @@ pub fn xfs_reflink_remap_range(cx: &Cx, src: File, dst: File) {
     let Some(locks) = xfs_mmaplock_two_inodes_and_break_dax_layout(cx, src, dst) else {
         return;
     };
-    let w = cx.world();
+    let w = &cx.w;
     let (s, d) = (w.file(src), w.file(dst));
     let _i1 = cx.down_write(&s.ilock, LockId::ILock(src));
     let _i2 = cx.down_write(&d.ilock, LockId::ILock(dst));

@@ -8,7 +8,7 @@ use daxcheck_core::mm::truncate::invalidate_inode_pages2_range;
 use daxcheck_core::vfs::vfs_fsync_range;
 use daxcheck_core::vm::Access::{Read, Write};
 use daxcheck_core::vm::FaultSize;
-use daxcheck_core::world::{Block, FileSetup, Setup, SetupExt, DAX_BASE};
+use daxcheck_core::world::{FileSetup, Setup, SetupExt, DAX_BASE};
 use daxcheck_core::world::{Mm, FILE_A, FILE_B};
 use daxcheck_core::xfs::file::xfs_file_dax_write;
 use daxcheck_core::xfs::inode::{xfs_free_file_space, xfs_setattr_size};
@@ -20,32 +20,13 @@ use super::{file_a, holds, thread, DefaultExplorer, Expect, Scenario, Variant};
 /// A of two pages (shared with B when `shared`), with `spare` free pmem
 /// frames after it for CoW allocations.
 fn file_spare(shared: bool, spare: u64) -> Setup {
-    let a: Vec<_> = (0..2)
-        .map(|i| {
-            Some(Block {
-                pfn: DAX_BASE + i,
-                shared,
-            })
-        })
-        .collect();
-    let mut files = vec![FileSetup {
-        pages: 2,
-        size: 2,
-        blocks: a.clone(),
-    }];
-    if shared {
-        files.push(FileSetup {
-            pages: 2,
-            size: 2,
-            blocks: a,
-        });
-    }
-    Setup {
-        files,
-        mms: 2,
-        dax_frames: 2 + spare,
-        ext: SetupExt::default(),
-    }
+    let a = FileSetup::backed(2);
+    let files = if shared {
+        vec![a.clone().shared(), a.shared()]
+    } else {
+        vec![a]
+    };
+    Setup::files(files).spare(spare)
 }
 
 /// S2: a busy scan meets an entry another thread holds locked.
