@@ -15,7 +15,8 @@ pub mod svg;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use daxcheck_core::trace::{file_name, Event, LockId, RecState, What};
+use daxcheck_core::cx::LockId;
+use daxcheck_core::trace::{file_name, Event, RecState, What};
 use daxcheck_core::violation::{Check, Violation};
 
 /// The kind of lock, which sets how its holds are drawn.
@@ -175,7 +176,9 @@ impl Step {
                 queue: format!("{table} {key}"),
                 exclusive: *exclusive,
             },
-            What::Sleep(on) => Kind::Sleep { queue: on.clone() },
+            What::Sleep { table, key } => Kind::Sleep {
+                queue: format!("{table} {key}"),
+            },
             What::Woken => Kind::Woken,
             What::Wake {
                 table,
