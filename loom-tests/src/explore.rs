@@ -327,11 +327,8 @@ pub fn explore(m: &Model, ex: &Explorer) -> Outcome {
     let result = match ex {
         Explorer::Loom { bound } => quietly(|| {
             set_backend(Backend::Loom);
-            let mut b = loom::model::Builder::new();
-            b.preemption_bound = Some(*bound);
-            b.max_branches = 100_000;
-            b.location = std::env::var_os("DAXCHECK_LOOM_LOCATION").is_some();
-            b.check(loom_body);
+            let b = crate::loom_env::builder(*bound);
+            crate::loom_env::with_log(|| b.check(loom_body));
         }),
         Explorer::Pct {
             depth,
@@ -347,10 +344,7 @@ pub fn explore(m: &Model, ex: &Explorer) -> Outcome {
         }
         Explorer::LoomReplay { bound, .. } => quietly(|| {
             set_backend(Backend::Loom);
-            let mut b = loom::model::Builder::new();
-            b.preemption_bound = Some(*bound);
-            b.max_branches = 100_000;
-            b.check(loom_replay_body);
+            crate::loom_env::builder(*bound).check(loom_replay_body);
         }),
         Explorer::Replay { schedule } => {
             let s = Guided {

@@ -1,8 +1,10 @@
 //! daxcheck: the scenario catalogue of the fs/dax refcount model and the
 //! drivers that explore it with loom and shuttle.
 
+pub mod cargo_test;
 pub mod catalogue;
 pub mod explore;
+pub mod loom_env;
 pub mod matrix;
 pub mod picture;
 pub mod replay;
