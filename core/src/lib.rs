@@ -37,5 +37,5 @@ pub mod wait;
 pub mod world;
 pub mod writeback;
 
-pub use config::{Config, KernelState, Mutant};
+pub use config::{Config, KernelState, Mutant, MutantKind};
 pub use violation::{Check, Violation};

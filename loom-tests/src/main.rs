@@ -98,10 +98,15 @@ struct ExploreOpts {
 impl ExploreOpts {
     /// The kernel state, the budgets and whether the output is JSON.
     fn parsed(&self) -> Result<(KernelState, Budget, bool), String> {
+        self.parsed_with(false)
+    }
+
+    /// As `parsed`, with `markdown` accepted as a format.
+    fn parsed_with(&self, markdown: bool) -> Result<(KernelState, Budget, bool), String> {
         Ok((
             KernelState::parse(&self.kernel)?,
             self.budget()?,
-            self.json()?,
+            if markdown { false } else { self.json()? },
         ))
     }
 
@@ -202,7 +207,7 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
                 .max(1);
             let rows =
-                matrix::detection(&catalogue(), &Mutant::ALL, seeds, &Budget::default(), jobs);
+                matrix::detection(&catalogue(), Mutant::ALL, seeds, &Budget::default(), jobs);
             print!("{}", matrix::render_detection(&rows));
             ExitCode::SUCCESS
         }
@@ -311,7 +316,8 @@ fn check(a: CheckArgs) -> ExitCode {
 
 fn mutants(a: MutantArgs) -> ExitCode {
     let cat = catalogue();
-    let (kernel, budget, json) = match a.opts.parsed() {
+    let markdown = a.opts.format == "markdown";
+    let (kernel, budget, json) = match a.opts.parsed_with(markdown) {
         Ok(x) => x,
         Err(e) => return usage(e),
     };
@@ -350,9 +356,10 @@ fn mutants(a: MutantArgs) -> ExitCode {
                 return ExitCode::from(1);
             }
         }
+    } else if markdown {
+        print!("{}", matrix::render_markdown(&m, &ms));
     } else {
-        let names: Vec<&str> = scenarios.iter().map(|&si| cat[si].name).collect();
-        print!("{}", matrix::render(&m, &ms, &names));
+        print!("{}", matrix::render(&m, &ms));
     }
     if m.ok() {
         ExitCode::SUCCESS
