@@ -99,16 +99,4 @@ impl Violation {
     pub fn headline(&self) -> String {
         format!("{}: {}", self.check, self.detail)
     }
-
-    /// `Deadlock` is told as the invariant it breaks: I13 when a thread sleeps
-    /// in a break-layout var-wait, I12 when one sleeps on an entry.
-    pub fn liveness(blocked: &[(u8, String)]) -> Check {
-        if blocked.iter().any(|(_, on)| on.contains("var")) {
-            Check::Inv(13)
-        } else if blocked.iter().any(|(_, on)| on.contains("entry")) {
-            Check::Inv(12)
-        } else {
-            Check::Deadlock
-        }
-    }
 }

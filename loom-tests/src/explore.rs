@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Once};
 use std::time::{Duration, Instant};
 
+use crate::report::{thread_states, On, ThreadState};
 use daxcheck_core::exec::{execute, PostCheck, ThreadSpec};
 use daxcheck_core::sync::{set_backend, Backend};
 use daxcheck_core::trace::{self, RecState};
@@ -23,8 +24,9 @@ use daxcheck_core::world::Setup;
 use daxcheck_core::Config;
 use shuttle::scheduler::{PctScheduler, RandomScheduler, Schedule, Scheduler, Task, TaskId};
 
-/// How to explore.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// How to explore. JSON carries it as `{"kind": "pct", "depth": 3, ...}`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Explorer {
     /// loom, exhaustive up to `bound` preemptions per execution.
     Loom { bound: usize },
@@ -114,9 +116,7 @@ impl Explorer {
             Explorer::Pct { depth, seed, .. } => format!("pct(depth={depth},seed={seed})"),
             Explorer::Random { seed, .. } => format!("random(seed={seed})"),
             Explorer::Replay { .. } => "replay".into(),
-            Explorer::LoomReplay { bound, execution } => {
-                format!("loom(bound={bound}) replay of execution {execution}")
-            }
+            Explorer::LoomReplay { bound, .. } => format!("loom(bound={bound}) replay"),
         }
     }
 }
@@ -207,6 +207,60 @@ fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
+/// Why loom or shuttle stopped an execution, read from its panic text.
+/// The engines report these only as text; each wording is pinned by a test
+/// below, so an engine upgrade that rewords one fails there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EngineStop {
+    /// Every remaining thread is blocked (shuttle `deadlock! blocked
+    /// tasks`, loom `deadlock; threads =`).
+    Deadlock,
+    /// The step or branch bound was hit (shuttle `exceeded max_steps
+    /// bound`, loom `Model exceeded maximum number of branches`).
+    StepBound,
+    /// loom's causality check: two unordered accesses to a cell.
+    DataRace(String),
+    /// Anything else: a panic of ours that is not a model check.
+    Other(String),
+}
+
+/// Classify an engine's panic message.
+pub fn classify(text: &str) -> EngineStop {
+    if text.starts_with("deadlock") {
+        EngineStop::Deadlock
+    } else if text.contains("exceeded max_steps bound")
+        || text.contains("maximum number of branches")
+    {
+        EngineStop::StepBound
+    } else if text.contains("Causality violation") {
+        EngineStop::DataRace(text.trim().replace('\n', " | "))
+    } else {
+        EngineStop::Other(
+            text.lines()
+                .next()
+                .unwrap_or("a model thread panicked")
+                .to_string(),
+        )
+    }
+}
+
+/// A deadlock told as the invariant it breaks: I13 when a thread sleeps in
+/// a break-layout var-wait, I12 when one sleeps on an entry.
+pub fn liveness(blocked: &[(u8, On)]) -> Check {
+    let sleeps_on = |t: &str| {
+        blocked
+            .iter()
+            .any(|(_, on)| matches!(on, On::Wait { table, .. } if table == t))
+    };
+    if sleeps_on("var") {
+        Check::Inv(13)
+    } else if sleeps_on("entry") {
+        Check::Inv(12)
+    } else {
+        Check::Deadlock
+    }
+}
+
 /// Turn what a failed run left behind into a `Failure`.
 fn failure_from(
     payload: Box<dyn std::any::Any + Send>,
@@ -221,61 +275,44 @@ fn failure_from(
     let violation = if let Some(v) = wanted.or(rec.violations.first()) {
         v.clone()
     } else {
-        let text = panic_text(payload.as_ref());
         let step = rec.events.len();
-        if text.contains("deadlock") {
-            let blocked: Vec<(u8, String)> = rec
-                .blocked
-                .iter()
-                .enumerate()
-                .filter(|(t, b)| b.is_some() && !rec.finished.get(*t).copied().unwrap_or(false))
-                .map(|(t, b)| (t as u8, b.clone().unwrap_or_default()))
-                .collect();
-            let detail = blocked
-                .iter()
-                .map(|(t, on)| format!("T{t} {on}"))
-                .collect::<Vec<_>>()
-                .join("; ");
-            Violation {
-                check: Violation::liveness(&blocked),
-                detail: format!("no thread can run: {detail}"),
-                tid: 0,
-                step,
+        let (check, detail) = match classify(&panic_text(payload.as_ref())) {
+            EngineStop::Deadlock => {
+                let blocked: Vec<(u8, On)> = thread_states(&rec)
+                    .into_iter()
+                    .filter_map(|t| match t.state {
+                        ThreadState::Blocked { on } => Some((t.tid, on)),
+                        _ => None,
+                    })
+                    .collect();
+                let detail = blocked
+                    .iter()
+                    .map(|(t, on)| format!("T{t} {on}"))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                (liveness(&blocked), format!("no thread can run: {detail}"))
             }
-        } else if text.contains("max_steps") || text.contains("maximum number of branches") {
-            let unfinished: Vec<String> = (1..rec.names.len())
-                .filter(|&t| !rec.finished.get(t).copied().unwrap_or(false))
-                .map(|t| format!("T{t}"))
-                .collect();
-            Violation {
-                check: Check::Livelock,
-                detail: format!(
-                    "{} still running after {step} steps (the explorer's step bound)",
-                    unfinished.join(", ")
-                ),
-                tid: 0,
-                step,
+            EngineStop::StepBound => {
+                let unfinished: Vec<String> = (1..rec.names.len())
+                    .filter(|&t| !rec.finished.get(t).copied().unwrap_or(false))
+                    .map(|t| format!("T{t}"))
+                    .collect();
+                (
+                    Check::Livelock,
+                    format!(
+                        "{} still running after {step} steps (the explorer's step bound)",
+                        unfinished.join(", ")
+                    ),
+                )
             }
-        } else if text.contains("Causality violation") {
-            let first = text.trim().replace("\n", " | ");
-            Violation {
-                check: Check::DataRace,
-                detail: format!("loom: {first}"),
-                tid: 0,
-                step,
-            }
-        } else {
-            let first = text
-                .lines()
-                .next()
-                .unwrap_or("a model thread panicked")
-                .to_string();
-            Violation {
-                check: Check::Internal,
-                detail: first,
-                tid: 0,
-                step,
-            }
+            EngineStop::DataRace(first) => (Check::DataRace, format!("loom: {first}")),
+            EngineStop::Other(first) => (Check::Internal, first),
+        };
+        Violation {
+            check,
+            detail,
+            tid: 0,
+            step,
         }
     };
     Failure {
@@ -481,5 +518,78 @@ impl Scheduler for Guided {
 
     fn next_u64(&mut self) -> u64 {
         0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shuttle_deadlock() {
+        assert_eq!(
+            classify("deadlock! blocked tasks: [main-thread(TaskId(0)), <unknown>(TaskId(1))]"),
+            EngineStop::Deadlock
+        );
+    }
+
+    #[test]
+    fn loom_deadlock() {
+        assert_eq!(
+            classify("deadlock; threads = [(Id(0), Blocked), (Id(1), Blocked)]"),
+            EngineStop::Deadlock
+        );
+    }
+
+    #[test]
+    fn shuttle_step_bound() {
+        assert_eq!(
+            classify("exceeded max_steps bound 200000. this might be caused by an unfair schedule (e.g., a spin loop)?"),
+            EngineStop::StepBound
+        );
+    }
+
+    #[test]
+    fn loom_branch_bound() {
+        assert_eq!(
+            classify("Model exceeded maximum number of branches. This is often caused by an algorithm requiring the processor to make progress, e.g. spin locks."),
+            EngineStop::StepBound
+        );
+    }
+
+    #[test]
+    fn loom_causality_violation() {
+        assert_eq!(
+            classify("Causality violation: Concurrent read and write accesses.\ncreated: x"),
+            EngineStop::DataRace(
+                "Causality violation: Concurrent read and write accesses. | created: x".into()
+            )
+        );
+    }
+
+    #[test]
+    fn anything_else_is_ours() {
+        assert_eq!(
+            classify("index out of bounds\nmore"),
+            EngineStop::Other("index out of bounds".into())
+        );
+    }
+
+    #[test]
+    fn blocked_waits_tell_the_liveness_invariant() {
+        let var = On::Wait {
+            table: "var".into(),
+            key: "page 8".into(),
+        };
+        let entry = On::Wait {
+            table: "entry".into(),
+            key: "A[0]".into(),
+        };
+        let lock = On::Lock {
+            lock: "xa_lock(A)".into(),
+        };
+        assert_eq!(liveness(&[(1, entry.clone()), (2, var)]), Check::Inv(13));
+        assert_eq!(liveness(&[(1, entry)]), Check::Inv(12));
+        assert_eq!(liveness(&[(1, lock)]), Check::Deadlock);
     }
 }

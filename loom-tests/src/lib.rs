@@ -5,4 +5,5 @@ pub mod catalogue;
 pub mod explore;
 pub mod matrix;
 pub mod replay;
+pub mod report;
 pub mod run;

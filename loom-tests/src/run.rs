@@ -6,11 +6,14 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use serde::Serialize;
+
 use daxcheck_core::{Config, KernelState, Mutant};
 
 use crate::catalogue::{DefaultExplorer, Expect, Scenario};
 use crate::explore::{explore, Explorer, Failure, Model, Outcome};
 use crate::replay::{digest, ReplayFile};
+use crate::report::Report;
 
 /// Explorer budgets, from the command line or `DAXCHECK_*` variables.
 #[derive(Clone, Debug)]
@@ -271,54 +274,10 @@ pub fn render_table(results: &[RunResult]) -> String {
     out
 }
 
-/// The full story of a failure: the broken check, the threads, the trace,
-/// and the command that replays it.
+/// The full story of a failure: the broken check, its cause, the threads,
+/// the trace, and the command that replays it.
 pub fn render_failure(r: &RunResult, f: &Failure, replay_path: Option<&Path>) -> String {
-    let mut out = String::new();
-    let v = &f.violation;
-    let _ = writeln!(
-        out,
-        "== {}  kernel {}  mutant {}  {} execution {}",
-        r.label(),
-        r.kernel.name(),
-        r.mutant.map_or("none", |m| m.name()),
-        r.explorer.describe(),
-        f.execution
-    );
-    let _ = writeln!(out, "VIOLATION {}", v.headline());
-    use daxcheck_core::violation::Check;
-    let who = match v.check {
-        Check::Deadlock | Check::Livelock | Check::DataRace | Check::Internal if v.tid == 0 => {
-            "the explorer".to_string()
-        }
-        _ if v.tid == 0 => "the checker at quiescence".to_string(),
-        _ => format!("T{}", v.tid),
-    };
-    let _ = writeln!(out, "  seen by {who} after step {}", v.step);
-    for other in f.rec.violations.iter().skip(1).take(5) {
-        let _ = writeln!(out, "  then: {}", other.headline());
-    }
-    if f.rec.violations.len() > 6 {
-        let _ = writeln!(out, "  (+{} more)", f.rec.violations.len() - 6);
-    }
-    let _ = writeln!(out, "\nthreads:");
-    for (t, name) in f.rec.names.iter().enumerate().skip(1) {
-        let state = if f.rec.finished.get(t).copied().unwrap_or(false) {
-            "finished".to_string()
-        } else {
-            match f.rec.blocked.get(t).cloned().flatten() {
-                Some(on) => format!("blocked: {on}"),
-                None => "stopped".to_string(),
-            }
-        };
-        let _ = writeln!(out, "  T{t}  {name:<50}  {state}");
-    }
-    let _ = writeln!(out, "\ntrace (step, thread, kernel function: event):");
-    f.rec.render_trace(&mut out);
-    if let Some(p) = replay_path {
-        let _ = writeln!(out, "\nreplay: daxcheck replay {}", p.display());
-    }
-    out
+    Report::new(r, f, replay_path).to_string()
 }
 
 /// Where replay files go: `corpus/replays` when asked, else
@@ -349,30 +308,82 @@ pub fn save_replay(r: &RunResult, f: &Failure, dir: &Path) -> Result<PathBuf, St
     Ok(path)
 }
 
-/// One scenario run as a JSON object (stable field names).
+/// What a run was expected to show, as JSON carries it.
+#[derive(Serialize)]
+pub struct Expected {
+    /// `holds` or `finds`.
+    pub result: &'static str,
+    /// The hypothesis a `finds` confirms (`H3`).
+    pub hypothesis: Option<&'static str>,
+    /// The checks a `finds` accepts as its finding.
+    pub checks: Vec<&'static str>,
+}
+
+impl From<Expect> for Expected {
+    fn from(e: Expect) -> Expected {
+        match e {
+            Expect::Holds => Expected {
+                result: "holds",
+                hypothesis: None,
+                checks: Vec::new(),
+            },
+            Expect::Finds(h, checks) => Expected {
+                result: "finds",
+                hypothesis: Some(h),
+                checks: checks.to_vec(),
+            },
+        }
+    }
+}
+
+/// One scenario run as `check --format json` prints it (one JSON object
+/// per line; the shape is `docs/json.md`).
+#[derive(Serialize)]
+pub struct RunJson<'a> {
+    pub scenario: &'static str,
+    pub variant: &'static str,
+    pub kernel: &'static str,
+    pub mutant: Option<&'static str>,
+    pub explorer: &'a Explorer,
+    pub executions: usize,
+    /// loom only: whether the preemption bound cut the search.
+    pub bounded: bool,
+    pub seconds: f64,
+    pub expected: Expected,
+    /// `holds` or `violated`.
+    pub observed: &'static str,
+    pub as_expected: bool,
+    /// The failure report, when a check broke.
+    pub violation: Option<Report>,
+    pub replay: Option<String>,
+}
+
+impl<'a> RunJson<'a> {
+    pub fn new(r: &'a RunResult, replay: Option<&Path>) -> RunJson<'a> {
+        RunJson {
+            scenario: r.scenario,
+            variant: r.variant,
+            kernel: r.kernel.name(),
+            mutant: r.mutant.map(|m| m.name()),
+            explorer: &r.explorer,
+            executions: r.outcome.executions,
+            bounded: r.outcome.bounded,
+            seconds: r.outcome.elapsed.as_secs_f64(),
+            expected: r.expected.into(),
+            observed: r.observed(),
+            as_expected: r.as_expected(),
+            violation: r
+                .outcome
+                .failure
+                .as_ref()
+                .map(|f| Report::new(r, f, replay)),
+            replay: replay.map(|p| p.display().to_string()),
+        }
+    }
+}
+
+/// One scenario run as a JSON object.
 pub fn render_json(r: &RunResult, replay: Option<&Path>) -> String {
-    let f = r.outcome.failure.as_ref();
-    let v = serde_json::json!({
-        "scenario": r.scenario,
-        "variant": r.variant,
-        "kernel": r.kernel.name(),
-        "mutant": r.mutant.map(|m| m.name()),
-        "explorer": r.explorer.spec(),
-        "executions": r.outcome.executions,
-        "bounded": r.outcome.bounded,
-        "seconds": r.outcome.elapsed.as_secs_f64(),
-        "expected": r.expected.word(),
-        "observed": r.observed(),
-        "as_expected": r.as_expected(),
-        "violation": f.map(|f| serde_json::json!({
-            "check": f.violation.check.id(),
-            "headline": f.violation.headline(),
-            "thread": f.violation.tid,
-            "step": f.violation.step,
-            "execution": f.execution,
-            "trace": f.rec.events.iter().map(|e| format!("T{} {}: {}", e.tid, e.func, e.what)).collect::<Vec<_>>(),
-        })),
-        "replay": replay.map(|p| p.display().to_string()),
-    });
-    v.to_string()
+    serde_json::to_string(&RunJson::new(r, replay))
+        .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }
