@@ -24,6 +24,18 @@ use daxcheck_core::world::Setup;
 use daxcheck_core::Config;
 use shuttle::scheduler::{PctScheduler, RandomScheduler, Schedule, Scheduler, Task, TaskId};
 
+/// An explorer named on the command line or as a scenario's default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExplorerKind {
+    /// loom: exhaustive up to the preemption bound.
+    Loom,
+    /// shuttle's PCT scheduler (probabilistic concurrency testing).
+    Pct,
+    /// shuttle's uniformly random scheduler.
+    Random,
+}
+
 /// How to explore. JSON carries it as `{"kind": "pct", "depth": 3, ...}`.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -92,17 +104,27 @@ impl Explorer {
                 .copied()
                 .ok_or_else(|| format!("explorer `{kind}` needs `{k}=`"))
         };
+        let within = |k: &str, lo: u64, hi: u64| {
+            let v = get(k)?;
+            if (lo..=hi).contains(&v) {
+                Ok(v)
+            } else {
+                Err(format!(
+                    "explorer parameter `{k}={v}` is out of range ({lo}..={hi})"
+                ))
+            }
+        };
         match kind {
             "loom" => Ok(Explorer::Loom {
-                bound: get("bound")? as usize,
+                bound: within("bound", 0, 255)? as usize,
             }),
             "pct" => Ok(Explorer::Pct {
-                depth: get("depth")? as usize,
-                iterations: get("iterations")? as usize,
+                depth: within("depth", 1, 10_000)? as usize,
+                iterations: within("iterations", 1, 1_000_000_000)? as usize,
                 seed: get("seed")?,
             }),
             "random" => Ok(Explorer::Random {
-                iterations: get("iterations")? as usize,
+                iterations: within("iterations", 1, 1_000_000_000)? as usize,
                 seed: get("seed")?,
             }),
             other => Err(format!("unknown explorer `{other}` in replay file")),
@@ -153,7 +175,8 @@ pub struct Failure {
 pub struct Outcome {
     pub executions: usize,
     pub elapsed: Duration,
-    /// loom only: a preemption bound limited the search.
+    /// loom only: the preemption bound may have limited the search (set
+    /// until [`loom_bound_reached`] shows otherwise).
     pub bounded: bool,
     pub failure: Option<Failure>,
     /// Replays only: the record of the replayed execution, failing or not.
@@ -427,6 +450,48 @@ pub fn explore(m: &Model, ex: &Explorer) -> Outcome {
         bounded: matches!(ex, Explorer::Loom { .. }),
         failure,
     }
+}
+
+/// Whether loom's preemption bound cut a search that found `executions`
+/// executions at `bound`: loom at `bound + 1` explores a superset, and
+/// finds the same number only if no execution needs one more preemption
+/// (any execution needing more extends one with exactly `bound + 1`). The
+/// probe stops as soon as it passes `executions`, so it costs at most one
+/// more search of the same size.
+pub fn loom_bound_reached(m: &Model, bound: usize, executions: usize) -> bool {
+    if bound >= 255 {
+        return true;
+    }
+    let count = Arc::new(AtomicUsize::new(0));
+    trace::set_current(None);
+    let body = {
+        let (model, count) = (Arc::new(m.clone()), count.clone());
+        move || {
+            let n = count.fetch_add(1, Ordering::Relaxed) + 1;
+            trace::set_emit(false);
+            execute(
+                &model.cfg,
+                &model.setup,
+                &model.threads,
+                model.post.as_ref(),
+            );
+            if n > executions {
+                panic::panic_any(Stop);
+            }
+        }
+    };
+    let r = quietly(|| {
+        set_backend(Backend::Loom);
+        let mut b = loom::model::Builder::new();
+        b.preemption_bound = Some(bound + 1);
+        b.max_branches = 100_000;
+        b.check(body);
+    });
+    trace::set_emit(true);
+    trace::set_current(None);
+    // A panic other than our stop (a finding that only the higher bound
+    // reaches) also means the bound mattered.
+    r.is_err() || count.load(Ordering::Relaxed) > executions
 }
 
 fn run_shuttle(

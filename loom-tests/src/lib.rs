@@ -2,8 +2,11 @@
 //! drivers that explore it with loom and shuttle.
 
 pub mod catalogue;
+pub mod checks;
+pub mod cmd;
 pub mod explore;
 pub mod matrix;
 pub mod replay;
 pub mod report;
 pub mod run;
+pub mod stderr;

@@ -1,22 +1,28 @@
 //! `daxcheck`: check scenarios of the fs/dax refcount model, replay a
 //! failure. Exit status: 0 when every result is as the catalogue expects,
-//! 1 otherwise, 2 on bad usage or bad input.
+//! 1 otherwise, 2 on bad usage or bad input. This file parses the command
+//! line; the work is in `cmd.rs` and `replay.rs`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use daxcheck::catalogue::{catalogue, resolve};
-use daxcheck::explore::{explore, Explorer};
-use daxcheck::matrix;
-use daxcheck::replay::{digest, ReplayFile};
-use daxcheck::run::{self, Budget, Run};
+use clap::{value_parser, Parser, Subcommand};
+use daxcheck::cmd::{self, CheckOpts, DocFormat, Fail, Format, ListWhat, MutantOpts};
+use daxcheck::explore::ExplorerKind;
+use daxcheck::run::Budget;
 use daxcheck_core::{KernelState, Mutant};
+
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("DAXCHECK_COMMIT"),
+    "; model of Linux v6.15 fs/dax.c at 00c010e1, with the v6.16 and 2026 states)"
+);
 
 #[derive(Parser)]
 #[command(
     name = "daxcheck",
-    version,
+    version = VERSION,
     about = "Explore the fs/dax page refcount model with loom and shuttle"
 )]
 struct Cli {
@@ -26,29 +32,57 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// List the scenario catalogue.
-    List,
+    /// List the scenario catalogue (each variant's expected result), or the
+    /// checks, or the mutants, without running anything.
+    List {
+        /// List every check (I1-I20, WARN, BUG, ...) and hypothesis (H1-H7).
+        #[arg(long, conflicts_with = "mutants")]
+        checks: bool,
+        /// List the mutants and kernel states.
+        #[arg(long)]
+        mutants: bool,
+        #[arg(long, value_enum, ignore_case = true, default_value_t = DocFormat::Text)]
+        format: DocFormat,
+    },
     /// Check scenarios (all of them when none is named) and judge each
-    /// result against the catalogue's expectation.
+    /// result against the catalogue's expectation; ends with a verdict line.
+    /// `--format json` prints JSON Lines: one object per run.
     Check(CheckArgs),
     /// Run the mutant matrix: each mutant against the scenarios paired
     /// with it (every scenario with --all), plus the unmutated baseline.
+    /// `--format json` prints one JSON document.
     Mutants(MutantArgs),
     /// Measure detection: each paired mutant under loom, and under PCT and
     /// random with several seeds; prints a Markdown table (BENCHMARKS.md).
     BenchMutants {
         /// Seeds for PCT and random (1..=N).
-        #[arg(long, default_value_t = 5)]
+        #[arg(long, default_value_t = 5, value_parser = value_parser!(u64).range(1..=1000))]
         seeds: u64,
-        /// Runs in parallel (default: the number of cores).
-        #[arg(long)]
-        jobs: Option<usize>,
+        #[command(flatten)]
+        jobs: Jobs,
     },
-    /// Re-run a saved failing schedule exactly, with tracing on.
+    /// Re-run a saved failing schedule exactly (RUST_LOG=daxcheck=trace
+    /// adds the model's events as tracing on stderr).
     Replay {
         /// A `.replay` file written by `daxcheck check`.
         file: PathBuf,
     },
+}
+
+#[derive(clap::Args)]
+struct Jobs {
+    /// Runs in parallel [default: the number of cores].
+    #[arg(long, value_parser = value_parser!(u64).range(1..=4096))]
+    jobs: Option<u64>,
+}
+
+impl Jobs {
+    fn get(&self) -> usize {
+        self.jobs.map_or_else(
+            || std::thread::available_parallelism().map_or(1, |n| n.get()),
+            |j| j as usize,
+        )
+    }
 }
 
 #[derive(clap::Args)]
@@ -57,83 +91,52 @@ struct MutantArgs {
     #[arg(long = "scenario")]
     scenarios: Vec<String>,
     /// Only these mutants (repeatable); default: all.
-    #[arg(long = "mutant")]
-    mutants: Vec<String>,
+    #[arg(long = "mutant", value_enum, ignore_case = true)]
+    mutants: Vec<Mutant>,
     /// Run every mutant against every scenario, not only the paired ones.
     #[arg(long)]
     all: bool,
+    #[arg(long, value_enum, ignore_case = true, default_value_t = DocFormat::Text)]
+    format: DocFormat,
     #[command(flatten)]
     opts: ExploreOpts,
 }
 
-/// Explorer and output options shared by `check` and `mutants`.
+/// Explorer options shared by `check` and `mutants`.
 #[derive(clap::Args)]
 struct ExploreOpts {
-    /// loom, pct or random; default: each scenario's own.
-    #[arg(long)]
-    explorer: Option<String>,
+    /// The explorer; default: each scenario's own.
+    #[arg(long, value_enum, ignore_case = true)]
+    explorer: Option<ExplorerKind>,
     /// shuttle seed.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Kernel state: v6.15, v6.16 or 2026.
-    #[arg(long, default_value = "v6.15")]
-    kernel: String,
-    /// loom preemption bound [env: DAXCHECK_LOOM_BOUND].
-    #[arg(long)]
-    bound: Option<usize>,
-    /// PCT depth [env: DAXCHECK_PCT_DEPTH].
-    #[arg(long)]
-    depth: Option<usize>,
-    /// shuttle iterations per scenario variant [env: DAXCHECK_ITERATIONS].
-    #[arg(long)]
-    iterations: Option<usize>,
-    /// Runs in parallel (default: the number of cores).
-    #[arg(long)]
-    jobs: Option<usize>,
-    /// text or json.
-    #[arg(long, default_value = "text")]
-    format: String,
+    /// Kernel state.
+    #[arg(long, value_enum, ignore_case = true, default_value_t = KernelState::V6_15)]
+    kernel: KernelState,
+    /// loom preemption bound.
+    #[arg(long, env = "DAXCHECK_LOOM_BOUND", default_value_t = 2,
+          value_parser = value_parser!(u64).range(0..=255))]
+    bound: u64,
+    /// PCT depth.
+    #[arg(long, env = "DAXCHECK_PCT_DEPTH", default_value_t = 3,
+          value_parser = value_parser!(u64).range(1..=10_000))]
+    depth: u64,
+    /// shuttle iterations per scenario variant.
+    #[arg(long, env = "DAXCHECK_ITERATIONS", default_value_t = 2000,
+          value_parser = value_parser!(u64).range(1..=1_000_000_000))]
+    iterations: u64,
+    #[command(flatten)]
+    jobs: Jobs,
 }
 
 impl ExploreOpts {
-    /// The kernel state, the budgets and whether the output is JSON.
-    fn parsed(&self) -> Result<(KernelState, Budget, bool), String> {
-        self.parsed_with(false)
-    }
-
-    /// As `parsed`, with `markdown` accepted as a format.
-    fn parsed_with(&self, markdown: bool) -> Result<(KernelState, Budget, bool), String> {
-        Ok((
-            KernelState::parse(&self.kernel)?,
-            self.budget()?,
-            if markdown { false } else { self.json()? },
-        ))
-    }
-
-    fn budget(&self) -> Result<Budget, String> {
-        let b = Budget {
-            bound: knob(self.bound, "DAXCHECK_LOOM_BOUND", 2)?,
-            depth: knob(self.depth, "DAXCHECK_PCT_DEPTH", 3)?,
-            iterations: knob(self.iterations, "DAXCHECK_ITERATIONS", 2000)?,
+    fn budget(&self) -> Budget {
+        Budget {
+            bound: self.bound as usize,
+            depth: self.depth as usize,
+            iterations: self.iterations as usize,
             seed: self.seed,
-        };
-        if b.depth == 0 {
-            return Err("--depth must be at least 1".into());
-        }
-        Ok(b)
-    }
-
-    fn jobs(&self) -> usize {
-        self.jobs
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-            .max(1)
-    }
-
-    fn json(&self) -> Result<bool, String> {
-        match self.format.as_str() {
-            "text" => Ok(false),
-            "json" => Ok(true),
-            f => Err(format!("unknown format `{f}` (known: text, json)")),
         }
     }
 }
@@ -143,319 +146,113 @@ struct CheckArgs {
     /// Scenarios (`S1`) or single variants (`S1/pte`).
     scenarios: Vec<String>,
     /// Run the whole catalogue (the default when no scenario is named).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "scenarios")]
     all: bool,
     /// Switch on one mutant (a deliberate mistake), e.g. M6.
+    #[arg(long, value_enum, ignore_case = true, hide_possible_values = true)]
+    mutant: Option<Mutant>,
+    /// Print the full report of every expected finding, not one line each.
+    #[arg(long, short = 'v')]
+    show_findings: bool,
+    /// Save expected findings' replay files too (a passing check writes none).
     #[arg(long)]
-    mutant: Option<String>,
+    save_findings: bool,
     /// Save failing schedules under corpus/replays instead of daxcheck-failures/.
     #[arg(long)]
     save_corpus: bool,
+    #[arg(long, value_enum, ignore_case = true, default_value_t = Format::Text)]
+    format: Format,
     #[command(flatten)]
     opts: ExploreOpts,
 }
 
-/// A value from the command line, else from `var`, else `default`; a bad
-/// variable names itself.
-fn knob(cli: Option<usize>, var: &str, default: usize) -> Result<usize, String> {
-    if let Some(v) = cli {
-        return Ok(v);
-    }
-    match std::env::var(var) {
-        Ok(s) => s
-            .trim()
-            .parse()
-            .map_err(|_| format!("invalid value for `{var}`: `{s}` (expected a whole number)")),
-        Err(_) => Ok(default),
-    }
+/// clap's error as one line: every line of its message, usage dropped.
+fn one_line(e: &clap::Error) -> String {
+    e.render()
+        .to_string()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more"))
+        .collect::<Vec<_>>()
+        .join(" ")
+        .trim_start_matches("error: ")
+        .to_string()
 }
 
-fn usage(msg: impl std::fmt::Display) -> ExitCode {
-    eprintln!("daxcheck: {msg}");
-    ExitCode::from(2)
+fn dispatch(cli: Cli) -> cmd::Res {
+    match cli.cmd {
+        Cmd::List {
+            checks,
+            mutants,
+            format,
+        } => {
+            let what = match (checks, mutants) {
+                (true, _) => ListWhat::Checks,
+                (_, true) => ListWhat::Mutants,
+                _ => ListWhat::Scenarios,
+            };
+            cmd::list(what, format)
+        }
+        Cmd::Check(a) => cmd::check(CheckOpts {
+            specs: a.scenarios,
+            mutant: a.mutant,
+            kernel: a.opts.kernel,
+            explorer: a.opts.explorer,
+            budget: a.opts.budget(),
+            jobs: a.opts.jobs.get(),
+            format: a.format,
+            show_findings: a.show_findings,
+            save_findings: a.save_findings,
+            save_corpus: a.save_corpus,
+        }),
+        Cmd::Mutants(a) => cmd::mutants(MutantOpts {
+            scenarios: a.scenarios,
+            mutants: a.mutants,
+            all: a.all,
+            kernel: a.opts.kernel,
+            explorer: a.opts.explorer,
+            budget: a.opts.budget(),
+            jobs: a.opts.jobs.get(),
+            format: a.format,
+        }),
+        Cmd::BenchMutants { seeds, jobs } => cmd::bench_mutants(seeds, jobs.get()),
+        Cmd::Replay { file } => daxcheck::replay::run(&file),
+    }
 }
 
 fn main() -> ExitCode {
+    daxcheck::stderr::restore_sigpipe();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
             use clap::error::ErrorKind;
-            if matches!(
-                e.kind(),
-                ErrorKind::DisplayHelp
-                    | ErrorKind::DisplayVersion
-                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-            ) {
-                let _ = e.print();
-                return ExitCode::SUCCESS;
-            }
-            let text = e.to_string();
-            let first = text
-                .lines()
-                .next()
-                .unwrap_or("bad usage")
-                .trim_start_matches("error: ");
-            return usage(first);
-        }
-    };
-    match cli.cmd {
-        Cmd::List => list(),
-        Cmd::Check(a) => check(a),
-        Cmd::Mutants(a) => mutants(a),
-        Cmd::BenchMutants { seeds, jobs } => {
-            let jobs = jobs
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-                .max(1);
-            let rows =
-                matrix::detection(&catalogue(), Mutant::ALL, seeds, &Budget::default(), jobs);
-            print!("{}", matrix::render_detection(&rows));
-            ExitCode::SUCCESS
-        }
-        Cmd::Replay { file } => replay(file),
-    }
-}
-
-fn list() -> ExitCode {
-    for sc in catalogue() {
-        let variants: Vec<_> = sc.variants.iter().map(|v| v.name).collect();
-        println!(
-            "{}  {}  [{}]  expected: {}  catches: {}",
-            sc.name,
-            sc.title,
-            variants.join(", "),
-            (sc.expect)(KernelState::V6_15).word(),
-            {
-                let m: Vec<_> = sc.catches.iter().map(|m| m.name()).collect();
-                if m.is_empty() {
-                    "-".to_string()
-                } else {
-                    m.join(", ")
+            let code = match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+                    let _ = e.print();
+                    ExitCode::SUCCESS
                 }
-            }
-        );
-        for line in sc.header.lines() {
-            println!("    {line}");
+                // Bare `daxcheck`: help on stderr, bad usage.
+                ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                    eprint!("{}", e.render());
+                    ExitCode::from(2)
+                }
+                _ => {
+                    eprintln!("daxcheck: {}", one_line(&e));
+                    ExitCode::from(2)
+                }
+            };
+            return code;
+        }
+    };
+    daxcheck::stderr::init_tracing();
+    daxcheck::stderr::install();
+    let result = dispatch(cli);
+    daxcheck::stderr::finish();
+    match result {
+        Ok(code) => code,
+        Err(Fail(msg)) => {
+            eprintln!("daxcheck: {msg}");
+            ExitCode::from(2)
         }
     }
-    ExitCode::SUCCESS
-}
-
-fn check(a: CheckArgs) -> ExitCode {
-    let cat = catalogue();
-    let (kernel, budget, json) = match a.opts.parsed() {
-        Ok(x) => x,
-        Err(e) => return usage(e),
-    };
-    let mutant = match a.mutant.as_deref().map(Mutant::parse).transpose() {
-        Ok(m) => m,
-        Err(e) => return usage(e),
-    };
-    let specs: Vec<String> = if a.all || a.scenarios.is_empty() {
-        cat.iter().map(|s| s.name.to_string()).collect()
-    } else {
-        a.scenarios.clone()
-    };
-    let mut runs = Vec::new();
-    for spec in &specs {
-        let (si, vis) = match resolve(&cat, spec) {
-            Ok(x) => x,
-            Err(e) => return usage(e),
-        };
-        let explorers = match run::explorers_for(a.opts.explorer.as_deref(), &cat[si], &budget) {
-            Ok(e) => e,
-            Err(e) => return usage(e),
-        };
-        for vi in vis {
-            for explorer in &explorers {
-                runs.push(Run {
-                    scenario: &cat[si],
-                    variant: vi,
-                    kernel,
-                    mutant,
-                    explorer: explorer.clone(),
-                });
-            }
-        }
-    }
-    let results = run::execute_all(&runs, a.opts.jobs());
-    let dir = run::failure_dir(a.save_corpus);
-    let mut saved = Vec::new();
-    for r in &results {
-        saved.push(
-            r.outcome
-                .failure
-                .as_ref()
-                .and_then(|f| match run::save_replay(r, f, &dir) {
-                    Ok(p) => Some(p),
-                    Err(e) => {
-                        eprintln!("daxcheck: {e}");
-                        None
-                    }
-                }),
-        );
-    }
-    if json {
-        for (r, p) in results.iter().zip(&saved) {
-            println!("{}", run::render_json(r, p.as_deref()));
-        }
-    } else {
-        print!("{}", run::render_table(&results));
-        for (r, p) in results.iter().zip(&saved) {
-            if let Some(f) = &r.outcome.failure {
-                println!();
-                print!("{}", run::render_failure(r, f, p.as_deref()));
-            }
-        }
-    }
-    if results.iter().all(|r| r.as_expected()) {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
-}
-
-fn mutants(a: MutantArgs) -> ExitCode {
-    let cat = catalogue();
-    let markdown = a.opts.format == "markdown";
-    let (kernel, budget, json) = match a.opts.parsed_with(markdown) {
-        Ok(x) => x,
-        Err(e) => return usage(e),
-    };
-    let mut scenarios = Vec::new();
-    for name in &a.scenarios {
-        match resolve(&cat, name) {
-            Ok((si, _)) => scenarios.push(si),
-            Err(e) => return usage(e),
-        }
-    }
-    if scenarios.is_empty() {
-        scenarios = (0..cat.len()).collect();
-    }
-    let mut ms = Vec::new();
-    for m in &a.mutants {
-        match Mutant::parse(m) {
-            Ok(m) => ms.push(m),
-            Err(e) => return usage(e),
-        }
-    }
-    if ms.is_empty() {
-        ms = Mutant::ALL.to_vec();
-    }
-    if let Err(e) = run::explorers_for(a.opts.explorer.as_deref(), &cat[scenarios[0]], &budget) {
-        return usage(e);
-    }
-    let pick = |sc: &daxcheck::catalogue::Scenario| {
-        run::explorers_for(a.opts.explorer.as_deref(), sc, &budget).unwrap_or_default()
-    };
-    let m = matrix::run_matrix(&cat, &ms, &scenarios, a.all, &pick, kernel, a.opts.jobs());
-    if json {
-        match serde_json::to_string(&m) {
-            Ok(s) => println!("{s}"),
-            Err(e) => {
-                eprintln!("daxcheck: {e}");
-                return ExitCode::from(1);
-            }
-        }
-    } else if markdown {
-        print!("{}", matrix::render_markdown(&m, &ms));
-    } else {
-        print!("{}", matrix::render(&m, &ms));
-    }
-    if m.ok() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
-}
-
-fn replay(file: PathBuf) -> ExitCode {
-    let text = match std::fs::read(&file) {
-        Ok(b) => match String::from_utf8(b) {
-            Ok(t) => t,
-            Err(_) => {
-                return usage(format!(
-                    "{}: not a daxcheck replay file (not UTF-8 text)",
-                    file.display()
-                ))
-            }
-        },
-        Err(e) => return usage(format!("{}: {e}", file.display())),
-    };
-    let rf = match ReplayFile::parse(&text) {
-        Ok(r) => r,
-        Err(e) => return usage(format!("{}: {e}", file.display())),
-    };
-    let cat = catalogue();
-    let (si, vis) = match resolve(&cat, &format!("{}/{}", rf.scenario, rf.variant)) {
-        Ok(x) => x,
-        Err(e) => return usage(format!("{}: {e}", file.display())),
-    };
-    // The model's own events only (shuttle traces its scheduler too).
-    use tracing_subscriber::layer::SubscriberExt;
-    use tracing_subscriber::util::SubscriberInitExt;
-    let events = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .with_target(false)
-        .without_time();
-    let only_model =
-        tracing_subscriber::filter::Targets::new().with_target("daxcheck", tracing::Level::TRACE);
-    tracing_subscriber::registry()
-        .with(events)
-        .with(only_model)
-        .init();
-    let m = run::model_of(&cat[si], vis[0], rf.kernel, rf.mutant);
-    // loom runs replay by re-running loom's deterministic search to the
-    // failing execution (weak-memory values included); shuttle runs replay
-    // by imposing the recorded schedule.
-    let how = match Explorer::parse_spec(&rf.explorer) {
-        Ok(Explorer::Loom { bound }) => Explorer::LoomReplay {
-            bound,
-            execution: rf.execution,
-        },
-        Ok(_) => Explorer::Replay {
-            schedule: rf.schedule.clone(),
-        },
-        Err(e) => return usage(format!("{}: {e}", file.display())),
-    };
-    let outcome = explore(&m, &how);
-    let result = run::RunResult {
-        scenario: cat[si].name,
-        variant: cat[si].variants[vis[0]].name,
-        kernel: rf.kernel,
-        mutant: rf.mutant,
-        expected: cat[si].expected(vis[0], rf.kernel),
-        explorer: how,
-        outcome,
-    };
-    let Some(f) = &result.outcome.failure else {
-        let got: Vec<u8> = result
-            .outcome
-            .last
-            .as_ref()
-            .map(|r| r.events.iter().map(|e| e.tid).collect())
-            .unwrap_or_default();
-        let at = got
-            .iter()
-            .zip(&rf.schedule)
-            .position(|(a, b)| a != b)
-            .unwrap_or(got.len().min(rf.schedule.len()));
-        println!(
-            "replay of {} ran to completion without a violation (schedule diverged at step {}): the model no longer fails on this schedule",
-            file.display(),
-            at + 1
-        );
-        return ExitCode::from(1);
-    };
-    print!("{}", run::render_failure(&result, f, Some(&file)));
-    if digest(&f.rec) != rf.digest {
-        println!("\nreplay diverged: the trace differs from the recorded one (was the model changed since {} was written?)", file.display());
-        return ExitCode::from(1);
-    }
-    println!(
-        "\nreplay reproduced the recorded execution exactly ({} steps, digest {:016x})",
-        rf.schedule.len(),
-        rf.digest
-    );
-    ExitCode::SUCCESS
 }

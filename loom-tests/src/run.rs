@@ -10,8 +10,10 @@ use serde::Serialize;
 
 use daxcheck_core::{Config, KernelState, Mutant};
 
-use crate::catalogue::{DefaultExplorer, Expect, Scenario};
-use crate::explore::{explore, Explorer, Failure, Model, Outcome};
+use crate::catalogue::{Expect, Scenario};
+use crate::explore::{
+    explore, loom_bound_reached, Explorer, ExplorerKind, Failure, Model, Outcome,
+};
 use crate::replay::{digest, ReplayFile};
 use crate::report::Report;
 
@@ -39,38 +41,24 @@ impl Default for Budget {
 }
 
 /// `Some(kind)` to force an explorer, `None` for each scenario's defaults.
-pub fn explorers_for(
-    kind: Option<&str>,
-    sc: &Scenario,
-    b: &Budget,
-) -> Result<Vec<Explorer>, String> {
-    let kinds: Vec<&str> = match kind {
+pub fn explorers_for(kind: Option<ExplorerKind>, sc: &Scenario, b: &Budget) -> Vec<Explorer> {
+    let kinds: Vec<ExplorerKind> = match kind {
         Some(k) => vec![k],
-        None => sc
-            .explorers
-            .iter()
-            .map(|e| match e {
-                DefaultExplorer::Loom => "loom",
-                DefaultExplorer::Pct => "pct",
-            })
-            .collect(),
+        None => sc.explorers.to_vec(),
     };
     kinds
         .into_iter()
         .map(|k| match k {
-            "loom" => Ok(Explorer::Loom { bound: b.bound }),
-            "pct" => Ok(Explorer::Pct {
+            ExplorerKind::Loom => Explorer::Loom { bound: b.bound },
+            ExplorerKind::Pct => Explorer::Pct {
                 depth: b.depth,
                 iterations: b.iterations,
                 seed: b.seed,
-            }),
-            "random" => Ok(Explorer::Random {
+            },
+            ExplorerKind::Random => Explorer::Random {
                 iterations: b.iterations,
                 seed: b.seed,
-            }),
-            other => Err(format!(
-                "unknown explorer `{other}` (known: loom, pct, random)"
-            )),
+            },
         })
         .collect()
 }
@@ -114,6 +102,29 @@ impl RunResult {
         }
     }
 
+    /// `holds`, or `violated` and the check (`violated I4`).
+    pub fn observed_text(&self) -> String {
+        match &self.outcome.failure {
+            Some(f) => format!("violated {}", f.violation.check.id()),
+            None => "holds".into(),
+        }
+    }
+
+    /// The table's last column: `ok`, `caught` (a mutant broke a check that
+    /// holds without it) or `UNEXPECTED`.
+    pub fn judgement(&self) -> &'static str {
+        if self.as_expected() {
+            "ok"
+        } else if self.mutant.is_some()
+            && self.expected == Expect::Holds
+            && self.outcome.failure.is_some()
+        {
+            "caught"
+        } else {
+            "UNEXPECTED"
+        }
+    }
+
     pub fn label(&self) -> String {
         format!("{}/{}", self.scenario, self.variant)
     }
@@ -129,6 +140,12 @@ impl RunResult {
             check: f.violation.check.id(),
             schedule: f.rec.events.iter().map(|e| e.tid).collect(),
             digest: digest(&f.rec),
+            fingerprint: {
+                let cat = crate::catalogue::catalogue();
+                crate::catalogue::resolve(&cat, &self.label())
+                    .ok()
+                    .map(|(si, vis)| crate::replay::fingerprint(&cat[si], vis[0]))
+            },
         }
     }
 }
@@ -175,22 +192,26 @@ pub fn execute_run(r: &Run) -> RunResult {
 /// Run every job on up to `jobs` OS threads (each explorer keeps its state
 /// per OS thread); results come back in job order.
 pub fn execute_all(runs: &[Run], jobs: usize) -> Vec<RunResult> {
+    execute_all_with(runs, jobs, false)
+}
+
+/// As [`execute_all`]; with `probe`, a passing loom run also learns whether
+/// its preemption bound limited the search ([`loom_bound_reached`]).
+pub fn execute_all_with(runs: &[Run], jobs: usize, probe: bool) -> Vec<RunResult> {
     let next = std::sync::atomic::AtomicUsize::new(0);
     // Progress on stderr, only for a person watching a terminal (indicatif
     // draws nothing otherwise).
     let bar = {
-        use std::io::IsTerminal;
-        if std::io::stderr().is_terminal() && std::env::var_os("CI").is_none() {
-            let b = indicatif::ProgressBar::new(runs.len() as u64);
-            if let Ok(style) = indicatif::ProgressStyle::with_template(
-                "{elapsed_precise} [{bar:30}] {pos}/{len} runs  {msg}",
-            ) {
-                b.set_style(style);
-            }
-            b
-        } else {
-            indicatif::ProgressBar::hidden()
+        let b = indicatif::ProgressBar::with_draw_target(
+            Some(runs.len() as u64),
+            crate::stderr::progress_target(),
+        );
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:30}] {pos}/{len} runs  {msg}",
+        ) {
+            b.set_style(style);
         }
+        b
     };
     let slots: Vec<std::sync::Mutex<Option<RunResult>>> =
         runs.iter().map(|_| std::sync::Mutex::new(None)).collect();
@@ -199,7 +220,13 @@ pub fn execute_all(runs: &[Run], jobs: usize) -> Vec<RunResult> {
             s.spawn(|| loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some(r) = runs.get(i) else { break };
-                let res = execute_run(r);
+                let mut res = execute_run(r);
+                if let (true, Explorer::Loom { bound }, None) =
+                    (probe, &res.explorer, &res.outcome.failure)
+                {
+                    let m = model_of(r.scenario, r.variant, r.kernel, r.mutant);
+                    res.outcome.bounded = loom_bound_reached(&m, *bound, res.outcome.executions);
+                }
                 let rate =
                     res.outcome.executions as f64 / res.outcome.elapsed.as_secs_f64().max(1e-6);
                 bar.set_message(format!(
@@ -240,8 +267,12 @@ pub fn render_table(results: &[RunResult]) -> String {
     ]];
     for r in results {
         let mut execs = r.outcome.executions.to_string();
-        if r.outcome.bounded && r.outcome.failure.is_none() {
-            execs.push_str(" (bounded)");
+        if let (Explorer::Loom { .. }, None) = (&r.explorer, &r.outcome.failure) {
+            execs.push_str(if r.outcome.bounded {
+                " (bounded)"
+            } else {
+                " (exhaustive)"
+            });
         }
         rows.push([
             r.label(),
@@ -251,12 +282,8 @@ pub fn render_table(results: &[RunResult]) -> String {
             execs,
             secs(r.outcome.elapsed),
             r.expected.word().into(),
-            r.observed().into(),
-            if r.as_expected() {
-                "ok".into()
-            } else {
-                "UNEXPECTED".into()
-            },
+            r.observed_text(),
+            r.judgement().into(),
         ]);
     }
     let widths: Vec<usize> = (0..9)
@@ -290,21 +317,46 @@ pub fn failure_dir(corpus: bool) -> PathBuf {
         .map_or_else(|| PathBuf::from("daxcheck-failures"), PathBuf::from)
 }
 
-/// Save the failure's replay file; the name is stable for the same failure.
-pub fn save_replay(r: &RunResult, f: &Failure, dir: &Path) -> Result<PathBuf, String> {
-    let file = r.replay_file(f);
-    let name = format!(
-        "{}-{}-{}-{}-{:08x}.replay",
+/// The file name of a failure's replay: scenario, variant, mutant, kernel,
+/// explorer and the digest's low 32 bits.
+pub fn replay_name(r: &RunResult, digest: u64) -> String {
+    format!(
+        "{}-{}-{}-{}-{}-{:08x}.replay",
         r.scenario,
         r.variant,
         r.mutant.map_or("none", |m| m.name()),
         r.kernel.name(),
-        file.digest as u32
-    );
+        r.explorer.kind(),
+        digest as u32
+    )
+}
+
+/// Save the failure's replay file. The name is stable for the same failure
+/// and names the explorer, so loom and PCT findings never share a file. The
+/// file is written whole under a temporary name and renamed into place, so
+/// a concurrent reader or writer never sees a torn file; an identical file
+/// is left alone.
+pub fn save_replay(r: &RunResult, f: &Failure, dir: &Path) -> Result<PathBuf, String> {
+    let file = r.replay_file(f);
+    let name = replay_name(r, file.digest);
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let path = dir.join(name);
-    std::fs::write(&path, file.render())
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    let path = dir.join(&name);
+    let text = file.render();
+    if std::fs::read_to_string(&path).is_ok_and(|old| old == text) {
+        return Ok(path);
+    }
+    static SERIAL: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let tmp = dir.join(format!(
+        ".{name}.{}.{}.tmp",
+        std::process::id(),
+        SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    std::fs::write(&tmp, &text)
+        .and_then(|_| std::fs::rename(&tmp, &path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            format!("cannot write {}: {e}", path.display())
+        })?;
     Ok(path)
 }
 

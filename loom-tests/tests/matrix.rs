@@ -13,7 +13,7 @@ fn every_paired_mutant_is_caught_and_the_baseline_holds() {
     let cat = catalogue();
     let scenarios: Vec<usize> = (0..cat.len()).collect();
     let budget = Budget::default();
-    let pick = |sc: &Scenario| explorers_for(None, sc, &budget).unwrap_or_default();
+    let pick = |sc: &Scenario| explorers_for(None, sc, &budget);
     let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
     let m = run_matrix(
         &cat,
