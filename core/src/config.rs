@@ -64,7 +64,7 @@ macro_rules! mutants {
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum Mutant {
             $(
-                #[doc = $what]
+                #[allow(missing_docs)]
                 $name,
             )*
         }

@@ -31,6 +31,8 @@ pub struct Cell {
 pub struct Baseline {
     pub scenario: String,
     pub variant: String,
+    /// The explorer kind of the run (`loom`, `pct`, `random`).
+    pub explorer: String,
     pub expected: String,
     pub observed: String,
     pub ok: bool,
@@ -117,6 +119,7 @@ pub fn run_matrix(
         .map(|r| Baseline {
             scenario: r.scenario.to_string(),
             variant: r.variant.to_string(),
+            explorer: r.explorer.kind().to_string(),
             expected: r.expected.word().to_string(),
             observed: r.observed().to_string(),
             ok: r.as_expected(),

@@ -26,3 +26,57 @@ fn every_check_a_finding_names_is_a_known_check() {
         }
     }
 }
+
+/// `docs/catalogue.md` has one heading per scenario naming its title and
+/// variants as the catalogue has them, followed by its default explorers.
+#[test]
+fn catalogue_md_headings_and_explorers_match_the_catalogue() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/catalogue.md"))
+        .expect("docs/catalogue.md");
+    for sc in daxcheck::catalogue::catalogue() {
+        let variants: Vec<&str> = sc.variants.iter().map(|v| v.name).collect();
+        let heading = format!("## {} {} `[{}]`", sc.name, sc.title, variants.join(", "));
+        let at = doc
+            .lines()
+            .position(|l| l == heading)
+            .unwrap_or_else(|| panic!("docs/catalogue.md lacks the heading `{heading}`"));
+        let explorers: Vec<String> = sc
+            .explorers
+            .iter()
+            .map(|e| format!("{e:?}").to_lowercase())
+            .collect();
+        let line = doc
+            .lines()
+            .skip(at + 1)
+            .take_while(|l| !l.starts_with("## "))
+            .find_map(|l| {
+                l.split_once("Explorers: ")
+                    .or_else(|| l.split_once("Explorer: "))
+                    .map(|(_, r)| r)
+            })
+            .unwrap_or_else(|| panic!("{}: no `Explorers:` line", sc.name));
+        // Annotations in parentheses are prose; the list ends at the period.
+        let mut depth = 0;
+        let mut names = String::new();
+        for c in line.chars() {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                _ if depth == 0 => names.push(c),
+                _ => {}
+            }
+        }
+        let listed: Vec<String> = names
+            .split('.')
+            .next()
+            .unwrap_or("")
+            .split(',')
+            .map(|n| n.trim().to_string())
+            .collect();
+        assert_eq!(
+            listed, explorers,
+            "{}: docs/catalogue.md explorers",
+            sc.name
+        );
+    }
+}
