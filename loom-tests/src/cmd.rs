@@ -378,7 +378,8 @@ pub fn verdict(results: &[RunResult], mutant: Option<Mutant>, t: std::time::Dura
             format!("ok: {n} runs gave their expected result in {secs}")
         } else {
             format!(
-                "ok: {n} runs gave their expected result ({nf} expected findings: {}) in {secs}",
+                "ok: {n} runs gave their expected result ({nf} expected finding{}: {}) in {secs}",
+                if nf == 1 { "" } else { "s" },
                 hyps.into_iter().collect::<Vec<_>>().join(" ")
             )
         }

@@ -176,6 +176,8 @@ pub fn run_matrix(
     let catch_nothing = scenarios
         .iter()
         .filter(|&&si| !finds_only(si))
+        // Only scenarios this run paired with a mutant can have caught one.
+        .filter(|&&si| cells.iter().any(|c| c.paired && c.scenario == cat[si].name))
         .filter(|&&si| {
             !cells
                 .iter()

@@ -25,9 +25,9 @@ pub const MAGIC: &str = "daxcheck-replay";
 pub const VERSION: u32 = 2;
 /// Replay files are small (run-length encoded); anything larger is not one.
 pub const MAX_BYTES: u64 = 1 << 20;
-/// No execution is longer: shuttle stops at 200,000 steps, loom at 100,000
-/// branches.
-pub const MAX_STEPS: usize = 200_000;
+/// Far above any execution: shuttle stops a livelock at 200,000 scheduling
+/// steps (a few more model steps are recorded), loom at 100,000 branches.
+pub const MAX_STEPS: usize = 1_000_000;
 pub const MAX_EXECUTION: usize = 1_000_000_000;
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -469,4 +469,88 @@ mod tests {
         assert!(!maps("pmd(pfn 81,special)", 8));
         assert!(!maps("none", 8));
     }
+
+    fn ev(tid: u8, func: &'static str, what: What) -> Event {
+        Event { tid, func, what }
+    }
+
+    #[test]
+    fn refcount_checks_name_the_last_change_of_their_folio() {
+        let events = vec![
+            ev(
+                1,
+                "dax_fault_iter",
+                What::Ref {
+                    pfn: 8,
+                    old: 0,
+                    new: 1,
+                    how: "folio_ref_inc",
+                },
+            ),
+            ev(
+                1,
+                "vmf_insert_folio_pmd",
+                What::Ref {
+                    pfn: 9,
+                    old: 0,
+                    new: 1,
+                    how: "folio_get",
+                },
+            ),
+            ev(
+                2,
+                "zap_huge_pmd",
+                What::Pte {
+                    mm: 0,
+                    file: 0,
+                    index: 0,
+                    old: "pmd(pfn 8,special)".into(),
+                    new: "none".into(),
+                },
+            ),
+            ev(2, "munmap", What::Begin),
+        ];
+        let v = Violation {
+            check: Check::Inv(1),
+            detail: "folio 8 refcount 1 but 0 page-table mappings".into(),
+            tid: 0,
+            step: 4,
+        };
+        let c = cause_of(&v, &events).expect("a cause");
+        assert_eq!((c.step.step, c.step.func), (3, "zap_huge_pmd"));
+        // Seen before the zap: the last change is the first step.
+        let early = Violation {
+            step: 2,
+            ..v.clone()
+        };
+        assert_eq!(cause_of(&early, &events).map(|c| c.step.step), Some(1));
+        // Other checks do not claim a cause.
+        let other = Violation {
+            check: Check::Inv(4),
+            ..v
+        };
+        assert!(cause_of(&other, &events).is_none());
+    }
+
+    #[test]
+    fn a_livelock_suggests_the_loop_an_unfinished_thread_repeats() {
+        let mut rec = RecState {
+            names: vec!["main".into(), "remap".into(), "fault".into()],
+            finished: vec![false, false, true],
+            ..Default::default()
+        };
+        for _ in 0..50 {
+            rec.events
+                .push(ev(1, "dax_layout_busy_page_range", What::Begin));
+            rec.events
+                .push(ev(1, "xfs_mmaplock_two_inodes", What::Begin));
+            rec.events
+                .push(ev(1, "dax_layout_busy_page_range", What::Begin));
+        }
+        let s = livelock_suggestion(&rec).expect("a suggestion");
+        assert!(
+            s.starts_with("T1 keeps repeating dax_layout_busy_page_range"),
+            "{s}"
+        );
+    }
 }

@@ -313,7 +313,9 @@ pub fn failure_dir(corpus: bool) -> PathBuf {
     if corpus {
         return PathBuf::from("corpus/replays");
     }
+    // An empty value means unset, not the current directory.
     std::env::var_os("DAXCHECK_FAILURE_DIR")
+        .filter(|d| !d.is_empty())
         .map_or_else(|| PathBuf::from("daxcheck-failures"), PathBuf::from)
 }
 

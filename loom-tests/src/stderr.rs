@@ -119,9 +119,10 @@ pub fn restore_sigpipe() {
 }
 
 /// `RUST_LOG` selects tracing output on stderr (tracing-subscriber's
-/// `EnvFilter`); without it there is none. The model's events are under
-/// the `daxcheck` target at TRACE, each with the kernel function and the
-/// thread; violations at WARN.
+/// `EnvFilter`); without it there is none, since stdout already has the
+/// trace. The model's events are under the `daxcheck` target at TRACE, with
+/// the thread and kernel function as fields; violations at WARN; loom and
+/// shuttle trace their schedulers under their own targets.
 pub fn init_tracing() {
     let Ok(filter) = tracing_subscriber::EnvFilter::try_from_default_env() else {
         return;
@@ -131,8 +132,6 @@ pub fn init_tracing() {
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .without_time()
-        .with_file(true)
-        .with_line_number(true)
         .try_init();
 }
 

@@ -227,7 +227,7 @@ fn bad_replay_files() {
             "steps beyond any execution".into(),
             edit(
                 "steps 106\nschedule 0 1*49 2*9 3*47",
-                "steps 300106\nschedule 0 1*49 2*9 3*47 1*300000",
+                "steps 1200106\nschedule 0 1*49 2*9 3*47 1*600000 2*600000",
             ),
         ),
         (
