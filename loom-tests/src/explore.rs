@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Once};
 use std::time::{Duration, Instant};
 
+use crate::engine::{classify, liveness, EngineStop};
 use crate::report::{thread_states, On, ThreadState};
 use daxcheck_core::exec::{execute, PostCheck, ThreadSpec};
 use daxcheck_core::sync::{set_backend, Backend};
@@ -227,60 +228,6 @@ fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
         s.clone()
     } else {
         String::new()
-    }
-}
-
-/// Why loom or shuttle stopped an execution, read from its panic text.
-/// The engines report these only as text; each wording is pinned by a test
-/// below, so an engine upgrade that rewords one fails there.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum EngineStop {
-    /// Every remaining thread is blocked (shuttle `deadlock! blocked
-    /// tasks`, loom `deadlock; threads =`).
-    Deadlock,
-    /// The step or branch bound was hit (shuttle `exceeded max_steps
-    /// bound`, loom `Model exceeded maximum number of branches`).
-    StepBound,
-    /// loom's causality check: two unordered accesses to a cell.
-    DataRace(String),
-    /// Anything else: a panic of ours that is not a model check.
-    Other(String),
-}
-
-/// Classify an engine's panic message.
-pub fn classify(text: &str) -> EngineStop {
-    if text.starts_with("deadlock") {
-        EngineStop::Deadlock
-    } else if text.contains("exceeded max_steps bound")
-        || text.contains("maximum number of branches")
-    {
-        EngineStop::StepBound
-    } else if text.contains("Causality violation") {
-        EngineStop::DataRace(text.trim().replace('\n', " | "))
-    } else {
-        EngineStop::Other(
-            text.lines()
-                .next()
-                .unwrap_or("a model thread panicked")
-                .to_string(),
-        )
-    }
-}
-
-/// A deadlock told as the invariant it breaks: I13 when a thread sleeps in
-/// a break-layout var-wait, I12 when one sleeps on an entry.
-pub fn liveness(blocked: &[(u8, On)]) -> Check {
-    let sleeps_on = |t: &str| {
-        blocked
-            .iter()
-            .any(|(_, on)| matches!(on, On::Wait { table, .. } if table == t))
-    };
-    if sleeps_on("var") {
-        Check::Inv(13)
-    } else if sleeps_on("entry") {
-        Check::Inv(12)
-    } else {
-        Check::Deadlock
     }
 }
 
@@ -583,78 +530,5 @@ impl Scheduler for Guided {
 
     fn next_u64(&mut self) -> u64 {
         0
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shuttle_deadlock() {
-        assert_eq!(
-            classify("deadlock! blocked tasks: [main-thread(TaskId(0)), <unknown>(TaskId(1))]"),
-            EngineStop::Deadlock
-        );
-    }
-
-    #[test]
-    fn loom_deadlock() {
-        assert_eq!(
-            classify("deadlock; threads = [(Id(0), Blocked), (Id(1), Blocked)]"),
-            EngineStop::Deadlock
-        );
-    }
-
-    #[test]
-    fn shuttle_step_bound() {
-        assert_eq!(
-            classify("exceeded max_steps bound 200000. this might be caused by an unfair schedule (e.g., a spin loop)?"),
-            EngineStop::StepBound
-        );
-    }
-
-    #[test]
-    fn loom_branch_bound() {
-        assert_eq!(
-            classify("Model exceeded maximum number of branches. This is often caused by an algorithm requiring the processor to make progress, e.g. spin locks."),
-            EngineStop::StepBound
-        );
-    }
-
-    #[test]
-    fn loom_causality_violation() {
-        assert_eq!(
-            classify("Causality violation: Concurrent read and write accesses.\ncreated: x"),
-            EngineStop::DataRace(
-                "Causality violation: Concurrent read and write accesses. | created: x".into()
-            )
-        );
-    }
-
-    #[test]
-    fn anything_else_is_ours() {
-        assert_eq!(
-            classify("index out of bounds\nmore"),
-            EngineStop::Other("index out of bounds".into())
-        );
-    }
-
-    #[test]
-    fn blocked_waits_tell_the_liveness_invariant() {
-        let var = On::Wait {
-            table: "var".into(),
-            key: "page 8".into(),
-        };
-        let entry = On::Wait {
-            table: "entry".into(),
-            key: "A[0]".into(),
-        };
-        let lock = On::Lock {
-            lock: "xa_lock(A)".into(),
-        };
-        assert_eq!(liveness(&[(1, entry.clone()), (2, var)]), Check::Inv(13));
-        assert_eq!(liveness(&[(1, entry)]), Check::Inv(12));
-        assert_eq!(liveness(&[(1, lock)]), Check::Deadlock);
     }
 }

@@ -4,6 +4,7 @@
 pub mod catalogue;
 pub mod checks;
 pub mod cmd;
+pub mod engine;
 pub mod explore;
 pub mod matrix;
 pub mod replay;
