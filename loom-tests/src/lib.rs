@@ -3,6 +3,7 @@
 
 pub mod catalogue;
 pub mod checks;
+pub mod cli;
 pub mod cmd;
 pub mod engine;
 pub mod explore;
