@@ -20,11 +20,23 @@
 //! rule that no import points up are drawn and checked in
 //! `docs/architecture.md`.
 //!
+//! ## Running a scenario of your own
+//! A scenario is a [`world::Setup`] (files, their blocks, how many
+//! processes map them) and a list of [`exec::ThreadSpec`]s, each a name and
+//! a closure that calls model functions on its [`cx::Cx`] (the kernel's
+//! `current`), e.g. `handle_mm_fault` against `xfs_setattr_size`. The `daxcheck`
+//! crate (directory `loom-tests/`) wraps them with a [`Config`] (kernel state,
+//! mutant) in an `explore::Model` and runs `explore::explore` under loom or
+//! shuttle, which returns the first failing execution with its record. The
+//! program `loom-tests/examples/own_scenario.rs` does exactly that, and
+//! `cargo test` runs it (`loom-tests/tests/example.rs`):
+//! `cargo run --release -p daxcheck --example own_scenario`.
+//!
 //! ## Limitations
 //! What the model leaves out, and why that cannot hide a refcount bug, is
 //! listed in one table: `docs/simplifications.md`. Among them: no RCU, no
 //! signals (an interruptible wait that never ends is reported as a hang), no
-//! cache flushing or data copies, memcg only as the page[1] cell of bug B3.
+//! cache flushing or data copies, memcg only as the `page[1]` cell of bug B3.
 
 pub mod check;
 pub mod config;
@@ -43,5 +55,5 @@ pub mod wait;
 pub mod world;
 pub mod xfs;
 
-pub use config::{Config, KernelState, Mutant};
+pub use config::{Config, KernelState, Mutant, MutantKind};
 pub use violation::{Check, Inv, Violation};

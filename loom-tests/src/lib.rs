@@ -3,9 +3,15 @@
 
 pub mod cargo_test;
 pub mod catalogue;
+pub mod checks;
+pub mod cli;
+pub mod cmd;
+pub mod engine;
 pub mod explore;
 pub mod loom_env;
 pub mod matrix;
 pub mod picture;
 pub mod replay;
+pub mod report;
 pub mod run;
+pub mod stderr;

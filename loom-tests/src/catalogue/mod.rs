@@ -36,11 +36,7 @@ impl Expect {
 }
 
 /// The explorer a scenario runs under when none is named.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DefaultExplorer {
-    Loom,
-    Pct,
-}
+pub type DefaultExplorer = crate::explore::ExplorerKind;
 
 pub struct Variant {
     pub name: &'static str,
