@@ -26,7 +26,7 @@ pub type Body = Arc<dyn Fn(&Cx) + Send + Sync>;
 
 #[derive(Clone)]
 pub struct ThreadSpec {
-    /// What the thread does, for the report header ("fault A[0] (PTE, read)").
+    /// What the thread does, for the report header (`"fault A[0] (PTE, read)"`).
     pub name: String,
     pub body: Body,
 }

@@ -52,9 +52,9 @@ pub struct Frame {
     pub head: DataCell<bool>,
     /// `compound_head` of a tail page (WRITE_ONCE/READ_ONCE in the kernel).
     pub compound_head: Marked<Option<u64>>,
-    /// The folio order bits this frame carries as page[1] of a large folio.
+    /// The folio order bits this frame carries as `page[1]` of a large folio.
     pub order: DataCell<u8>,
-    /// `_nr_pages` of page[1], which overlays `memcg_data` (bug B3).
+    /// `_nr_pages` of `page[1]`, which overlays `memcg_data` (bug B3).
     pub memcg: DataCell<u64>,
     pub mapping: DataCell<Option<u8>>,
     /// What a lockless `READ_ONCE(folio->mapping)` sees: written with every

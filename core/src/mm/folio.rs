@@ -26,7 +26,7 @@ pub fn page_folio(cx: &Cx, pfn: u64) -> Option<u64> {
     )
 }
 
-/// `include/linux/mm.h` `folio_order`: the order bits live in page[1].
+/// `include/linux/mm.h` `folio_order`: the order bits live in `page[1]`.
 pub fn folio_order(cx: &Cx, head: u64) -> u32 {
     let f = &cx.w.frames[head as usize];
     if f.head.get() {
