@@ -218,11 +218,17 @@ impl Cx {
     }
 
     pub fn ev(&self, what: What) {
+        let touched = crate::step_check::touched(&what);
         self.w.rec.push(Event {
             tid: self.tid,
             func: self.func(),
             what,
         });
+        // Spec §5's every-step properties, checked as soon as a field they
+        // read changes (they read shadows only: no scheduling point).
+        if let Some(t) = touched {
+            crate::step_check::step(self, t);
+        }
     }
 
     pub fn note(&self, s: impl Into<String>) {
