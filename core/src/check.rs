@@ -2,7 +2,9 @@
 //! in std mode, after every execution under loom and shuttle. Invariants that
 //! hold only at one point (I7 at association, I8 at break-layout return, I9
 //! at the split, I10 at entry lock/unlock, I2 at every refcount change) are
-//! checked inline where the model reaches that point.
+//! checked inline where the model reaches that point. The step forms of the
+//! properties spec §5 states for every step run after each step that changes
+//! what they read (`step_check`).
 
 use std::collections::BTreeMap;
 

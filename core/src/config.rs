@@ -127,97 +127,97 @@ macro_rules! mutants {
 mutants! {
     M1: Mistake, spec "§7 M1",
         "dax_insert_entry moves the folio (dis)association before taking xa_lock",
-        code "`dax.rs: dax_insert_entry` does the disassociate/associate pair before `cx.xa_lock(file)`";
+        code "`dax/fault.rs: dax_insert_entry` does the disassociate/associate pair before `cx.xa_lock(file)`";
     M2: Mistake, spec "§7 M2 (§4 Q2)",
         "dax_fault_iter takes the temporary reference with folio_get (asserts refcount > 0) instead of folio_ref_inc",
-        code "`dax.rs: dax_fault_iter` takes the temporary reference with `folio_get` (asserts > 0), not `folio_ref_inc`";
+        code "`dax/fault.rs: dax_fault_iter` takes the temporary reference with `folio_get` (asserts > 0), not `folio_ref_inc`";
     M3: Mistake, spec "§7 M3 (B11)",
         "__dax_invalidate_entry and dax_delete_mapping_range wake WAKE_NEXT instead of WAKE_ALL",
-        code "`dax.rs: dax_delete_mapping_range` and `invalidate.rs: __dax_invalidate_entry` call `put_unlocked_entry` with WAKE_NEXT, not WAKE_ALL";
+        code "`dax/layout.rs: dax_delete_mapping_range` and `dax/invalidate.rs: __dax_invalidate_entry` call `put_unlocked_entry` with WAKE_NEXT, not WAKE_ALL";
     M4: Mistake, spec "§7 M4 (B12)",
         "the entry waitqueue key uses the raw index, not the PMD-aligned one",
-        code "`dax.rs: entry_key` skips `align_index` for PMD entries (the raw index keys the waitqueue)";
+        code "`dax/entry_lock.rs: entry_key` skips `align_index` for PMD entries (the raw index keys the waitqueue)";
     M6: Mistake, spec "§7 M6 (§4 Q3)",
         "zap_huge_pmd treats DAX VMAs as special-huge: no rmap removal, no refcount put",
-        code "`mm.rs: zap_huge_pmd` returns right after clearing the PMD (no rmap removal, no put)";
+        code "`mm/huge_memory.rs: zap_huge_pmd` returns right after clearing the PMD (no rmap removal, no put)";
     M7: Mistake, spec "§7 M7",
         "dax_folio_put clears mapping but does not split the compound folio",
-        code "`dax.rs: dax_folio_put` returns before `dax_split_folio`";
+        code "`dax/folio.rs: dax_folio_put` returns before `dax_split_folio`";
     M8: Mistake, spec "§7 M8 (B3)",
         "the split in dax_folio_put skips folio_reset_order (page[1] keeps order and _nr_pages)",
-        code "`dax.rs: dax_split_folio` skips the `folio_reset_order` stores to page[1]'s order and `_nr_pages`";
+        code "`dax/folio.rs: dax_split_folio` skips the `folio_reset_order` stores to page[1]'s order and `_nr_pages`";
     M9: Mistake, spec "§7 M9 (B6)",
         "the split happens in free_zone_device_folio at refcount 0 instead of at disassociation",
-        code "`dax.rs: dax_folio_put` skips the split; `mm.rs: free_zone_device_folio` splits at refcount 0";
+        code "`dax/folio.rs: dax_folio_put` skips the split; `mm/memremap.rs: free_zone_device_folio` splits at refcount 0";
     M10: Mistake, spec "§7 M10 (B21)",
         "old idle rule: busy iff refcount > 1, dax_page_is_idle iff refcount == 1",
-        code "`dax.rs: dax_busy_page` busy iff `r > 1`; `dax_page_is_idle` iff `r == 1`";
+        code "`dax/folio.rs: dax_busy_page` busy iff `r > 1`; `dax_page_is_idle` iff `r == 1`";
     M12: Mistake, spec "§7 M12 (B9)",
         "free_zone_device_folio wakes &folio->_refcount instead of &folio->page",
-        code "`mm.rs: free_zone_device_folio` wakes key `VarRefcount` (`&folio->_refcount`), not `Var` (`&folio->page`)";
+        code "`mm/memremap.rs: free_zone_device_folio` wakes key `VarRefcount` (`&folio->_refcount`), not `Var` (`&folio->page`)";
     M13: Mistake, spec "§7 M13 (B10)",
         "the XFS two-inode remap lock treats a NULL busy page as busy",
-        code "`fs.rs: xfs_mmaplock_two_inodes_and_break_dax_layout` treats B as busy even when `dax_break_layout` returned 0";
+        code "`xfs/inode.rs: xfs_mmaplock_two_inodes_and_break_dax_layout` treats B as busy even when `dax_break_layout` returned 0";
     M14: Mistake, spec "§7 M14",
         "dax_busy_page tests refcount != 0 (ignores mapcount) and the busy scan does not unmap first",
-        code "`dax.rs: dax_busy_page` busy iff `r != 0`, and `dax_layout_busy_page_range` skips `unmap_mapping_pages`";
+        code "`dax/folio.rs: dax_busy_page` busy iff `r != 0`, and `dax_layout_busy_page_range` skips `unmap_mapping_pages`";
     M15: Mistake, spec "§7 M15 (B4)",
         "wait_entry_unlocked_exclusive uses xas_pause instead of xas_reset",
-        code "`dax.rs: wait_entry_unlocked_exclusive` moves the cursor past the entry (`xas_pause`)";
+        code "`dax/entry_lock.rs: wait_entry_unlocked_exclusive` moves the cursor past the entry (`xas_pause`)";
     M16: Mistake, spec "§7 M16 (B1)",
         "dax_disassociate_entry has no zero/empty-entry guard",
-        code "`dax.rs: dax_disassociate_entry` drops the zero/empty-entry guard";
+        code "`dax/folio.rs: dax_disassociate_entry` drops the zero/empty-entry guard";
     M17: Mistake, spec "§7 M17 (B2)",
         "the zero/empty guard comes after dax_to_folio, and pfn 0 has no struct page (altmap)",
-        code "`dax.rs: guard_after_translate` is true on 2026 as well, and `world.rs` makes pfn 0 `FrameKind::Absent` (altmap)";
+        code "`dax/folio.rs: guard_after_translate` is true on 2026 as well, and `world.rs` makes pfn 0 `FrameKind::Absent` (altmap)";
     M18: Mistake, spec "§7 M18",
         "the mkwrite upgrade in insert_page_into_pte_locked takes a new folio_get",
-        code "`mm.rs: vmf_insert_page_mkwrite` (the `insert_page_into_pte_locked` upgrade branch) adds a `folio_get`";
+        code "`mm/memory.rs: vmf_insert_page_mkwrite` (the `insert_page_into_pte_locked` upgrade branch) adds a `folio_get`";
     M20: Mistake, spec "§7 M20",
         "GUP-fast does not re-check the PTE/PMD after folio_try_get",
-        code "`gup.rs: folio_try_get` is a plain `fetch_add` (no zero check), and `gup_fast` skips the PTE/PMD re-read";
+        code "`mm/gup.rs: folio_try_get` is a plain `fetch_add` (no zero check), and `gup_fast` skips the PTE/PMD re-read";
     M21: Mistake, spec "§7 M21",
         "dax_writeback_one clears DIRTY before write-protecting and flushing",
-        code "`writeback.rs: dax_writeback_one` clears DIRTY before `pfn_mkclean_range` and the flush, not at unlock";
+        code "`dax/writeback.rs: dax_writeback_one` clears DIRTY before `pfn_mkclean_range` and the flush, not at unlock";
     M23: Mistake, spec "§7 M23",
         "grab_mapping_entry's PMD downgrade skips unmap_mapping_pages for a zero PMD entry",
-        code "`dax.rs: grab_mapping_entry` PMD downgrade skips `unmap_mapping_pages` for a zero PMD entry";
+        code "`dax/fault.rs: grab_mapping_entry` PMD downgrade skips `unmap_mapping_pages` for a zero PMD entry";
     M24: Mistake, spec "ours",
         "dax_unlock_entry wakes the next waiter before storing the unlocked value",
-        code "`dax.rs: dax_unlock_entry` wakes (WAKE_NEXT) before it stores the unlocked value";
+        code "`dax/entry_lock.rs: dax_unlock_entry` wakes (WAKE_NEXT) before it stores the unlocked value";
     M25: Mistake, spec "ours",
         "get_next_unlocked_entry queues itself only after dropping xa_lock",
-        code "`dax.rs: get_next_unlocked_entry` drops `xa_lock` before `prepare_to_wait`";
+        code "`dax/entry_lock.rs: get_next_unlocked_entry` drops `xa_lock` before `prepare_to_wait`";
     M26: Mistake, spec "ours",
         "the busy scan does not put_unlocked_entry (a consumed wake is not passed on)",
-        code "`dax.rs: dax_layout_busy_page_range` omits `put_unlocked_entry` after `wait_entry_unlocked_exclusive`";
+        code "`dax/layout.rs: dax_layout_busy_page_range` omits `put_unlocked_entry` after `wait_entry_unlocked_exclusive`";
     M27: Mistake, spec "ours",
         "dax_fault_iter never drops its temporary reference",
-        code "`dax.rs: dax_fault_iter` omits the final `folio_put` of the temporary reference";
+        code "`dax/fault.rs: dax_fault_iter` omits the final `folio_put` of the temporary reference";
     M28: Mistake, spec "ours",
         "zap_pte_range does not remove the rmap (mapcount stays)",
-        code "`mm.rs: zap_pte_range` skips `folio_remove_rmap_pte`";
+        code "`mm/memory.rs: zap_pte_range` skips `folio_remove_rmap_pte`";
     M29: Mistake, spec "ours",
         "free_zone_device_folio does not wake_up_var",
-        code "`mm.rs: free_zone_device_folio` returns before `wake_up_var`";
+        code "`mm/memremap.rs: free_zone_device_folio` returns before `wake_up_var`";
     M30: Mistake, spec "ours",
         "wait_page_idle tests the condition before queueing itself",
-        code "`dax.rs: wait_page_idle` tests `dax_page_is_idle` before `prepare_to_wait`";
+        code "`dax/layout.rs: wait_page_idle` tests `dax_page_is_idle` before `prepare_to_wait`";
     M33: Mistake, spec "ours",
         "dax_delete_mapping_range does not decrement nrpages",
-        code "`dax.rs: dax_delete_mapping_range` skips `xa.nrpages -= ...`";
+        code "`dax/layout.rs: dax_delete_mapping_range` skips `xa.nrpages -= ...`";
     M35: Mistake, spec "ours",
         "truncate frees the blocks before breaking the layout",
-        code "`fs.rs: xfs_truncate` calls `xfs_free_block` for the range before `dax_break_layout`";
+        code "`xfs/inode.rs: xfs_setattr_size` calls `xfs_free_block` for the range before `dax_break_layout`";
     M38: Mistake, spec "ours",
         "dax_insert_entry skips unmap_mapping_pages for a shared-extent refault",
-        code "`dax.rs: dax_insert_entry` skips `unmap_mapping_pages` when `shared`";
+        code "`dax/fault.rs: dax_insert_entry` skips `unmap_mapping_pages` when `shared`";
     M39: Mistake, spec "ours (series patch e5cb23256347)",
         "GUP accepts FOLL_LONGTERM on an fsdax VMA (check_vma_flags misses vma_is_fsdax)",
-        code "`gup.rs: longterm_refused` lets FOLL_LONGTERM through (`check_vma_flags` without `vma_is_fsdax`)";
+        code "`mm/gup.rs: longterm_refused` lets FOLL_LONGTERM through (`check_vma_flags` without `vma_is_fsdax`)";
     M40: Mistake, spec "ours (B16 shape)",
         "dax_lock_folio does not re-check folio->mapping after taking xa_lock",
-        code "`memfail.rs: dax_lock_folio` skips the `folio->mapping != m` re-check under `xa_lock`";
+        code "`dax/lock_folio.rs: dax_lock_folio` skips the `folio->mapping != m` re-check under `xa_lock`";
     B1: Historical, spec "§6 B1",
         "(pre-98c183a4fccf) dax_disassociate_entry without the zero/empty guard",
         code "as M16 (same line)";
@@ -232,22 +232,22 @@ mutants! {
         code "as M15 (same line)";
     B5: Historical, kernel: V6_16, spec "§6 B5",
         "(6.15) vmf_insert_folio_pmd marks refcounted DAX PMDs special",
-        code "`mm.rs: vmf_insert_folio_pmd` marks the PMD special on v6.16/2026 too (on v6.15 it is special anyway)";
+        code "`mm/huge_memory.rs: vmf_insert_folio_pmd` marks the PMD special on v6.16/2026 too (on v6.15 it is special anyway)";
     B8: Historical, spec "§6 B8",
         "(v8) free_zone_device_folio returns early when pgmap->ops is NULL (virtio-fs), skipping the wake",
-        code "`mm.rs: free_zone_device_folio` WARNs on `!pgmap->ops` and returns before the wake";
+        code "`mm/memremap.rs: free_zone_device_folio` WARNs on `!pgmap->ops` and returns before the wake";
     B11: Historical, spec "§6 B11",
         "(pre-2021) invalidation wakes WAKE_NEXT; a woken waiter finding NULL passes nothing on",
-        code "`invalidate.rs: __dax_invalidate_entry` wakes WAKE_NEXT (only there; M3 also changes delete-range)";
+        code "`dax/invalidate.rs: __dax_invalidate_entry` wakes WAKE_NEXT (only there; M3 also changes delete-range)";
     B12: Historical, spec "§6 B12",
         "(pre-2019) a PMD fault waits on a PTE entry, on the PMD-aligned key",
-        code "`dax.rs: get_next_unlocked_entry` lets a PMD lookup wait on a locked PTE entry instead of returning CONFLICT";
+        code "`dax/entry_lock.rs: get_next_unlocked_entry` lets a PMD lookup wait on a locked PTE entry instead of returning CONFLICT";
     B14: Historical, spec "§6 B14",
         "(pre-2019) dax_insert_entry re-associates on every fault, even when the entry does not change",
-        code "`dax.rs: dax_insert_entry` moves the association to the PTE's page when a PTE fault lands in a PMD entry";
+        code "`dax/fault.rs: dax_insert_entry` moves the association to the PTE's page when a PTE fault lands in a PMD entry";
     B19: Historical, spec "§6 B19",
         "(pre-series) the busy scan returns early when the mapping is not mapped",
-        code "`dax.rs: dax_layout_busy_page_range` returns None when `!mapping_mapped`";
+        code "`dax/layout.rs: dax_layout_busy_page_range` returns None when `!mapping_mapped`";
     B20: Historical, spec "§6 B20",
         "(pre-6be3e21d25ca) scan and delete loops move past a locked entry instead of waiting for it",
         code "as M15 (same line; the pre-6be3e21d25ca skip and B4's `xas_pause` both move past the entry)";

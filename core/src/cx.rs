@@ -218,12 +218,18 @@ impl Cx {
     }
 
     pub fn ev(&self, what: What) {
+        let touched = crate::step_check::touched(&what);
         self.w.rec.push(Event {
             tid: self.tid,
             func: self.func(),
             depth: u8::try_from(self.funcs.borrow().len().saturating_sub(1)).unwrap_or(u8::MAX),
             what,
         });
+        // Spec §5's every-step properties, checked as soon as a field they
+        // read changes (they read shadows only: no scheduling point).
+        if let Some(t) = touched {
+            crate::step_check::step(self, t);
+        }
     }
 
     pub fn note(&self, s: impl Into<String>) {

@@ -46,6 +46,7 @@ pub mod entry;
 pub mod exec;
 pub mod iomap;
 pub mod mm;
+pub mod step_check;
 pub mod sync;
 pub mod trace;
 pub mod vfs;
