@@ -104,3 +104,113 @@ fn refault_at_the_other_index_replaces_the_whole_range() {
         "{v:?}"
     );
 }
+
+/// The head's `pgmap` is the first word of `struct page`, which
+/// `clear_compound_head` zeroes in the split of `dax_folio_put`: it reads
+/// NULL until `new_folio->pgmap = pgmap` restores it (F1's window).
+#[test]
+fn the_split_zeroes_the_heads_pgmap_until_it_restores_it() {
+    use daxcheck_core::trace::{Val, What};
+    use daxcheck_core::world::PGMAP_ID;
+    use daxcheck_core::xfs::inode::xfs_setattr_size;
+    let mut setup = shared_ab();
+    setup.files.truncate(1);
+    for b in setup.files[0].blocks.iter_mut().flatten() {
+        b.shared = false;
+    }
+    let s = Sequential::new(Config::default(), &setup);
+    s.op(|cx| handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pmd));
+    s.op(|cx| munmap(cx, 0, 0));
+    s.op(|cx| xfs_setattr_size(cx, 0, 0));
+    let head = DAX_BASE;
+    let writes: Vec<(&str, Val, Val)> =
+        s.cx.w
+            .rec
+            .snapshot()
+            .events
+            .iter()
+            .filter_map(|e| match e.what {
+                What::Field {
+                    pfn,
+                    field,
+                    old,
+                    new,
+                } if pfn == head && field.starts_with("pgmap") => Some((field, old, new)),
+                _ => None,
+            })
+            .collect();
+    let id = Val::Num(PGMAP_ID as u64);
+    assert_eq!(
+        writes,
+        [
+            ("pgmap (compound_head word)", id, Val::Num(0)),
+            ("pgmap", Val::Num(0), id)
+        ],
+        "clear_compound_head zeroes the head's pgmap, the split restores it"
+    );
+    assert_eq!(s.cx.w.frames[head as usize].pgmap.peek(), Some(PGMAP_ID));
+    assert!(s.violations().is_empty(), "{:#?}", s.violations());
+}
+
+/// The folio counters are page[1]'s words, and `prep_compound_page`
+/// (`prep_compound_head`) resets them. H2's sequence: a pin of the PMD
+/// folio, a shared refault that splits and re-preps it under the pin, then
+/// the unpin: `_pincount` ends at -1.
+#[test]
+fn page1_counters_live_in_page1_and_the_reprep_resets_them() {
+    use daxcheck_core::mm::gup::{__get_user_pages, unpin_user_page, GupFlags};
+    let s = Sequential::new(Config::default(), &shared_ab());
+    let (head, page1) = (DAX_BASE as usize, DAX_BASE as usize + 1);
+    s.op(|cx| handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pmd));
+    let w = &s.cx.w;
+    assert_eq!(
+        w.frames[page1].entire_mapcount.peek(),
+        1,
+        "_entire_mapcount in page[1]"
+    );
+    assert_eq!(
+        w.frames[page1].large_mapcount.peek(),
+        1,
+        "_large_mapcount in page[1]"
+    );
+    assert_eq!(
+        w.frames[head].entire_mapcount.peek(),
+        0,
+        "nothing on the head"
+    );
+    let pin = GupFlags {
+        write: false,
+        pin: true,
+        longterm: false,
+        huge: true,
+        fast_only: false,
+    };
+    let p = s
+        .op(|cx| __get_user_pages(cx, 0, 0, 1, pin))
+        .expect("the pin");
+    assert_eq!(w.frames[page1].pincount.peek(), 1, "_pincount in page[1]");
+    // The shared refault from mm1: unmap, last share (split), associate
+    // again (prep_compound_page resets page[1]'s counters under the pin).
+    s.op(|cx| handle_mm_fault(cx, 1, 0, 0, false, FaultSize::Pmd));
+    assert_eq!(
+        w.frames[page1].pincount.peek(),
+        0,
+        "prep_compound_head zeroed _pincount under the pin"
+    );
+    assert_eq!(
+        w.frames[page1].entire_mapcount.peek(),
+        1,
+        "mm1's PMD mapping only"
+    );
+    s.op(|cx| unpin_user_page(cx, p));
+    assert_eq!(
+        w.frames[page1].pincount.peek(),
+        -1,
+        "the unpin leaves _pincount at -1 (H2)"
+    );
+    let v = ids(&s);
+    assert!(
+        v.contains(&"I9".to_string()),
+        "the split under the pin: {v:?}"
+    );
+}
