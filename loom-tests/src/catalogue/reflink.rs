@@ -268,12 +268,27 @@ Result: holds",
         expect: holds,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
         catches: &[Mutant::M38],
-        variants: vec![Variant {
-            name: "pte",
-            setup: shared_ab(2, 0),
-            threads: vec![fault(0), fault(1)],
-            expect: None,
-        }],
+        variants: vec![
+            Variant {
+                name: "pte",
+                setup: shared_ab(2, 0),
+                threads: vec![fault(0), fault(1)],
+                expect: None,
+            },
+            Variant {
+                name: "pte-index1",
+                setup: shared_ab(2, 0),
+                threads: vec![
+                    thread("mm0 read fault A[1] (shared extent)", |cx| {
+                        handle_mm_fault(cx, 0, 0, 1, false, FaultSize::Pte);
+                    }),
+                    thread("mm1 read fault A[1] (shared extent)", |cx| {
+                        handle_mm_fault(cx, 1, 0, 1, false, FaultSize::Pte);
+                    }),
+                ],
+                expect: Some(s15_expect),
+            },
+        ],
     }
 }
 
