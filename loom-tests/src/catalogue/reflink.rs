@@ -264,7 +264,11 @@ T1: mm0 read fault A[0]; T2: mm1 read fault A[0]: the second fault of a shared e
     mapping of the index (unmap_mapping_pages), then disassociates and associates again
 Property: the disassociation happens only once the other process's mapping is gone (I9); refcount ==
           mappings (I1)
-Result: holds",
+Result: holds
+  -pte-index1: the same two faults at A[1] (the direct H5 trigger): the first is a first-owner
+          association (index = 1), the second disassociates (order 0: the cell keeps 1) and associates
+          with shared = true, reading 1 as a share count: share 2 for one entry. Finds (H5, I4) on v6.15
+          and v6.16; holds on 2026",
         expect: holds,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
         catches: &[Mutant::M38],
