@@ -34,6 +34,8 @@ pub fn quiescent(cx: &Cx) {
 struct Snapshot {
     /// Per file: (base index, entry value).
     entries: Vec<Vec<(u64, u64)>>,
+    /// Per file: (canonical index, pages the slots cover, entry value).
+    ranges: Vec<Vec<(u64, u64, u64)>>,
     nrpages: Vec<i64>,
     /// Every present mapping: (mm, file, index, pfn, is_pmd).
     maps: Vec<(u8, u8, u64, u64, bool)>,
@@ -44,11 +46,13 @@ impl Snapshot {
         let w = &cx.w;
         let mut entries = Vec::new();
         let mut nrpages = Vec::new();
+        let mut ranges = Vec::new();
         for f in &w.files {
             // Read directly, not through `cx`: the checker is not a kernel
             // thread and must not add steps to the schedule.
             let xa = f.xa.peek();
             entries.push(xa.entries().collect());
+            ranges.push(xa.ranges().collect());
             nrpages.push(xa.nrpages);
         }
         let mut maps = Vec::new();
@@ -71,6 +75,7 @@ impl Snapshot {
         }
         Snapshot {
             entries,
+            ranges,
             nrpages,
             maps,
         }
@@ -155,9 +160,16 @@ fn association_matches_xarray(cx: &Cx, s: &Snapshot) {
         let owners = s.entries_of(head);
         let (mapping, cell, order) = (fr.mapping.peek(), fr.index_share.peek(), order_of(cx, head));
         if let Some(m) = mapping {
+            // The folio's index must resolve to the entry (a multi-index
+            // range answers every index in it).
+            let resolves = |f: u8, i: u64| {
+                s.ranges[f as usize]
+                    .iter()
+                    .any(|&(b, pages, _)| b == i && b <= cell && cell < b + pages)
+            };
             let ok = owners
                 .iter()
-                .any(|&(f, i, e)| f == m && i == cell && dax_entry_order(e) == order);
+                .any(|&(f, i, e)| f == m && resolves(f, i) && dax_entry_order(e) == order);
             if !ok || owners.len() != 1 {
                 cx.violate_at_quiescence(
                     Check::Inv(Inv::AssociationMatchesXarray),
@@ -251,8 +263,25 @@ fn entries_unlocked(cx: &Cx, s: &Snapshot) {
     }
 }
 
-/// I14: one PMD entry or PTE entries in a PMD range, never both.
+/// I14: one PMD entry or PTE entries in a PMD range, never both; and an
+/// entry occupies exactly the range of its own order (a PTE entry held in
+/// the canonical slot of a multi-index range answers every index of it: H7).
 fn pmd_pte_exclusive(cx: &Cx, s: &Snapshot) {
+    for (f, rs) in s.ranges.iter().enumerate() {
+        for &(i, pages, e) in rs {
+            if pages != dax_entry_pages(e) {
+                cx.violate_at_quiescence(
+                    Check::Inv(Inv::PmdPteExclusive),
+                    format!(
+                        "{} entry {}[{i}] fills the {pages}-page range [{i}..{}] (an order-0 store kept the multi-index slots)",
+                        if dax_is_pmd_entry(e) { "PMD" } else { "PTE" },
+                        file_name(f as u8),
+                        i + pages - 1
+                    ),
+                );
+            }
+        }
+    }
     for (f, es) in s.entries.iter().enumerate() {
         for &(i, e) in es {
             if dax_is_pmd_entry(e) {
@@ -277,12 +306,12 @@ fn pmd_pte_exclusive(cx: &Cx, s: &Snapshot) {
 /// I15: every present PTE/PMD maps what the xarray says.
 fn page_tables_match_xarray(cx: &Cx, s: &Snapshot) {
     for &(mm, f, index, pfn, is_pmd) in &s.maps {
-        let es = &s.entries[f as usize];
-        let base = align_index(index, PMD_ORDER);
-        let entry = es
+        // The entry the index resolves to (a multi-index range answers
+        // every index in it).
+        let entry = s.ranges[f as usize]
             .iter()
-            .find(|&&(i, e)| i == index || (i == base && dax_is_pmd_entry(e)))
-            .map(|&(i, e)| (i, e));
+            .find(|&&(i, pages, _)| i <= index && index < i + pages)
+            .map(|&(i, _, e)| (i, e));
         let ok = match entry {
             None => false,
             Some((_, e)) if dax_is_zero_entry(e) => {
@@ -296,8 +325,11 @@ fn page_tables_match_xarray(cx: &Cx, s: &Snapshot) {
             Some((i, e)) => {
                 if is_pmd {
                     dax_is_pmd_entry(e) && dax_to_pfn(e) == pfn
-                } else {
+                } else if dax_is_pmd_entry(e) {
                     dax_to_pfn(e) + (index - i) == pfn
+                } else {
+                    // A PTE entry names the one page it was stored for.
+                    dax_to_pfn(e) == pfn
                 }
             }
         };
@@ -363,10 +395,11 @@ fn writable_implies_dirty(cx: &Cx) {
     }
 }
 
-/// I20: nrpages equals the pages the entries cover.
+/// I20: nrpages equals the pages the xarray's slots cover (a multi-index
+/// entry counts its whole range, whatever the order of the value in it).
 fn nrpages_accounting(cx: &Cx, s: &Snapshot) {
-    for (f, es) in s.entries.iter().enumerate() {
-        let sum: i64 = es.iter().map(|&(_, e)| dax_entry_pages(e) as i64).sum();
+    for (f, rs) in s.ranges.iter().enumerate() {
+        let sum: i64 = rs.iter().map(|&(_, pages, _)| pages as i64).sum();
         if s.nrpages[f] != sum {
             cx.violate_at_quiescence(
                 Check::Inv(Inv::NrpagesAccounting),

@@ -64,31 +64,56 @@ pub fn pmd_range(index: u64) -> (u64, u64) {
     (b, b + PG_PMD_NR - 1)
 }
 
-/// The xarray of one mapping (`mapping->i_pages`), the data `xa_lock` guards.
+/// One occupied range of the xarray: the canonical slot of an entry and the
+/// sibling slots that point at it (`xa_mk_sibling`), as one record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Slot {
+    /// The order of the range the slots cover. An order-0 store into a
+    /// multi-index entry keeps it (see `Xarray::store`), so it can differ
+    /// from the order of the value held (H7).
+    span: u32,
+    value: u64,
+}
+
+/// The xarray of one mapping (`mapping->i_pages`), the data `xa_lock` guards,
+/// with the multi-index semantics of `lib/xarray.c`: an entry of order n
+/// occupies a canonical slot and the siblings of its aligned range; a lookup
+/// at any index of the range resolves to the canonical slot.
 #[derive(Clone, Debug, Default)]
 pub struct Xarray {
-    slots: BTreeMap<u64, u64>,
-    /// PAGECACHE_TAG_DIRTY, by entry base index.
+    /// Keyed by the canonical (first) index of each occupied range.
+    slots: BTreeMap<u64, Slot>,
+    /// PAGECACHE_TAG_DIRTY, by canonical index (marks live on the
+    /// canonical slot).
     pub dirty: BTreeSet<u64>,
-    /// PAGECACHE_TAG_TOWRITE, by entry base index.
+    /// PAGECACHE_TAG_TOWRITE, by canonical index.
     pub towrite: BTreeSet<u64>,
-    /// `mapping->nrpages`.
+    /// `mapping->nrpages`: what the callers add and subtract, by
+    /// `dax_entry_order` of the value they store or delete.
     pub nrpages: i64,
-    /// Model-only: which thread set the lock bit of the entry at a base index
-    /// (I10). The kernel keeps no owner.
+    /// Model-only: which thread set the lock bit of the entry at a canonical
+    /// index (I10). The kernel keeps no owner.
     pub owners: BTreeMap<u64, u8>,
 }
 
 impl Xarray {
-    /// `xas_load` at `index`: the entry covering it and its base index.
+    /// The canonical index of the range holding `index`, if any
+    /// (`xas_descend` following a sibling to its canonical offset).
+    pub fn slot_of(&self, index: u64) -> Option<u64> {
+        let (&base, s) = self.slots.range(..=index).next_back()?;
+        (index < base + (1u64 << s.span)).then_some(base)
+    }
+
+    /// The first index after the range whose canonical index is `base`
+    /// (where `xas_find` resumes: siblings are skipped).
+    pub fn range_end(&self, base: u64) -> u64 {
+        base + self.slots.get(&base).map_or(1, |s| 1u64 << s.span)
+    }
+
+    /// `xas_load` at `index`: the entry covering it and its canonical index.
     pub fn load(&self, index: u64) -> Option<(u64, u64)> {
-        let base = align_index(index, PMD_ORDER);
-        if let Some(&e) = self.slots.get(&base) {
-            if dax_is_pmd_entry(e) {
-                return Some((base, e));
-            }
-        }
-        self.slots.get(&index).map(|&e| (index, e))
+        let base = self.slot_of(index)?;
+        Some((base, self.slots[&base].value))
     }
 
     /// `xas_find_conflict`: any entry overlapping `[index, index + 2^order)`.
@@ -97,10 +122,13 @@ impl Xarray {
             return self.load(index);
         }
         let base = align_index(index, order);
+        if let Some(hit) = self.load(base) {
+            return Some(hit);
+        }
         self.slots
             .range(base..base + (1 << order))
             .next()
-            .map(|(&i, &e)| (i, e))
+            .map(|(&i, s)| (i, s.value))
     }
 
     /// The first entry at or after `index` up to `last` (`xas_find`).
@@ -111,56 +139,89 @@ impl Xarray {
         if let Some(hit) = self.load(index) {
             return Some(hit);
         }
-        self.slots.range(index..=last).next().map(|(&i, &e)| (i, e))
+        self.slots
+            .range(index..=last)
+            .next()
+            .map(|(&i, s)| (i, s.value))
     }
 
-    /// `xas_store` at the base index of an entry of `order`; a PMD store
-    /// replaces the whole range.
-    pub fn store(&mut self, base: u64, order: u32, v: Option<u64>) -> Option<u64> {
+    fn remove_range(&mut self, base: u64) {
+        self.slots.remove(&base);
+        self.dirty.remove(&base);
+        self.towrite.remove(&base);
+    }
+
+    /// `xas_store` through an xas of `order` at `index`; returns the entry
+    /// replaced (`first`).
+    ///
+    /// - Order 0 at an index inside a multi-index entry: `xas_create` stops
+    ///   at the node holding the entry and `xas_descend` moves the xas to
+    ///   the canonical slot; with `xa_sibs = 0` only that slot is written.
+    ///   A value keeps the whole range (the siblings still point at it) and
+    ///   its marks; NULL clears the canonical slot and every sibling after
+    ///   it, so the whole range goes.
+    /// - Order n > 0: the aligned range is replaced by one entry (the
+    ///   siblings are written too); NULL empties the range.
+    pub fn store(&mut self, index: u64, order: u32, v: Option<u64>) -> Option<u64> {
         if order == 0 {
-            // An order-0 store inside a multi-index PMD entry replaces the
-            // whole entry.
-            let pbase = align_index(base, PMD_ORDER);
-            if pbase != base {
-                if let Some(&e) = self.slots.get(&pbase) {
-                    if dax_is_pmd_entry(e) {
-                        self.slots.remove(&pbase);
-                        self.dirty.remove(&pbase);
-                        self.towrite.remove(&pbase);
-                        if let Some(v) = v {
-                            self.slots.insert(base, v);
-                        }
-                        return Some(e);
+            if let Some(base) = self.slot_of(index) {
+                let old = self.slots[&base].value;
+                match v {
+                    Some(e) => {
+                        self.slots.get_mut(&base).expect("slot_of").value = e;
                     }
+                    None => self.remove_range(base),
                 }
+                return Some(old);
             }
-        }
-        let old = self.slots.get(&base).copied();
-        if order > 0 {
-            let keys: Vec<u64> = self
-                .slots
-                .range(base..base + (1 << order))
-                .map(|(&k, _)| k)
-                .collect();
-            for k in keys {
-                self.slots.remove(&k);
+            if let Some(e) = v {
+                self.slots.insert(index, Slot { span: 0, value: e });
             }
+            return None;
         }
+        let base = align_index(index, order);
+        let old = self.load(base).map(|(_, e)| e);
+        let inside: Vec<u64> = self
+            .slots
+            .range(base..base + (1 << order))
+            .map(|(&k, _)| k)
+            .collect();
         match v {
             Some(e) => {
-                self.slots.insert(base, e);
+                // Marks of the replaced slots stay where they were named
+                // (xas_squash_marks folds them onto the canonical slot; every
+                // caller here replaces an entry stored at `base`).
+                for k in inside {
+                    self.slots.remove(&k);
+                }
+                self.slots.insert(
+                    base,
+                    Slot {
+                        span: order,
+                        value: e,
+                    },
+                );
             }
             None => {
-                self.slots.remove(&base);
-                self.dirty.remove(&base);
-                self.towrite.remove(&base);
+                for k in inside {
+                    self.remove_range(k);
+                }
             }
         }
         old
     }
 
+    /// Every entry: (canonical index, value).
     pub fn entries(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
-        self.slots.iter().map(|(&i, &e)| (i, e))
+        self.slots.iter().map(|(&i, s)| (i, s.value))
+    }
+
+    /// Every entry with the pages its range covers in the xarray:
+    /// (canonical index, pages, value).
+    pub fn ranges(&self) -> impl Iterator<Item = (u64, u64, u64)> + '_ {
+        self.slots
+            .iter()
+            .map(|(&i, s)| (i, 1u64 << s.span, s.value))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -189,6 +250,63 @@ mod tests {
         xa.store(1, 0, Some(e));
         assert_eq!(xa.find_conflict(0, PMD_ORDER), Some((1, e)));
         assert_eq!(xa.load(0), None);
+    }
+
+    /// lib/xarray.c: an order-0 store at an index covered by a PMD entry
+    /// writes only the canonical slot; the range keeps resolving to it.
+    #[test]
+    fn order0_store_into_a_pmd_entry_keeps_the_range() {
+        let mut xa = Xarray::default();
+        let pmd = dax_make_entry(8, DAX_PMD);
+        xa.store(0, PMD_ORDER, Some(pmd));
+        xa.nrpages += 1 << dax_entry_order(pmd);
+        xa.dirty.insert(0);
+        let pte = dax_make_entry(9, 0);
+        let old = xa.store(1, 0, Some(pte));
+        assert_eq!(
+            old,
+            Some(pmd),
+            "xas_store returns the PMD entry it replaced"
+        );
+        for i in 0..PG_PMD_NR {
+            assert_eq!(
+                xa.load(i),
+                Some((0, pte)),
+                "index {i} resolves to the new entry"
+            );
+        }
+        assert_eq!(xa.slot_of(1), Some(0), "the canonical slot is the PMD base");
+        assert_eq!(xa.ranges().collect::<Vec<_>>(), vec![(0, PG_PMD_NR, pte)]);
+        assert!(xa.dirty.contains(&0), "marks stay on the canonical slot");
+        assert_eq!(
+            xa.nrpages, PG_PMD_NR as i64,
+            "nrpages is untouched by the store"
+        );
+        // A PMD-order lookup meets the order-0 value: a conflict (fallback).
+        assert_eq!(xa.find_conflict(0, PMD_ORDER), Some((0, pte)));
+        // The delete through an order-0 xas clears every sibling, but the
+        // caller subtracts by the value's order: one page of PG_PMD_NR.
+        let gone = xa.store(0, 0, None);
+        assert_eq!(gone, Some(pte));
+        xa.nrpages -= 1 << dax_entry_order(pte);
+        assert!(xa.is_empty() && xa.load(1).is_none());
+        assert_eq!(
+            xa.nrpages,
+            PG_PMD_NR as i64 - 1,
+            "nrpages leaks PG_PMD_NR - 1"
+        );
+    }
+
+    #[test]
+    fn pmd_store_replaces_the_range() {
+        let mut xa = Xarray::default();
+        xa.store(1, 0, Some(dax_make_entry(9, 0)));
+        let e = dax_make_entry(8, DAX_PMD | DAX_EMPTY);
+        assert_eq!(xa.store(0, PMD_ORDER, Some(e)), None);
+        assert_eq!(xa.ranges().collect::<Vec<_>>(), vec![(0, PG_PMD_NR, e)]);
+        assert_eq!(xa.range_end(0), PG_PMD_NR);
+        xa.store(0, PMD_ORDER, None);
+        assert!(xa.is_empty());
     }
 
     #[test]

@@ -43,10 +43,12 @@ pub struct Frame {
     pub refcount: Counter,
     /// Per-page `_mapcount`, counted from 0 (the kernel stores -1 for none).
     pub mapcount: Counter,
-    /// `_entire_mapcount` (PMD mappings), on a head, from 0.
+    /// The folio counters live in page[1], where this frame is page[1]:
+    /// `_entire_mapcount` (PMD mappings, from 0; kernel -1-based) overlays
+    /// page[1]'s `mapping` word, and `prep_compound_page` resets it.
     pub entire_mapcount: Counter,
-    /// `_large_mapcount` of a large folio's head: every PTE and PMD mapping
-    /// of the folio, from 0; what `folio_mapcount` reads in one go.
+    /// `_large_mapcount` (every PTE and PMD mapping of the folio, from 0;
+    /// what `folio_mapcount` reads in one go), in page[1]'s `lru.prev`.
     pub large_mapcount: Counter,
     /// PG_head.
     pub head: DataCell<bool>,
@@ -60,7 +62,9 @@ pub struct Frame {
     /// What a lockless `READ_ONCE(folio->mapping)` sees: written with every
     /// store to `mapping` (see `dax::set_mapping`).
     pub mapping_once: Marked<Option<u8>>,
-    /// `_pincount` of a large folio (FOLL_PIN).
+    /// `_pincount` of a large folio (FOLL_PIN), where this frame is page[1]:
+    /// the upper half of page[1]'s `mapping` word; reset by
+    /// `prep_compound_page`.
     pub pincount: Counter,
     /// Model-only: the index an order-0 non-shared association wrote into
     /// the union cell. Before 2026 `dax_folio_put` leaves it there (H5): the
@@ -68,8 +72,12 @@ pub struct Frame {
     pub stale_index: std::sync::atomic::AtomicU64,
     /// The `index`/`share` union: one cell, two views.
     pub index_share: DataCell<u64>,
-    /// `pgmap`, whose storage `prep_compound_page` clobbers in tail pages.
-    pub pgmap: DataCell<Option<u8>>,
+    /// `pgmap`: for ZONE_DEVICE pages the first word of `struct page`, the
+    /// word `compound_head` uses. `prep_compound_page` clobbers it in tail
+    /// pages; `clear_compound_head` in the split zeroes it in the head until
+    /// the split restores it (F1). A word that is also written by
+    /// `WRITE_ONCE`, so lockless readers see each value change.
+    pub pgmap: Marked<Option<u8>>,
     /// PG_hwpoison, set by memory failure.
     pub hwpoison: DataCell<bool>,
 }
@@ -92,7 +100,7 @@ impl Frame {
             pincount: Counter::new(0),
             stale_index: std::sync::atomic::AtomicU64::new(u64::MAX),
             index_share: DataCell::new(0),
-            pgmap: DataCell::new(if kind == FrameKind::Dax {
+            pgmap: Marked::new(if kind == FrameKind::Dax {
                 Some(PGMAP_ID)
             } else {
                 None
@@ -578,15 +586,13 @@ impl World {
     /// step.
     pub fn peek_mapcount(&self, head: u64) -> i32 {
         let f = &self.frames[head as usize];
-        let large = f.head.peek()
-            && self
-                .frames
-                .get(head as usize + 1)
-                .is_some_and(|p| p.order.peek() > 0);
-        if large {
-            f.large_mapcount.peek()
-        } else {
-            f.mapcount.peek()
+        let page1 = self
+            .frames
+            .get(head as usize + 1)
+            .filter(|p| f.head.peek() && p.order.peek() > 0);
+        match page1 {
+            Some(p1) => p1.large_mapcount.peek(),
+            None => f.mapcount.peek(),
         }
     }
 }

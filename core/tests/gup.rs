@@ -46,7 +46,7 @@ fn pin_of_a_pmd_tail_page_counts_on_the_head_and_unpin_returns_it() {
         "a PIN of a large folio adds 1 ..."
     );
     assert_eq!(
-        s.cx.w.frames[head as usize].pincount.peek(),
+        s.cx.w.frames[head as usize + 1].pincount.peek(),
         1,
         "... and 1 to _pincount"
     );
@@ -57,7 +57,7 @@ fn pin_of_a_pmd_tail_page_counts_on_the_head_and_unpin_returns_it() {
     );
     s.op(|cx| unpin_user_page(cx, p));
     assert_eq!(folio_ref_count(&s.cx, head), 1);
-    assert_eq!(s.cx.w.frames[head as usize].pincount.peek(), 0);
+    assert_eq!(s.cx.w.frames[head as usize + 1].pincount.peek(), 0);
     clean(&s);
 }
 

@@ -53,7 +53,7 @@ fn pmd_fault_makes_a_compound_folio_and_truncate_splits_it() {
     assert_eq!(folio_order(&s.cx, f), 1);
     assert_eq!(folio_ref_count(&s.cx, f), 1);
     assert_eq!(
-        s.cx.w.frames[f as usize]
+        s.cx.w.frames[f as usize + 1]
             .entire_mapcount
             .load(std::sync::atomic::Ordering::Relaxed),
         1

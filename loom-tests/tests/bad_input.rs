@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 
 const BASE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../corpus/replays/S3-pmd-M6-v6.15-8239406b.replay"
+    "/../corpus/replays/S3-pmd-M6-v6.15-4894063e.replay"
 );
 
 struct Ran {
@@ -247,7 +247,7 @@ fn bad_replay_files() {
         ("explorer depth zero".into(), edit("depth=3", "depth=0")),
         (
             "digest truncated".into(),
-            edit("digest 354c99498239406b", "digest 354c9949"),
+            edit("digest 2e60aba64894063e", "digest 2e60aba6"),
         ),
         (
             "fingerprint flipped".into(),

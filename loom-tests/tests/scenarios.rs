@@ -121,25 +121,3 @@ fn same_seed_same_result() {
     assert_eq!(a.executions, b.executions);
     assert_eq!(fa.rec.events, fb.rec.events);
 }
-
-#[test]
-fn strict_same_value_races_reports_the_pgmap_race() {
-    // Finding F1 (docs/findings.md): the split's same-value pgmap store races
-    // with free_zone_device_folio's read; loom reports it when same-value
-    // stores are modelled as stores.
-    let sc = scenario("S1");
-    let vi = sc
-        .variants
-        .iter()
-        .position(|v| v.name == "pmd-exit")
-        .expect("variant");
-    let mut m = model_of(&sc, vi, KernelState::V6_15, None);
-    m.cfg.strict_same_value_races = true;
-    let f = explore(&m, &LOOM).failure.expect("loom reports the race");
-    assert_eq!(
-        f.violation.check,
-        Check::DataRace,
-        "{}",
-        f.violation.headline()
-    );
-}

@@ -56,15 +56,12 @@ pub fn dax_lock_entry(
     base: u64,
     e: u64,
 ) -> Option<u64> {
+    // The replaced entry may be a multi-index entry: its owner is kept at
+    // its canonical index.
+    let obase = xa.slot_of(base).unwrap_or(base);
     let old = xa.store(base, dax_entry_order(e), Some(e | DAX_LOCKED));
     if let Some(o) = old {
         if dax_is_locked(o) {
-            // The replaced entry may be a PMD entry stored at its own base.
-            let obase = if dax_is_pmd_entry(o) {
-                align_index(base, PMD_ORDER)
-            } else {
-                base
-            };
             let owner = xa.owners.remove(&obase);
             if owner != Some(cx.tid) {
                 cx.violate(
@@ -79,7 +76,8 @@ pub fn dax_lock_entry(
             }
         }
     }
-    xa.owners.insert(base, cx.tid);
+    let canonical = xa.slot_of(base).unwrap_or(base);
+    xa.owners.insert(canonical, cx.tid);
     cx.ev(What::EntryLock {
         file,
         index: base,
@@ -103,8 +101,9 @@ pub fn dax_unlock_entry(cx: &Cx, file: u8, index: u64, e: u64) {
         dax_wake_entry(cx, file, index, e, WakeMode::Next);
     }
     let mut xa = cx.xa_lock(file);
+    let canonical = xa.slot_of(base).unwrap_or(base);
     let old = xa.store(base, dax_entry_order(e), Some(e));
-    let owner = xa.owners.remove(&base);
+    let owner = xa.owners.remove(&canonical);
     drop(xa);
     match old {
         Some(o) if dax_is_locked(o) => {
@@ -187,7 +186,7 @@ pub(crate) fn wait_entry_unlocked_exclusive<'a>(
         cx.w.entry_wq.prepare_to_wait(cx, key, true);
         if cx.w.cfg.any(&[Mutant::M15, Mutant::B4, Mutant::B20]) {
             // xas_pause: the walk restarts after the current entry.
-            xas = base + dax_entry_pages(e);
+            xas = xa.range_end(base);
         }
         drop(xa);
         cx.w.entry_wq.schedule(cx, key);

@@ -115,7 +115,10 @@ pub(crate) fn dax_insert_entry(cx: &Cx, vmf: &Vmf, entry: u64, new: u64, shared:
         });
         entry = new;
     }
-    let ebase = align_index(vmf.index, dax_entry_order(entry));
+    // Marks go on the canonical slot the xas points at.
+    let ebase = xa
+        .slot_of(vmf.index)
+        .unwrap_or(align_index(vmf.index, dax_entry_order(entry)));
     if dirty {
         xa.dirty.insert(ebase);
     }

@@ -194,16 +194,23 @@ pub(crate) fn dax_split_folio(cx: &Cx, f: u64, order: u32) {
         cx.field(f + 1, "folio order", &p1.order, 0, |v| Val::Num(v as u64));
         cx.field(f + 1, "_nr_pages", &p1.memcg, 0, Val::Num);
     }
-    let pgmap = page_pgmap(cx, f);
     for p in f..f + (1 << order) {
+        // Read from the head on every iteration, as the kernel does.
+        let pgmap = page_pgmap(cx, f);
         let pf = &w.frames[p as usize];
         if p == f {
             cx.field(p, "PG_head", &pf.head, false, Val::Flag);
+            // ZONE_DEVICE pages keep `pgmap` in the first word, which is
+            // `compound_head`: clear_compound_head() on the head writes 0
+            // there, so the head's pgmap is NULL until it is restored below.
+            cx.write_once(p, "pgmap (compound_head word)", &pf.pgmap, None, |v| {
+                Val::Num(v.unwrap_or(0) as u64)
+            });
         } else {
             cx.write_once(p, "compound_head", &pf.compound_head, None, Val::Head);
         }
         set_mapping(cx, p, None);
-        cx.field(p, "pgmap", &pf.pgmap, pgmap, |v| {
+        cx.write_once(p, "pgmap", &pf.pgmap, pgmap, |v| {
             Val::Num(v.unwrap_or(0) as u64)
         });
         cx.field(p, "share", &pf.index_share, 0, Val::Num);

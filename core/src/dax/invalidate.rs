@@ -89,6 +89,6 @@ pub fn __dax_clear_dirty_range(cx: &Cx, file: u8, start: u64, end: u64) {
             Lookup::Entry { base: b, e: e2 },
             WakeMode::Next,
         );
-        cursor = b + dax_entry_pages(e2);
+        cursor = xa.range_end(b);
     }
 }

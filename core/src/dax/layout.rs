@@ -46,7 +46,7 @@ pub fn dax_layout_busy_page_range(cx: &Cx, file: u8, start: u64, end: u64) -> Op
                         WakeMode::Next,
                     );
                 }
-                b + dax_entry_pages(e2)
+                xa.range_end(b)
             }
             None => xas + 1,
         };
@@ -177,6 +177,7 @@ pub fn dax_delete_mapping_range(cx: &Cx, file: u8, start: u64, end: u64) {
             cursor = xas + 1;
             continue;
         };
+        let next = xa.range_end(b);
         dax_disassociate_entry(cx, file, e2);
         let old = xa.store(b, dax_entry_order(e2), None);
         cx.ev(What::XaStore {
@@ -194,7 +195,7 @@ pub fn dax_delete_mapping_range(cx: &Cx, file: u8, start: u64, end: u64) {
             WakeMode::All
         };
         put_unlocked_entry(cx, file, b, Lookup::Entry { base: b, e: e2 }, mode);
-        cursor = b + dax_entry_pages(e2);
+        cursor = next;
     }
     let left: Vec<u64> = xa
         .entries()

@@ -59,7 +59,10 @@ pub fn folio_ref_count(cx: &Cx, head: u64) -> i32 {
 pub fn folio_mapcount(cx: &Cx, head: u64) -> i32 {
     let f = &cx.w.frames[head as usize];
     let (what, c) = if folio_order(cx, head) > 0 {
-        ("large_mapcount", &f.large_mapcount)
+        (
+            "large_mapcount",
+            &cx.w.frames[head as usize + 1].large_mapcount,
+        )
     } else {
         ("mapcount", &f.mapcount)
     };
@@ -137,7 +140,9 @@ pub fn folio_put(cx: &Cx, head: u64) {
 pub fn page_pgmap(cx: &Cx, pfn: u64) -> Option<u8> {
     let f = &cx.w.frames[pfn as usize];
     if f.kind == FrameKind::Dax {
-        f.pgmap.get()
+        // Only the split writes a head's pgmap, and it reads it here under
+        // the same xa_lock: no racing writer, so no scheduling point.
+        f.pgmap.peek()
     } else {
         None
     }

@@ -60,9 +60,9 @@ fn grab_amount(large: bool, flags: GupFlags) -> i32 {
     }
 }
 
-/// `atomic_add(d, &folio->_pincount)`, recorded.
+/// `atomic_add(d, &folio->_pincount)` (a page[1] word), recorded.
 fn pincount_add(cx: &Cx, head: u64, d: i32) {
-    let old = cx.w.frames[head as usize]
+    let old = cx.w.frames[head as usize + 1]
         .pincount
         .fetch_add(d, Ordering::Relaxed);
     cx.ev(What::Mapcount {

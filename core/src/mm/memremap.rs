@@ -15,8 +15,13 @@ pub fn free_zone_device_folio(cx: &Cx, head: u64) {
     let _f = cx.enter("free_zone_device_folio");
     let w = &cx.w;
     let f = &w.frames[head as usize];
+    // A plain read of the first word, which the split's
+    // clear_compound_head zeroes in the head until it restores pgmap (F1).
+    // It is no scheduling point of its own: the explorers do not run a
+    // split between the final decrement and this read (docs/simplifications.md).
+    let pgmap = f.pgmap.peek();
     if cx.warn_on(
-        f.pgmap.get().is_none(),
+        pgmap.is_none(),
         "mm/memremap.c free_zone_device_folio: WARN_ON_ONCE(!pgmap)",
         || format!("folio {head} has no pgmap"),
     ) {

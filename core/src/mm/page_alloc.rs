@@ -1,7 +1,8 @@
 //! `mm/page_alloc.c` (v6.15): making a compound page.
 
 use crate::cx::Cx;
-use crate::trace::Val;
+use crate::sync::Ordering;
+use crate::trace::{Val, What};
 
 /// `mm/page_alloc.c` `prep_compound_page`: head bit, tails' head pointers
 /// (clobbering their pgmap storage), and the order and `_nr_pages` in page[1].
@@ -18,7 +19,7 @@ pub(crate) fn prep_compound_page(cx: &Cx, head: u64, order: u32) {
     for p in head + 1..head + (1 << order) {
         let fr = &w.frames[p as usize];
         cx.write_once(p, "compound_head", &fr.compound_head, Some(head), Val::Head);
-        cx.field(p, "pgmap", &fr.pgmap, None, |v| {
+        cx.write_once(p, "pgmap", &fr.pgmap, None, |v| {
             Val::Num(v.unwrap_or(0) as u64)
         });
     }
@@ -27,4 +28,23 @@ pub(crate) fn prep_compound_page(cx: &Cx, head: u64, order: u32) {
         Val::Num(v as u64)
     });
     cx.field(head + 1, "_nr_pages", &p1.memcg, 1 << order, Val::Num);
+    // prep_compound_head: the folio counters in page[1] start afresh
+    // (`_large_mapcount`/`_entire_mapcount` = -1, `_pincount` = 0 in the
+    // kernel; 0 here), whatever a pin or mapping of the old folio left.
+    for (which, c) in [
+        ("large_mapcount", &p1.large_mapcount),
+        ("entire_mapcount", &p1.entire_mapcount),
+        ("_pincount", &p1.pincount),
+    ] {
+        let old = c.peek();
+        if old != 0 {
+            c.fetch_add(-old, Ordering::Relaxed);
+            cx.ev(What::Mapcount {
+                pfn: head,
+                which,
+                old,
+                new: 0,
+            });
+        }
+    }
 }

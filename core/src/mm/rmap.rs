@@ -17,13 +17,14 @@ pub fn mapping_mapped(cx: &Cx, file: u8) -> bool {
     w.mms.iter().any(|m| m.vma_live[file as usize].get())
 }
 
-/// One rmap counter change, recorded.
+/// One rmap counter change, recorded. The folio counters are page[1]'s
+/// words, whatever the folio's order is now (H1 writes them after a split).
 fn mapcount_add(cx: &Cx, pfn: u64, which: &'static str, d: i32) -> i32 {
-    let f = &cx.w.frames[pfn as usize];
+    let frames = &cx.w.frames;
     let c = match which {
-        "entire_mapcount" => &f.entire_mapcount,
-        "large_mapcount" => &f.large_mapcount,
-        _ => &f.mapcount,
+        "entire_mapcount" => &frames[pfn as usize + 1].entire_mapcount,
+        "large_mapcount" => &frames[pfn as usize + 1].large_mapcount,
+        _ => &frames[pfn as usize].mapcount,
     };
     let old = c.fetch_add(d, Ordering::Relaxed);
     cx.ev(What::Mapcount {

@@ -4,7 +4,6 @@
 use crate::cx::Cx;
 use crate::dax::invalidate::dax_invalidate_mapping_entry_sync;
 use crate::dax::layout::dax_delete_mapping_entry;
-use crate::entry::*;
 use crate::mm::memory::unmap_mapping_pages;
 use crate::trace::file_name;
 
@@ -54,10 +53,10 @@ pub fn invalidate_inode_pages2_range(cx: &Cx, file: u8, start: u64, end: u64) ->
         }
         let mut v = Vec::new();
         let mut cursor = start;
-        while let Some((base, e)) = xa.find_from(cursor, end) {
+        while let Some((base, _)) = xa.find_from(cursor, end) {
             // The batch names an entry by the index the walk met it at.
             v.push(base.max(cursor));
-            cursor = base + dax_entry_pages(e);
+            cursor = xa.range_end(base);
         }
         v
     };

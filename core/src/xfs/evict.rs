@@ -5,6 +5,7 @@ use crate::cx::Cx;
 use crate::dax::layout::dax_break_layout_final;
 use crate::mm::truncate::truncate_inode_pages_range;
 use crate::trace::file_name;
+use crate::violation::Check;
 
 /// `fs/xfs/xfs_super.c` `xfs_fs_evict_inode` for a DAX inode, then
 /// `destroy_inode`: break the layout for good, truncate the page cache, cycle
@@ -15,8 +16,26 @@ pub fn xfs_fs_evict_inode(cx: &Cx, file: u8) {
     dax_break_layout_final(cx, file);
     // truncate_inode_pages_final: any entry left is the truncate WARN.
     truncate_inode_pages_range(cx, file, 0, u64::MAX);
-    drop(cx.xa_lock(file));
+    clear_inode(cx, file);
     destroy_inode(cx, file);
+}
+
+/// `fs/inode.c` `clear_inode`: under `xa_lock`, `BUG_ON(inode->i_data.nrpages)`; the
+/// lock cycle is also the barrier `dax_lock_folio`'s re-check relies on.
+fn clear_inode(cx: &Cx, file: u8) {
+    let xa = cx.xa_lock(file);
+    if xa.nrpages != 0 {
+        cx.violate(
+            Check::Bug("fs/inode.c clear_inode: BUG_ON(inode->i_data.nrpages)"),
+            format!(
+                "{} evicted with nrpages {} and {} entries left",
+                file_name(file),
+                xa.nrpages,
+                xa.entries().count()
+            ),
+        );
+    }
+    drop(xa);
 }
 
 /// `fs/inode.c` `destroy_inode`: the inode and its `address_space` are freed
