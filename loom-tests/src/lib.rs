@@ -3,6 +3,7 @@
 
 pub mod catalogue;
 pub mod explore;
+pub mod fuzz;
 pub mod matrix;
 pub mod replay;
 pub mod run;

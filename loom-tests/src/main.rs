@@ -46,8 +46,11 @@ enum Cmd {
     },
     /// Re-run a saved failing schedule exactly, with tracing on.
     Replay {
-        /// A `.replay` file written by `daxcheck check`.
+        /// A `.replay` file written by `daxcheck check`, or a fuzz input.
         file: PathBuf,
+        /// FILE is a raw input of this fuzz target (ops, schedules).
+        #[arg(long)]
+        fuzz: Option<String>,
     },
 }
 
@@ -206,7 +209,10 @@ fn main() -> ExitCode {
             print!("{}", matrix::render_detection(&rows));
             ExitCode::SUCCESS
         }
-        Cmd::Replay { file } => replay(file),
+        Cmd::Replay { file, fuzz } => match daxcheck::fuzz::cli::replay(&file, fuzz.as_deref()) {
+            Some(code) => code,
+            None => replay(file),
+        },
     }
 }
 
