@@ -21,7 +21,9 @@ for t in ops schedules replay_file; do
   fi
   # One pass over the kept corpus (or an empty run): the binary starts,
   # reads inputs and finds no crash on the unmutated model.
-  "$OUT/$t" -runs=100 "$repo/corpus/fuzz/$t" >"$work/$t.log" 2>&1 || {
+  # New inputs go to the first (scratch) directory, never into the kept seeds.
+  mkdir -p "$work/corpus-$t"
+  "$OUT/$t" -runs=100 "$work/corpus-$t" "$repo/corpus/fuzz/$t" >"$work/$t.log" 2>&1 || {
     echo "test-build: $OUT/$t failed:" >&2
     tail -20 "$work/$t.log" >&2
     exit 1

@@ -294,3 +294,87 @@ fn cli_replays_a_fuzz_crash_and_its_saved_replay_file() {
     assert!(err.contains("truncated fuzz input"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The model functions (`cx.enter("…")` in core/src) that no trace of the
+/// inputs in `DAXCHECK_FUZZ_CORPUS=<dir>:<target>` reaches, next to those
+/// one schedule of every catalogue variant reaches. A function
+/// counts as reached when an event is recorded inside it (BENCHMARKS.md,
+/// "Coverage"). Run by hand after a campaign:
+/// `DAXCHECK_FUZZ_CORPUS=fuzz/corpus/ops:ops cargo test --release -p daxcheck --test fuzz -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn coverage_of_a_campaign() {
+    use std::collections::BTreeSet;
+    let spec = std::env::var("DAXCHECK_FUZZ_CORPUS").expect("DAXCHECK_FUZZ_CORPUS=<dir>:<target>");
+    let (dir, target) = spec.rsplit_once(':').expect("<dir>:<target>");
+    let target = Target::parse(target).unwrap();
+    let mut all = BTreeSet::new();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/src");
+    let mut stack = vec![src];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let text = std::fs::read_to_string(&p).unwrap();
+            for part in text.split("enter(").skip(1) {
+                let names = part.split(')').next().unwrap_or("");
+                for n in names.split('"').skip(1).step_by(2) {
+                    all.insert(n.to_string());
+                }
+            }
+        }
+    }
+    let mut reached = BTreeSet::new();
+    let mut n = 0;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(dir);
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let data = std::fs::read(e.unwrap().path()).unwrap();
+        if let Ok(r) = run_input(target, &data, &Config::default()) {
+            n += 1;
+            for ev in &r.record().unwrap().events {
+                reached.insert(ev.func.to_string());
+            }
+        }
+    }
+    let mut cat = BTreeSet::new();
+    for sc in daxcheck::catalogue::catalogue() {
+        for v in 0..sc.variants.len() {
+            let m = daxcheck::run::model_of(&sc, v, KernelState::V6_15, None);
+            // One guided run with no recorded schedule: each thread runs on.
+            let o = daxcheck::explore::explore(
+                &m,
+                &daxcheck::explore::Explorer::Replay {
+                    schedule: Vec::new(),
+                },
+            );
+            if let Some(rec) = o.failure.map(|f| f.rec).or(o.last) {
+                for ev in &rec.events {
+                    cat.insert(ev.func.to_string());
+                }
+            }
+        }
+    }
+    let missed: Vec<String> = all
+        .iter()
+        .filter(|f| !reached.contains(*f))
+        .map(|f| {
+            if cat.contains(f) {
+                format!("{f} (the catalogue reaches it)")
+            } else {
+                f.clone()
+            }
+        })
+        .collect();
+    eprintln!(
+        "{} inputs of {}: {} of {} model functions reached ({} by the catalogue); never reached:\n  {}",
+        n,
+        dir.display(),
+        all.iter().filter(|f| reached.contains(*f)).count(),
+        all.len(),
+        cat.len(),
+        missed.join("\n  ")
+    );
+}
