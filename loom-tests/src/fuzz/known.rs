@@ -130,7 +130,13 @@ pub const KNOWN: &[Known] = &[
     Known {
         name: "H3",
         what: "two files associate one folio under two different xa_locks; break-layout of one file then waits on the other file's mapping (F2, F3)",
-        matches: |s| s.shared() && s.check_in(&["data-race", "I4", "I9", "I13", "I2", "I1"]),
+        matches: |s| {
+            s.shared()
+                && (s.check_in(&["data-race", "I4", "I9", "I13", "I2", "I1"])
+                    // Two concurrent associations: the second one preps a
+                    // folio the first already associated.
+                    || (s.concurrent() && s.check == "I7"))
+        },
     },
     Known {
         name: "H4",
