@@ -10,13 +10,23 @@ use std::process::ExitCode;
 use daxcheck_core::Config;
 
 use super::render::render;
-use super::run::{decode, run_program, FuzzRun, Target, Verdict};
+use super::run::{decode, run_program, FuzzRun, Program, Target, Verdict};
+use crate::cmd::{out, Fail, Res};
 use crate::explore::{explore, Explorer};
 use crate::replay::{digest, ReplayFile, MAGIC};
 
-fn fail(msg: impl std::fmt::Display) -> ExitCode {
-    eprintln!("daxcheck: {msg}");
-    ExitCode::from(2)
+fn fail(msg: impl std::fmt::Display) -> Res {
+    Err(Fail(msg.to_string()))
+}
+
+/// The fingerprint of a fuzz replay file: an FNV-1a digest of the program
+/// its input decodes to (world and operations, as the report prints them),
+/// so a file made before the decoder changed is refused rather than
+/// replayed as some other program.
+pub fn fingerprint(p: &Program) -> u64 {
+    p.header().bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 pub fn hex(data: &[u8]) -> String {
@@ -71,6 +81,7 @@ pub fn replay_file(run: &FuzzRun, input: &[u8]) -> Option<ReplayFile> {
         check: f.violation.check.id(),
         schedule: f.rec.events.iter().map(|e| e.tid).collect(),
         digest: digest(&f.rec),
+        fingerprint: Some(fingerprint(&run.program)),
     })
 }
 
@@ -96,8 +107,20 @@ pub fn save(run: &FuzzRun, input: &[u8], dir: &Path) -> Result<Option<PathBuf>, 
 /// `target_of`) or a fuzz replay file; `None` hands a catalogue replay file back to the
 /// caller. Exit 0 when the run breaks no check or reproduces its replay
 /// file, 1 when a raw input violates a check or a replay diverges, 2 on a
-/// bad file.
-pub fn replay(file: &Path, fuzz: Option<&str>) -> Option<ExitCode> {
+/// bad file. Pictures (`--html`, `--svg`) are drawn for catalogue replays
+/// only.
+pub fn replay(file: &Path, fuzz: Option<&str>, picture: bool) -> Option<Res> {
+    let r = replay_fuzz(file, fuzz)?;
+    if picture {
+        return Some(fail(format!(
+            "{}: --html and --svg draw catalogue replay files, not fuzz inputs",
+            file.display()
+        )));
+    }
+    Some(r)
+}
+
+fn replay_fuzz(file: &Path, fuzz: Option<&str>) -> Option<Res> {
     // An unreadable file is the catalogue replay's error to report.
     let data = match std::fs::read(file) {
         Ok(d) => d,
@@ -131,15 +154,17 @@ pub fn replay(file: &Path, fuzz: Option<&str>) -> Option<ExitCode> {
         Ok(p) => p,
         Err(e) => return Some(fail(e)),
     };
-    print!("{}", render(&run, saved.as_deref()));
-    Some(match run.verdict {
+    if let Err(e) = out(&render(&run, saved.as_deref())) {
+        return Some(Err(e));
+    }
+    Some(Ok(match run.verdict {
         Verdict::Holds => ExitCode::SUCCESS,
         _ => ExitCode::from(1),
-    })
+    }))
 }
 
 /// Re-run a fuzz replay file under its recorded schedule.
-fn replay_saved(file: &Path, target: Target, rf: &ReplayFile) -> ExitCode {
+fn replay_saved(file: &Path, target: Target, rf: &ReplayFile) -> Res {
     let input = match unhex(&rf.variant) {
         Ok(d) => d,
         Err(e) => return fail(format!("{}: {e}", file.display())),
@@ -148,6 +173,15 @@ fn replay_saved(file: &Path, target: Target, rf: &ReplayFile) -> ExitCode {
         Ok(p) => p,
         Err(e) => return fail(format!("{}: {e}", file.display())),
     };
+    if let Some(fp) = rf.fingerprint {
+        let now = fingerprint(&program);
+        if fp != now {
+            return fail(format!(
+                "{}: this file was made for a different decoding of its input (fingerprint {fp:016x}, the decoder's is {now:016x}): the fuzz decoder changed since",
+                file.display()
+            ));
+        }
+    }
     let cfg = Config {
         kernel: rf.kernel,
         mutant: rf.mutant,
@@ -160,26 +194,26 @@ fn replay_saved(file: &Path, target: Target, rf: &ReplayFile) -> ExitCode {
         },
     );
     let run = super::run::judge(program, &cfg, outcome);
-    print!("{}", render(&run, Some(file)));
+    out(&render(&run, Some(file)))?;
     match run.failure() {
         Some(f) if digest(&f.rec) == rf.digest => {
-            println!(
-                "\nreplay reproduced the recorded execution exactly ({} steps, digest {:016x})",
+            out(&format!(
+                "\nreplay reproduced the recorded execution exactly ({} steps, digest {:016x})\n",
                 rf.schedule.len(),
                 rf.digest
-            );
-            ExitCode::SUCCESS
+            ))?;
+            Ok(ExitCode::SUCCESS)
         }
         Some(_) => {
-            println!("\nreplay diverged: the trace differs from the recorded one (was the model changed since {} was written?)", file.display());
-            ExitCode::from(1)
+            out(&format!("\nreplay diverged: the trace differs from the recorded one (was the model changed since {} was written?)\n", file.display()))?;
+            Ok(ExitCode::from(1))
         }
         None => {
-            println!(
-                "\nreplay of {} ran to completion without a violation: the model no longer fails on this schedule",
+            out(&format!(
+                "\nreplay of {} ran to completion without a violation: the model no longer fails on this schedule\n",
                 file.display()
-            );
-            ExitCode::from(1)
+            ))?;
+            Ok(ExitCode::from(1))
         }
     }
 }

@@ -6,20 +6,19 @@ use std::cell::RefCell;
 use std::fmt;
 
 use arbitrary::Unstructured;
-use daxcheck_core::cow::xfs_dax_write_cow;
-use daxcheck_core::fs::{
-    handle_mm_fault, xfs_punch_hole, xfs_reflink_remap, xfs_truncate, FaultSize,
-};
-use daxcheck_core::gup::{
-    get_user_pages, get_user_pages_fast, get_user_pages_fast_only, unpin_user_page, GupFlags,
-    Pinned,
-};
-use daxcheck_core::invalidate::invalidate_inode_pages2_range;
-use daxcheck_core::memfail::{mf_dax_kill_procs, mf_generic_kill_procs, xfs_fs_evict_inode};
-use daxcheck_core::mm::munmap;
+use daxcheck_core::cx::Cx;
+use daxcheck_core::mm::gup::{__get_user_pages, gup_fast, unpin_user_page, GupFlags, Pinned};
+use daxcheck_core::mm::memory::{handle_mm_fault, munmap};
+use daxcheck_core::mm::memory_failure::{mf_dax_kill_procs, mf_generic_kill_procs};
+use daxcheck_core::mm::truncate::invalidate_inode_pages2_range;
 use daxcheck_core::trace::file_name;
-use daxcheck_core::world::{Cx, DAX_BASE};
-use daxcheck_core::writeback::vfs_fsync_range;
+use daxcheck_core::vfs::vfs_fsync_range;
+use daxcheck_core::vm::{Access, FaultSize};
+use daxcheck_core::world::{File, Mm, DAX_BASE};
+use daxcheck_core::xfs::evict::xfs_fs_evict_inode;
+use daxcheck_core::xfs::file::xfs_file_dax_write;
+use daxcheck_core::xfs::inode::{xfs_free_file_space, xfs_setattr_size};
+use daxcheck_core::xfs::reflink::xfs_reflink_remap_range;
 
 use super::world::{pick, FuzzWorld};
 
@@ -309,7 +308,7 @@ pub fn release_all(cx: &Cx, st: &ThreadState) {
 /// Whether an operation can run: not on an evicted inode, and eviction
 /// only of an inode nothing maps or pins.
 fn runnable(cx: &Cx, op: &Op) -> bool {
-    let w = cx.world();
+    let w = &cx.w;
     if op.files().iter().any(|&f| w.file(f).evicted.peek()) {
         return false;
     }
@@ -345,23 +344,25 @@ pub fn apply(cx: &Cx, fw: &FuzzWorld, st: &ThreadState, op: &Op) {
             index,
             write,
         } => {
-            handle_mm_fault(cx, mm, file, index, write, size(mm, file));
+            let access = if write { Access::Write } else { Access::Read };
+            handle_mm_fault(cx, Mm(mm), File(file), index, access, size(mm, file));
         }
         Op::Mkwrite { mm, file, index } => {
-            handle_mm_fault(cx, mm, file, index, false, size(mm, file));
-            handle_mm_fault(cx, mm, file, index, true, size(mm, file));
+            let (m, f) = (Mm(mm), File(file));
+            handle_mm_fault(cx, m, f, index, Access::Read, size(mm, file));
+            handle_mm_fault(cx, m, f, index, Access::Write, size(mm, file));
         }
-        Op::Munmap { mm, file } => munmap(cx, mm, file),
+        Op::Munmap { mm, file } => munmap(cx, Mm(mm), File(file)),
         Op::Exit { mm } => {
             release_all(cx, st);
             for file in 0..fw.files.len() as u8 {
-                if !cx.world().file(file).evicted.peek() {
-                    munmap(cx, mm, file);
+                if !cx.w.file(file).evicted.peek() {
+                    munmap(cx, Mm(mm), File(file));
                 }
             }
         }
-        Op::Truncate { file, size } => xfs_truncate(cx, file, size),
-        Op::PunchHole { file, start, end } => xfs_punch_hole(cx, file, start, end),
+        Op::Truncate { file, size } => xfs_setattr_size(cx, File(file), size),
+        Op::PunchHole { file, start, end } => xfs_free_file_space(cx, File(file), start, end),
         Op::Pin {
             mm,
             file,
@@ -376,11 +377,12 @@ pub fn apply(cx: &Cx, fw: &FuzzWorld, st: &ThreadState, op: &Op) {
                 pin,
                 longterm,
                 huge: fw.huge[mm as usize][file as usize],
+                fast_only: path == GupPath::FastOnly,
             };
+            let (m, f) = (Mm(mm), File(file));
             let r = match path {
-                GupPath::Slow => get_user_pages(cx, mm, file, index, flags),
-                GupPath::Fast => get_user_pages_fast(cx, mm, file, index, flags),
-                GupPath::FastOnly => get_user_pages_fast_only(cx, mm, file, index, flags),
+                GupPath::Slow => __get_user_pages(cx, m, f, index, flags),
+                GupPath::Fast | GupPath::FastOnly => gup_fast(cx, m, f, index, flags),
             };
             if let Ok(p) = r {
                 st.pinned.borrow_mut().push(p);
@@ -400,15 +402,15 @@ pub fn apply(cx: &Cx, fw: &FuzzWorld, st: &ThreadState, op: &Op) {
                 unpin_user_page(cx, p);
             }
         }
-        Op::Reflink { src, dst } => xfs_reflink_remap(cx, src, dst),
+        Op::Reflink { src, dst } => xfs_reflink_remap_range(cx, File(src), File(dst)),
         Op::CowWrite { file, index } => {
-            xfs_dax_write_cow(cx, file, index);
+            xfs_file_dax_write(cx, File(file), index);
         }
         Op::Invalidate { file, start, end } => {
             invalidate_inode_pages2_range(cx, file, start, end);
         }
         Op::Fsync { file } => {
-            vfs_fsync_range(cx, file, 0, fw.pages(file) - 1);
+            vfs_fsync_range(cx, File(file), 0, fw.pages(file) - 1);
         }
         Op::MemoryFailure { pfn } => {
             mf_generic_kill_procs(cx, pfn);

@@ -13,9 +13,9 @@
 use std::sync::Arc;
 
 use arbitrary::Unstructured;
+use daxcheck_core::cx::Cx;
 use daxcheck_core::exec::ThreadSpec;
 use daxcheck_core::trace::RecState;
-use daxcheck_core::world::Cx;
 use daxcheck_core::{Config, KernelState, Mutant};
 use shuttle::scheduler::{Schedule, Scheduler, Task, TaskId};
 
@@ -169,7 +169,6 @@ impl Program {
         Model {
             setup: self.world.setup(),
             threads: self.thread_specs(),
-            post: None,
             cfg: cfg.clone(),
             want: Vec::new(),
         }
