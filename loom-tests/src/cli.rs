@@ -64,8 +64,13 @@ enum Cmd {
     /// Re-run a saved failing schedule exactly (RUST_LOG=daxcheck=trace
     /// adds the model's events as tracing on stderr).
     Replay {
-        /// A `.replay` file written by `daxcheck check`.
+        /// A `.replay` file written by `daxcheck check`, or a fuzz input
+        /// (docs/fuzzing.md).
         file: PathBuf,
+        /// FILE is a raw input of this fuzz target (ops, schedules); without
+        /// it a fuzz input is told apart by its path and first line.
+        #[arg(long, value_name = "TARGET")]
+        fuzz: Option<String>,
         /// Also draw the execution as a self-contained HTML page.
         #[arg(long, value_name = "OUT.html")]
         html: Option<PathBuf>,
@@ -227,8 +232,17 @@ pub fn dispatch(cli: Cli) -> cmd::Res {
             format: a.format,
         }),
         Cmd::BenchMutants { seeds, jobs } => cmd::bench_mutants(seeds, jobs.get()),
-        Cmd::Replay { file, html, svg } => {
-            crate::replay::run(&file, html.as_deref(), svg.as_deref())
+        Cmd::Replay {
+            file,
+            fuzz,
+            html,
+            svg,
+        } => {
+            let picture = html.is_some() || svg.is_some();
+            match crate::fuzz::cli::replay(&file, fuzz.as_deref(), picture) {
+                Some(r) => r,
+                None => crate::replay::run(&file, html.as_deref(), svg.as_deref()),
+            }
         }
     }
 }

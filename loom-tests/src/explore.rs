@@ -128,6 +128,11 @@ impl Explorer {
                 iterations: within("iterations", 1, 1_000_000_000)? as usize,
                 seed: get("seed")?,
             }),
+            // A guided run of a recorded schedule (fuzz crashes saved as
+            // replay files).
+            "guided" => Ok(Explorer::Replay {
+                schedule: Vec::new(),
+            }),
             other => Err(format!("unknown explorer `{other}` in replay file")),
         }
     }
@@ -364,7 +369,35 @@ pub fn explore(m: &Model, ex: &Explorer) -> Outcome {
             quietly(|| run_shuttle(s, m.want.clone(), body))
         }
     };
-    let executions = count.load(Ordering::Relaxed);
+    conclude(m, ex, result, count.load(Ordering::Relaxed), start)
+}
+
+/// One shuttle run of `m` under a caller's scheduler (the fuzzer's, whose
+/// every choice comes from its input). The outcome keeps the last record.
+pub fn explore_with(m: &Model, s: impl Scheduler + 'static, max_steps: usize) -> Outcome {
+    let count = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    trace::set_current(None);
+    let model = Arc::new(m.clone());
+    let body = {
+        let count = count.clone();
+        move || one_execution(&model, &count, false)
+    };
+    let result = quietly(|| run_shuttle_steps(s, m.want.clone(), body, max_steps));
+    let ex = Explorer::Replay {
+        schedule: Vec::new(),
+    };
+    conclude(m, &ex, result, count.load(Ordering::Relaxed), start)
+}
+
+/// The outcome of a finished explorer run: the first failure, if any.
+fn conclude(
+    m: &Model,
+    ex: &Explorer,
+    result: Result<(), Box<dyn std::any::Any + Send>>,
+    executions: usize,
+    start: Instant,
+) -> Outcome {
     trace::set_emit(true);
     let failure = match result {
         Err(p)
@@ -437,11 +470,21 @@ fn run_shuttle(
     want: Vec<&'static str>,
     body: impl Fn() + Send + Sync + 'static,
 ) {
+    run_shuttle_steps(s, want, body, 200_000)
+}
+
+/// `run_shuttle` with the step bound past which a run is a livelock.
+fn run_shuttle_steps(
+    s: impl Scheduler + 'static,
+    want: Vec<&'static str>,
+    body: impl Fn() + Send + Sync + 'static,
+    max_steps: usize,
+) {
     set_backend(Backend::Shuttle);
     let s = StopAfterViolation(s, want);
     let mut cfg = shuttle::Config::new();
     cfg.failure_persistence = shuttle::FailurePersistence::None;
-    cfg.max_steps = shuttle::MaxSteps::FailAfter(200_000);
+    cfg.max_steps = shuttle::MaxSteps::FailAfter(max_steps);
     cfg.silence_warnings = true;
     shuttle::Runner::new(s, cfg).run(body);
 }

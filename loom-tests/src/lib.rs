@@ -8,6 +8,7 @@ pub mod cli;
 pub mod cmd;
 pub mod engine;
 pub mod explore;
+pub mod fuzz;
 pub mod loom_env;
 pub mod matrix;
 pub mod picture;
