@@ -246,9 +246,11 @@ fn failure_from(
         .violations
         .iter()
         .find(|v| want.is_empty() || want.contains(&v.check.id().as_str()));
-    let violation = if let Some(v) = wanted.or(rec.violations.first()) {
-        v.clone()
-    } else {
+    // When the engine stopped the run (a hang, the step bound, a race) and
+    // that stop is what the scenario looks for, it is the finding even if
+    // the every-step checks recorded other breaks on the way (H7's waiter:
+    // the state breaks I4/I20 first, then the waiter hangs).
+    let stop = || {
         let step = rec.events.len();
         let (check, detail) = match classify(&panic_text(payload.as_ref())) {
             EngineStop::Deadlock => {
@@ -290,6 +292,17 @@ fn failure_from(
             detail,
             tid: 0,
             step,
+        }
+    };
+    let violation = match (wanted, rec.violations.first()) {
+        (Some(v), _) => v.clone(),
+        (None, first) => {
+            let engine = stop();
+            let looked_for = !want.is_empty() && want.contains(&engine.check.id().as_str());
+            match first {
+                Some(v) if !looked_for => v.clone(),
+                _ => engine,
+            }
         }
     };
     Failure {

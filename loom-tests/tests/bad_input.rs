@@ -213,7 +213,7 @@ fn bad_replay_files() {
         ("unknown kernel".into(), edit("kernel v6.15", "kernel v9")),
         ("unknown check".into(), edit("check I1", "check bogus")),
         ("other check".into(), edit("check I1", "check I9")),
-        ("thread out of range".into(), edit("3*47", "3*46 9")),
+        ("thread out of range".into(), edit("3*49", "3*48 9")),
         ("execution zero".into(), edit("execution 1", "execution 0")),
         (
             "execution past the iterations".into(),
@@ -226,14 +226,14 @@ fn bad_replay_files() {
         (
             "steps beyond any execution".into(),
             edit(
-                "steps 106\nschedule 0 1*49 2*9 3*47",
-                "steps 1200106\nschedule 0 1*49 2*9 3*47 1*600000 2*600000",
+                "steps 108\nschedule 0 1*49 2*9 3*49",
+                "steps 1200108\nschedule 0 1*49 2*9 3*49 1*600000 2*600000",
             ),
         ),
         (
             "extra steps".into(),
             edit(
-                "steps 106\nschedule 0 1*49 2*9 3*47",
+                "steps 108\nschedule 0 1*49 2*9 3*49",
                 "steps 111\nschedule 0 1*49 2*9 3*52",
             ),
         ),

@@ -132,7 +132,10 @@ pub const KNOWN: &[Known] = &[
         what: "two files associate one folio under two different xa_locks; break-layout of one file then waits on the other file's mapping (F2, F3)",
         matches: |s| {
             s.shared()
-                && (s.check_in(&["data-race", "I4", "I9", "I13", "I2", "I1"])
+                // I3: the every-step check sees the other file's PTE
+                // reference land on what is a tail page of this file's
+                // PMD folio before any quiescent check does.
+                && (s.check_in(&["data-race", "I4", "I9", "I13", "I2", "I1", "I3"])
                     // Two concurrent associations: the second one preps a
                     // folio the first already associated.
                     || (s.concurrent() && s.check == "I7"))
