@@ -74,6 +74,8 @@ pub enum Mutant {
     M38,
     M39,
     M40,
+    M41,
+    M42,
     B1,
     B2,
     B3,
@@ -89,7 +91,7 @@ pub enum Mutant {
 }
 
 impl Mutant {
-    pub const ALL: [Mutant; 43] = [
+    pub const ALL: [Mutant; 45] = [
         Mutant::M1,
         Mutant::M2,
         Mutant::M3,
@@ -121,6 +123,8 @@ impl Mutant {
         Mutant::M38,
         Mutant::M39,
         Mutant::M40,
+        Mutant::M41,
+        Mutant::M42,
         Mutant::B1,
         Mutant::B2,
         Mutant::B3,
@@ -168,6 +172,8 @@ impl Mutant {
             Mutant::M38 => "M38",
             Mutant::M39 => "M39",
             Mutant::M40 => "M40",
+            Mutant::M41 => "M41",
+            Mutant::M42 => "M42",
             Mutant::B1 => "B1",
             Mutant::B2 => "B2",
             Mutant::B3 => "B3",
@@ -217,6 +223,8 @@ impl Mutant {
             Mutant::M38 => "dax_insert_entry skips unmap_mapping_pages for a shared-extent refault",
             Mutant::M39 => "GUP accepts FOLL_LONGTERM on an fsdax VMA (check_vma_flags misses vma_is_fsdax)",
             Mutant::M40 => "dax_lock_folio does not re-check folio->mapping after taking xa_lock",
+            Mutant::M41 => "__split_huge_pmd_locked treats DAX VMAs as special-huge (no !vma_is_dax guard): no rmap removal, no folio_put",
+            Mutant::M42 => "dax_busy_page drops the folio_ref_count test: no folio is ever busy",
             Mutant::B1 => "(pre-98c183a4fccf) dax_disassociate_entry without the zero/empty guard",
             Mutant::B2 => "(pre-May 2026) guard after dax_to_folio, on a device whose vmemmap lacks pfn 0 (virtio-pmem altmap)",
             Mutant::B3 => "(pre-Apr 2025) the split does not reset page[1]'s order and _nr_pages",

@@ -2,6 +2,7 @@
 //! split (§3.3), `grab_mapping_entry` (§3.4), `dax_insert_entry` (§3.5), the
 //! fault paths (§3.6) and break-layout (§3.8).
 
+use crate::access;
 use crate::config::{KernelState, Mutant};
 use crate::entry::*;
 use crate::mm::{self, folio_mapcount, folio_order, folio_ref_count, page_folio, Fault};
@@ -247,7 +248,8 @@ fn set_mapping(cx: &Cx, f: u64, m: Option<u8>) {
 /// non-zero.
 pub fn dax_folio_is_shared(cx: &Cx, f: u64) -> bool {
     let fr = &cx.w.frames[f as usize];
-    fr.mapping.get().is_none() && fr.index_share.get() != 0
+    access::read(cx, f, "mapping", &fr.mapping, Val::Mapping).is_none()
+        && access::read(cx, f, "share", &fr.index_share, Val::Num) != 0
 }
 
 /// `dax_folio_make_shared`: mapping := NULL, then the cell becomes share = 1.
@@ -330,11 +332,12 @@ fn dax_associate_entry(cx: &Cx, file: u8, e: u64, index: u64, shared: bool) {
     let index = align_index(index, dax_entry_order(e));
     let Some(f) = dax_to_folio(cx, e) else { return };
     let fr = &cx.w.frames[f as usize];
-    if shared && (fr.mapping.get().is_some() || dax_folio_is_shared(cx, f)) {
-        if fr.mapping.get().is_some() {
+    let owned = || access::read(cx, f, "mapping", &fr.mapping, Val::Mapping).is_some();
+    if shared && (owned() || dax_folio_is_shared(cx, f)) {
+        if owned() {
             dax_folio_make_shared(cx, f);
         }
-        let share = fr.index_share.get();
+        let share = access::read(cx, f, "share", &fr.index_share, Val::Num);
         cx.warn_on(
             share == 0,
             "fs/dax.c dax_associate_entry: WARN_ON_ONCE(!folio->share)",
@@ -346,7 +349,7 @@ fn dax_associate_entry(cx: &Cx, file: u8, e: u64, index: u64, shared: bool) {
         });
         cx.field(f, "share", &fr.index_share, share + 1, Val::Num);
     } else {
-        let owner = fr.mapping.get();
+        let owner = access::read(cx, f, "mapping", &fr.mapping, Val::Mapping);
         cx.warn_on(
             owner.is_some(),
             "fs/dax.c dax_associate_entry: WARN_ON_ONCE(folio->mapping)",
@@ -386,7 +389,7 @@ pub(crate) fn dax_folio_put(cx: &Cx, f: u64) -> u64 {
         );
     }
     let left = if dax_folio_is_shared(cx, f) {
-        let s = fr.index_share.get() - 1;
+        let s = access::read(cx, f, "share", &fr.index_share, Val::Num) - 1;
         cx.field(f, "share", &fr.index_share, s, Val::Num);
         s
     } else {
@@ -486,6 +489,8 @@ pub(crate) fn dax_busy_page(cx: &Cx, e: u64) -> Option<u64> {
         r > 1
     } else if cx.w.has(Mutant::M14) {
         r != 0
+    } else if cx.w.has(Mutant::M42) {
+        false
     } else {
         r - m != 0
     };
@@ -526,6 +531,7 @@ pub fn grab_mapping_entry(cx: &Cx, file: u8, index: u64, order: u32) -> Result<(
             });
             dax_wake_entry(cx, file, index, e, WakeMode::All);
             xa.nrpages -= PG_PMD_NR as i64;
+            crate::access::nrpages(cx, file, xa.nrpages + PG_PMD_NR as i64, xa.nrpages);
             found = Lookup::None;
         }
     }
@@ -544,6 +550,7 @@ pub fn grab_mapping_entry(cx: &Cx, file: u8, index: u64, order: u32) -> Result<(
         new: Some(e | DAX_LOCKED),
     });
     xa.nrpages += 1 << order;
+    crate::access::nrpages(cx, file, xa.nrpages - (1 << order), xa.nrpages);
     Ok((base, e))
 }
 
@@ -975,6 +982,12 @@ pub fn dax_delete_mapping_range(cx: &Cx, file: u8, start: u64, end: u64) {
         });
         if !cx.w.has(Mutant::M33) {
             xa.nrpages -= dax_entry_pages(e2) as i64;
+            crate::access::nrpages(
+                cx,
+                file,
+                xa.nrpages + dax_entry_pages(e2) as i64,
+                xa.nrpages,
+            );
         }
         let mode = if cx.w.has(Mutant::M3) {
             WakeMode::Next

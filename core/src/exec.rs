@@ -80,6 +80,7 @@ pub fn execute_ext(
     for h in handles {
         h.join();
     }
+    crate::access::join_all(&main);
     check::quiescent(&main);
     if let Some(p) = post {
         p(&main);

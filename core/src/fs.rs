@@ -4,7 +4,7 @@
 
 use crate::dax::{self, BreakCb, Vmf};
 use crate::entry::{align_index, PMD_ORDER};
-use crate::mm::{self, folio_order, page_folio, Fault};
+use crate::mm::{self, page_folio, Fault};
 use crate::trace::{file_name, LockId};
 use crate::violation::Check;
 use crate::world::{Cx, Pte, RwHeld};
@@ -174,12 +174,15 @@ fn xfs_free_block(cx: &Cx, file: u8, index: u64) {
             );
         }
         let fr = &cx.w.frames[head as usize];
-        let (mapping, cell, order) = (
-            fr.mapping.get(),
-            fr.index_share.get(),
-            folio_order(cx, head),
-        );
-        let shared = dax::dax_folio_is_shared(cx, head) && !cx.w.stale_index_cell(head);
+        // Model-check reads (peeks): not kernel accesses, so neither loom's
+        // race check nor access recording sees them.
+        let order = if fr.head.peek() {
+            cx.w.frames[head as usize + 1].order.peek()
+        } else {
+            0
+        };
+        let (mapping, cell) = (fr.mapping.peek(), fr.index_share.peek());
+        let shared = mapping.is_none() && cell != 0 && !cx.w.stale_index_cell(head);
         if mapping.is_some() || shared || order != 0 {
             cx.violate(
                 Check::Inv(6),

@@ -18,6 +18,7 @@
 //! signals (an interruptible wait that never ends is reported as a hang), no
 //! cache flushing or data copies, memcg only as the page[1] cell of bug B3.
 
+pub mod access;
 pub mod check;
 pub mod config;
 pub mod cow;
@@ -32,6 +33,7 @@ pub mod mm;
 pub mod sync;
 pub mod syncfault;
 pub mod trace;
+pub mod vclock;
 pub mod violation;
 pub mod wait;
 pub mod world;

@@ -45,10 +45,12 @@ pub fn page_folio(cx: &Cx, pfn: u64) -> Option<u64> {
 /// `folio_order`: the order bits live in page[1].
 pub fn folio_order(cx: &Cx, head: u64) -> u32 {
     let f = &cx.w.frames[head as usize];
-    if f.head.get() {
-        cx.w.frames
-            .get(head as usize + 1)
-            .map_or(0, |p1| p1.order.get() as u32)
+    if crate::access::read(cx, head, "PG_head", &f.head, Val::Flag) {
+        cx.w.frames.get(head as usize + 1).map_or(0, |p1| {
+            crate::access::read(cx, head + 1, "folio order", &p1.order, |v| {
+                Val::Num(v as u64)
+            }) as u32
+        })
     } else {
         0
     }
@@ -171,7 +173,10 @@ pub fn free_zone_device_folio(cx: &Cx, head: u64) {
     let w = cx.world();
     let f = &w.frames[head as usize];
     if cx.warn_on(
-        f.pgmap.get().is_none(),
+        crate::access::read(cx, head, "pgmap", &f.pgmap, |v| {
+            Val::Num(v.unwrap_or(0) as u64)
+        })
+        .is_none(),
         "mm/memremap.c free_zone_device_folio: WARN_ON_ONCE(!pgmap)",
         || format!("folio {head} has no pgmap"),
     ) {
@@ -616,6 +621,10 @@ fn split_huge_pmd_locked(cx: &Cx, mm: u8, file: u8, base: u64, pmd: &mut Pmd) {
     let old = *pmd;
     let Pmd::Huge { pfn, .. } = old else { return };
     set_pmd(cx, mm, file, base, pmd, Pmd::None);
+    if cx.w.has(Mutant::M41) {
+        // `vma_is_special_huge()` without the `!vma_is_dax()` guard: no rmap, no put.
+        return;
+    }
     if pfn == HUGE_ZERO_PFN {
         return;
     }
@@ -738,12 +747,28 @@ pub fn munmap(cx: &Cx, mm: u8, file: u8) {
     tlb_finish_mmu(cx);
 }
 
+/// `madvise(MADV_DONTNEED)` over `[first, last]` of one file VMA
+/// (`madvise_dontneed_single_vma`): `mmap_lock` shared, zap, flush. A range
+/// inside a huge PMD splits it (`__split_huge_pmd_locked`).
+pub fn madvise_dontneed(cx: &Cx, mm: u8, file: u8, first: u64, last: u64) {
+    let _f = cx.enter("madvise_dontneed");
+    let m = &cx.w.mms[mm as usize];
+    let _l = cx.down_read(&m.mmap_lock, LockId::MmapLock(mm));
+    if !m.vma_live[file as usize].get() {
+        return;
+    }
+    zap_vma_range(cx, mm, file, first, last);
+    tlb_finish_mmu(cx);
+}
+
 /// Restore the per-frame `pgmap` (split path helper): every DAX frame points
 /// back to the one pgmap.
 pub fn page_pgmap(cx: &Cx, pfn: u64) -> Option<u8> {
     let f = &cx.w.frames[pfn as usize];
     if f.kind == FrameKind::Dax {
-        f.pgmap.get()
+        crate::access::read(cx, pfn, "pgmap", &f.pgmap, |v| {
+            Val::Num(v.unwrap_or(0) as u64)
+        })
     } else {
         None
     }

@@ -302,9 +302,10 @@ impl<T: Copy> DataCell<T> {
     #[track_caller]
     pub fn new(v: T) -> Self {
         match backend() {
-            Backend::Loom => {
+            Backend::Loom if crate::access::loom_cells() => {
                 DataCell::Loom(loom::cell::UnsafeCell::new(v), std::sync::Mutex::new(v))
             }
+            Backend::Loom => DataCell::Std(std::sync::Mutex::new(v)),
             Backend::Std | Backend::Shuttle => DataCell::Std(std::sync::Mutex::new(v)),
         }
     }

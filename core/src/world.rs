@@ -430,6 +430,8 @@ pub struct World {
     /// The block allocator's free list (FS-free pfns), under its own lock
     /// (the AGF buffer lock of the allocation group).
     pub free_blocks: Locked<Vec<u64>>,
+    /// Recorded accesses and vector clocks (`access.rs`); None when off.
+    pub acc: Option<Arc<crate::access::Log>>,
 }
 
 impl World {
@@ -536,6 +538,7 @@ impl World {
         });
         let buckets = cfg.wait_buckets.max(1);
         Arc::new(World {
+            acc: crate::access::for_new_world(&rec),
             frames,
             files,
             mms,
@@ -640,6 +643,7 @@ impl<T: Clone> Drop for Held<'_, T> {
         }
         if let Some(g) = self.g.take() {
             *self.shadow.lock().unwrap_or_else(|e| e.into_inner()) = (*g).clone();
+            crate::access::release(self.cx, self.id, false);
             // Unlock, then record (see RwHeld).
             drop(g);
         }
@@ -656,6 +660,7 @@ impl<'a, T: Clone> Held<'a, T> {
             .take()
             .expect("[daxcheck internal bug] guard used after release");
         *self.shadow.lock().unwrap_or_else(|e| e.into_inner()) = (*g).clone();
+        crate::access::release(self.cx, self.id, false);
         g
     }
 
@@ -687,6 +692,7 @@ impl Drop for RwHeld<'_> {
             }
             return;
         }
+        crate::access::release(self.cx, self.id, matches!(self.g, Some(RwGuard::Read(_))));
         let how = match self.g.take() {
             Some(RwGuard::Read(_)) => "up_read",
             _ => "up_write",
@@ -727,6 +733,7 @@ impl Cx {
     }
 
     pub fn ev(&self, what: What) {
+        crate::access::on_event(self, &what);
         self.w.rec.push(Event {
             tid: self.tid,
             func: self.func(),

@@ -6,3 +6,4 @@ pub mod explore;
 pub mod matrix;
 pub mod replay;
 pub mod run;
+pub mod why;

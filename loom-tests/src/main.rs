@@ -44,6 +44,11 @@ enum Cmd {
         #[arg(long)]
         jobs: Option<usize>,
     },
+    /// What synchronizes a field, its values at a site, whether a guard is
+    /// needed: answered from executions with access recording on.
+    Why(daxcheck::why::cli::WhyArgs),
+    /// Write ANSWERS.md: the review questions of spec §4 answered by `why`.
+    Answers(daxcheck::why::answers::AnswersArgs),
     /// Re-run a saved failing schedule exactly, with tracing on.
     Replay {
         /// A `.replay` file written by `daxcheck check`.
@@ -206,6 +211,8 @@ fn main() -> ExitCode {
             print!("{}", matrix::render_detection(&rows));
             ExitCode::SUCCESS
         }
+        Cmd::Why(a) => daxcheck::why::cli::why(a),
+        Cmd::Answers(a) => daxcheck::why::answers::answers(a),
         Cmd::Replay { file } => replay(file),
     }
 }
@@ -272,7 +279,10 @@ fn check(a: CheckArgs) -> ExitCode {
             }
         }
     }
-    let results = run::execute_all(&runs, a.opts.jobs());
+    let mut results = run::execute_all(&runs, a.opts.jobs());
+    for r in &mut results {
+        daxcheck::why::race::explain(&cat, r);
+    }
     let dir = run::failure_dir(a.save_corpus);
     let mut saved = Vec::new();
     for r in &results {
@@ -398,6 +408,7 @@ fn replay(file: PathBuf) -> ExitCode {
         .with(only_model)
         .init();
     let m = run::model_of(&cat[si], vis[0], rf.kernel, rf.mutant);
+    daxcheck_core::access::set_mode(daxcheck::why::mode_of_spec(&rf.explorer));
     // loom runs replay by re-running loom's deterministic search to the
     // failing execution (weak-memory values included); shuttle runs replay
     // by imposing the recorded schedule.
@@ -422,6 +433,10 @@ fn replay(file: PathBuf) -> ExitCode {
         outcome,
     };
     let Some(f) = &result.outcome.failure else {
+        if rf.check == "none" {
+            // A `why` witness of an execution that breaks no check.
+            return daxcheck::why::replay_clean(&result, &rf, &file);
+        }
         let got: Vec<u8> = result
             .outcome
             .last
