@@ -173,11 +173,16 @@ pub fn relate(a: &Access, b: &Access) -> Relation {
     if a.tid == b.tid || !(a.kind.is_write() || b.kind.is_write()) {
         return Relation::NoConflict;
     }
+    // Two holders of an rwsem in shared mode do not exclude each other.
     let common: Vec<String> = a
         .locks
         .iter()
-        .filter(|l| b.locks.contains(l))
-        .cloned()
+        .filter(|la| {
+            b.locks.iter().any(|lb| {
+                lock_name(la) == lock_name(lb) && !(la.ends_with(SHARED) && lb.ends_with(SHARED))
+            })
+        })
+        .map(|l| lock_name(l).to_string())
         .collect();
     if !common.is_empty() {
         return Relation::CommonLocks(common);
@@ -198,6 +203,14 @@ pub fn relate(a: &Access, b: &Access) -> Relation {
         return Relation::Atomic;
     }
     Relation::Race
+}
+
+/// How a lock held in shared mode is written in a lockset.
+pub const SHARED: &str = " (shared)";
+
+/// A lockset entry without its mode.
+pub fn lock_name(l: &str) -> &str {
+    l.strip_suffix(SHARED).unwrap_or(l)
 }
 
 /// The first data race of an execution: the earliest later access that races
@@ -238,8 +251,8 @@ struct State {
     locks: HashMap<String, (VClock, VClock)>,
     atomics: HashMap<String, VClock>,
     entries: Vec<Vec<(u8, u64)>>,
-    /// Per thread: lock name -> step it was taken at.
-    taken: Vec<HashMap<String, usize>>,
+    /// Per thread: lock name -> step it was taken at, and whether shared.
+    taken: Vec<HashMap<String, (usize, bool)>>,
     accesses: Vec<Access>,
     /// Per cell: indices into `accesses`.
     by_cell: HashMap<String, Vec<usize>>,
@@ -283,7 +296,7 @@ impl State {
         if let Some((w, _)) = self.locks.get(&key).cloned() {
             self.acquire(tid, &w, Edge::Lock(key.clone()));
         }
-        self.taken_at(tid, key, step);
+        self.taken_at(tid, key, step, false);
         self.entries[t].push((file, index));
     }
 
@@ -304,12 +317,12 @@ impl State {
         self.release_into(tid, key, false);
     }
 
-    fn taken_at(&mut self, tid: u8, lock: String, step: usize) {
+    fn taken_at(&mut self, tid: u8, lock: String, step: usize, shared: bool) {
         let t = tid as usize;
         if self.taken.len() <= t {
             self.taken.resize(t + 1, HashMap::new());
         }
-        self.taken[t].insert(lock, step);
+        self.taken[t].insert(lock, (step, shared));
     }
 
     fn acquire(&mut self, tid: u8, from: &VClock, why: Edge) {
@@ -358,7 +371,7 @@ pub fn on_event(cx: &Cx, what: &What) {
         What::Acquire(id, how) => {
             let key = id.to_string();
             log.with(|s| {
-                s.taken_at(tid, key.clone(), step);
+                s.taken_at(tid, key.clone(), step, *how == "down_read");
                 if let Some((w, r)) = s.locks.get(&key).cloned() {
                     s.acquire(tid, &w, Edge::Lock(key.clone()));
                     if *how != "down_read" {
@@ -389,12 +402,16 @@ pub fn on_event(cx: &Cx, what: &What) {
             });
             None
         }
+        // The entry lock bit changes with an xarray store under xa_lock (its
+        // own XaStore step); the lock and unlock steps are the model's
+        // record of it, told after xa_lock is dropped, so they are marked:
+        // they order nothing and race with nothing.
         What::EntryLock { file, index, entry } => {
             let key = format!("entry lock {}[{index}]", file_name(*file));
             log.with(|s| s.entry_taken(tid, *file, *index, key, step));
             let v = format!("locked ({})", crate::trace::entry_str(*entry));
             Some((
-                Kind::Write,
+                Kind::MarkedWrite,
                 "entry.lock",
                 entry_cell(*file, *index),
                 v.clone(),
@@ -406,7 +423,7 @@ pub fn on_event(cx: &Cx, what: &What) {
             log.with(|s| s.entry_dropped(tid, *file, *index, key));
             let v = format!("unlocked ({})", crate::trace::entry_str(*entry));
             Some((
-                Kind::Write,
+                Kind::MarkedWrite,
                 "entry.lock",
                 entry_cell(*file, *index),
                 v.clone(),
@@ -567,8 +584,13 @@ pub fn on_event(cx: &Cx, what: &What) {
         let taken = s.taken.get(tid as usize);
         let lock_steps = locks
             .iter()
-            .map(|l| taken.and_then(|m| m.get(l)).copied().unwrap_or(0))
+            .map(|l| taken.and_then(|m| m.get(l)).map_or(0, |t| t.0))
             .collect();
+        for l in locks.iter_mut() {
+            if taken.and_then(|m| m.get(l.as_str())).is_some_and(|t| t.1) {
+                l.push_str(SHARED);
+            }
+        }
         let (clock, via) = s.clock(tid).clone();
         let a = Access {
             step,

@@ -153,6 +153,7 @@ fn lockset(a: &Access) -> String {
 }
 
 fn xa(a: &Access) -> BTreeSet<&str> {
+    // xa_lock is a spinlock: never shared.
     a.locks
         .iter()
         .filter(|l| l.starts_with("xa_lock("))
@@ -562,6 +563,16 @@ impl Agg {
 
 /// `xa_lock(A)` -> `xa_lock(mapping)`, `entry lock A[0]` -> `entry lock`.
 fn generalize(l: &str) -> String {
+    let shared = l.ends_with(daxcheck_core::access::SHARED);
+    let g = generalize_name(daxcheck_core::access::lock_name(l));
+    if shared {
+        format!("{g}{}", daxcheck_core::access::SHARED)
+    } else {
+        g
+    }
+}
+
+fn generalize_name(l: &str) -> String {
     if l.starts_with("xa_lock(") {
         "xa_lock(mapping)".into()
     } else if l.starts_with("entry lock") {
