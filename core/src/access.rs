@@ -14,10 +14,11 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use crate::cx::Cx;
+use crate::cx::LockId;
 use crate::sync::DataCell;
-use crate::trace::{file_name, LockId, Val, What};
+use crate::trace::{file_name, Val, What};
 use crate::vclock::{Edge, VClock};
-use crate::world::Cx;
 
 /// Whether worlds built from now on record their accesses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -565,7 +566,7 @@ pub fn on_event(cx: &Cx, what: &What) {
             Kind::Write,
             "pagetable.entry",
             format!("mm{mm} {}[{index}] page table entry", file_name(*file)),
-            new.clone(),
+            new.to_string(),
             format!("{old} -> {new}"),
         )),
         _ => None,

@@ -6,11 +6,11 @@
 
 use std::collections::BTreeMap;
 
+use crate::cx::Cx;
 use crate::entry::*;
-use crate::mm::{peek_mapcount, peek_ref_count};
 use crate::trace::file_name;
-use crate::violation::Check;
-use crate::world::{Cx, FrameKind, Pmd, Pte, HUGE_ZERO_PFN, PGMAP_ID, ZERO_PFN};
+use crate::violation::{Check, Inv};
+use crate::world::{FrameKind, Pmd, Pte, HUGE_ZERO_PFN, PGMAP_ID, ZERO_PFN};
 
 /// Run every quiescent check; each violation is recorded on `cx`.
 pub fn quiescent(cx: &Cx) {
@@ -39,7 +39,7 @@ struct Snapshot {
 
 impl Snapshot {
     fn take(cx: &Cx) -> Snapshot {
-        let w = cx.world();
+        let w = &cx.w;
         let mut entries = Vec::new();
         let mut nrpages = Vec::new();
         for f in &w.files {
@@ -96,8 +96,8 @@ fn dax_heads(cx: &Cx) -> Vec<u64> {
         .collect()
 }
 
-/// I1: at quiescence, refcount == number of PTE/PMD mappings (+ pins, none
-/// in these operations).
+/// I1: at quiescence, refcount == number of PTE/PMD mappings + the
+/// references of outstanding GUP gets and pins (`World::pins`).
 fn refcount_accounting(cx: &Cx, s: &Snapshot) {
     let mut mappings: BTreeMap<u64, i32> = BTreeMap::new();
     for &(_, _, _, pfn, _) in &s.maps {
@@ -110,21 +110,21 @@ fn refcount_accounting(cx: &Cx, s: &Snapshot) {
     }
     let pins = cx.w.pins.lock().unwrap_or_else(|e| e.into_inner()).clone();
     for head in dax_heads(cx) {
-        let r = peek_ref_count(&cx.w, head);
+        let r = cx.w.peek_ref_count(head);
         let m = mappings.get(&head).copied().unwrap_or(0);
         let p: i32 = pins.iter().filter(|p| p.head == head).map(|p| p.refs).sum();
         if r != m + p {
             cx.violate_at_quiescence(
-                Check::Inv(1),
+                Check::Inv(Inv::RefcountAccounting),
                 format!(
                     "folio {head} refcount {r} but {m} page-table mappings and {p} GUP references"
                 ),
             );
         }
-        let mc = peek_mapcount(&cx.w, head);
+        let mc = cx.w.peek_mapcount(head);
         if mc > r {
             cx.violate_at_quiescence(
-                Check::Inv(1),
+                Check::Inv(Inv::RefcountAccounting),
                 format!("folio {head} mapcount {mc} exceeds refcount {r}"),
             );
         }
@@ -138,7 +138,7 @@ fn tails_clean(cx: &Cx) {
             let r = f.refcount.peek();
             if r != 0 {
                 cx.violate_at_quiescence(
-                    Check::Inv(3),
+                    Check::Inv(Inv::TailsHoldNoRefs),
                     format!("tail page {} has refcount {r}", f.pfn),
                 );
             }
@@ -158,7 +158,7 @@ fn association_matches_xarray(cx: &Cx, s: &Snapshot) {
                 .any(|&(f, i, e)| f == m && i == cell && dax_entry_order(e) == order);
             if !ok || owners.len() != 1 {
                 cx.violate_at_quiescence(
-                    Check::Inv(4),
+                    Check::Inv(Inv::AssociationMatchesXarray),
                     format!(
                         "folio {head} says {}[{cell}] order {order}, entries naming it: {}",
                         file_name(m),
@@ -169,7 +169,7 @@ fn association_matches_xarray(cx: &Cx, s: &Snapshot) {
         } else if cell != 0 && !cx.w.stale_index_cell(head) {
             if cell as usize != owners.len() {
                 cx.violate_at_quiescence(
-                    Check::Inv(4),
+                    Check::Inv(Inv::AssociationMatchesXarray),
                     format!(
                         "folio {head} share {cell}, entries naming it: {}",
                         fmt_owners(&owners)
@@ -178,7 +178,7 @@ fn association_matches_xarray(cx: &Cx, s: &Snapshot) {
             }
         } else if !owners.is_empty() {
             cx.violate_at_quiescence(
-                Check::Inv(4),
+                Check::Inv(Inv::AssociationMatchesXarray),
                 format!(
                     "folio {head} unassociated but named by {}",
                     fmt_owners(&owners)
@@ -207,8 +207,8 @@ fn fs_free_state(cx: &Cx, s: &Snapshot) {
         }
         let fr = &cx.w.frames[head as usize];
         let problems = [
-            (peek_ref_count(&cx.w, head) != 0, "refcount != 0"),
-            (peek_mapcount(&cx.w, head) != 0, "mapcount != 0"),
+            (cx.w.peek_ref_count(head) != 0, "refcount != 0"),
+            (cx.w.peek_mapcount(head) != 0, "mapcount != 0"),
             (fr.mapping.peek().is_some(), "mapping set"),
             (
                 fr.index_share.peek() != 0 && !cx.w.stale_index_cell(head),
@@ -224,7 +224,7 @@ fn fs_free_state(cx: &Cx, s: &Snapshot) {
         for (bad, what) in problems {
             if bad {
                 cx.violate_at_quiescence(
-                    Check::Inv(6),
+                    Check::Inv(Inv::FsFreeState),
                     format!("folio {head} has no entry but {what}"),
                 );
             }
@@ -238,7 +238,7 @@ fn entries_unlocked(cx: &Cx, s: &Snapshot) {
         for &(i, e) in es {
             if dax_is_locked(e) {
                 cx.violate_at_quiescence(
-                    Check::Inv(10),
+                    Check::Inv(Inv::EntryLockExclusion),
                     format!(
                         "entry {}[{i}] left locked at quiescence",
                         file_name(f as u8)
@@ -260,7 +260,7 @@ fn pmd_pte_exclusive(cx: &Cx, s: &Snapshot) {
                     .count();
                 if inside > 0 || i % PG_PMD_NR != 0 {
                     cx.violate_at_quiescence(
-                        Check::Inv(14),
+                        Check::Inv(Inv::PmdPteExclusive),
                         format!(
                             "PMD entry {}[{i}] overlaps {inside} PTE entries",
                             file_name(f as u8)
@@ -301,7 +301,7 @@ fn page_tables_match_xarray(cx: &Cx, s: &Snapshot) {
         };
         if !ok {
             cx.violate_at_quiescence(
-                Check::Inv(15),
+                Check::Inv(Inv::PageTablesMatchXarray),
                 format!(
                     "mm{mm} maps {}[{index}] -> pfn {pfn}{} but the xarray has {}",
                     file_name(f),
@@ -319,7 +319,7 @@ fn page_tables_match_xarray(cx: &Cx, s: &Snapshot) {
 /// I16: a writable PTE/PMD of a DAX folio belongs to an entry tagged DIRTY
 /// (so writeback will find it). A mapping with no entry is I15's business.
 fn writable_implies_dirty(cx: &Cx) {
-    let w = cx.world();
+    let w = &cx.w;
     for mm in &w.mms {
         for (file, slots) in mm.pt.iter().enumerate() {
             let xa = w.files[file].xa.peek();
@@ -346,7 +346,7 @@ fn writable_implies_dirty(cx: &Cx) {
                     };
                     if !xa.dirty.contains(&ebase) {
                         cx.violate_at_quiescence(
-                            Check::Inv(16),
+                            Check::Inv(Inv::DirtyTracking),
                             format!(
                                 "mm{} maps {}[{index}] -> pfn {pfn}{} writable but entry [{ebase}] is not DIRTY",
                                 mm.id,
@@ -367,7 +367,7 @@ fn nrpages_accounting(cx: &Cx, s: &Snapshot) {
         let sum: i64 = es.iter().map(|&(_, e)| dax_entry_pages(e) as i64).sum();
         if s.nrpages[f] != sum {
             cx.violate_at_quiescence(
-                Check::Inv(20),
+                Check::Inv(Inv::NrpagesAccounting),
                 format!(
                     "{} nrpages {} but entries cover {sum}",
                     file_name(f as u8),
@@ -380,7 +380,7 @@ fn nrpages_accounting(cx: &Cx, s: &Snapshot) {
 
 /// B1: the zero page and the huge zero folio never change.
 fn zero_folios_untouched(cx: &Cx) {
-    let w = cx.world();
+    let w = &cx.w;
     let z = &w.frames[ZERO_PFN as usize];
     let h = &w.frames[HUGE_ZERO_PFN as usize];
     let t = &w.frames[HUGE_ZERO_PFN as usize + 1];
@@ -402,9 +402,13 @@ fn zero_folios_untouched(cx: &Cx) {
 fn waitqueues_empty(cx: &Cx) {
     for wt in [&cx.w.entry_wq, &cx.w.var_wq] {
         for waiter in wt.queued() {
-            let n = if wt.name == "var" { 13 } else { 12 };
+            let inv = if wt.name == "var" {
+                Inv::BreakLayoutLiveness
+            } else {
+                Inv::NoLostEntryWakeup
+            };
             cx.violate_at_quiescence(
-                Check::Inv(n),
+                Check::Inv(inv),
                 format!(
                     "T{} still queued on {} {} after every thread finished",
                     waiter.tid, wt.name, waiter.key
@@ -416,7 +420,7 @@ fn waitqueues_empty(cx: &Cx) {
 
 /// `folio_order` from the checker's side (no tracked access).
 fn order_of(cx: &Cx, head: u64) -> u32 {
-    let w = cx.world();
+    let w = &cx.w;
     if w.frames[head as usize].head.peek() {
         w.frames
             .get(head as usize + 1)

@@ -37,222 +37,287 @@ impl KernelState {
     }
 }
 
-/// A deliberate mistake in the model, used to show that a scenario can fail.
-/// `M<n>` follow spec §7 (M24 and up are ours); `B<n>` revert the fix of a
-/// historical bug of spec §6. Each is a single change a kernel developer
-/// could plausibly make; one build runs them all.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Mutant {
-    M1,
-    M2,
-    M3,
-    M4,
-    M6,
-    M7,
-    M8,
-    M9,
-    M10,
-    M12,
-    M13,
-    M14,
-    M15,
-    M16,
-    M17,
-    M18,
-    M20,
-    M21,
-    M23,
-    M24,
-    M25,
-    M26,
-    M27,
-    M28,
-    M29,
-    M30,
-    M33,
-    M35,
-    M38,
-    M39,
-    M40,
-    M41,
-    M42,
-    B1,
-    B2,
-    B3,
-    B4,
-    B5,
-    B8,
-    B11,
-    B12,
-    B14,
-    B19,
-    B20,
-    B21,
+/// What a mutant stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MutantKind {
+    /// An invented mistake a kernel developer could plausibly make (spec §7;
+    /// M24 and up are ours).
+    Mistake,
+    /// The kernel before the fix of a historical bug (spec §6).
+    Historical,
+}
+
+/// Declares every mutant once: one row gives its name, kind, optional kernel
+/// state (the state it is judged under, when the fix it reverts exists only
+/// there), spec row, one-line description and the code it changes. The
+/// enum, [`Mutant::ALL`], `name`, `describe`, `kind`, `kernel`, `spec` and
+/// `code` are generated from the rows, so a mutant cannot be left out of
+/// one of them.
+macro_rules! mutants {
+    ($($name:ident: $kind:ident $(, kernel: $k:ident)?, spec $spec:literal,
+        $what:literal,
+        code $code:literal;)*) => {
+        /// A deliberate mistake in the model, used to show that a scenario can
+        /// fail. `M<n>` follow spec §7 (M24 and up are ours); `B<n>` revert the
+        /// fix of a historical bug of spec §6. Each is a single change; one
+        /// build runs them all. Declared by one row of the `mutants!` table.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Mutant {
+            $(
+                #[allow(missing_docs)]
+                $name,
+            )*
+        }
+
+        impl Mutant {
+            /// Every mutant, in table order.
+            pub const ALL: &'static [Mutant] = &[$(Mutant::$name),*];
+
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Mutant::$name => stringify!($name),)*
+                }
+            }
+
+            /// One line: what the mutant changes, in kernel terms.
+            pub fn describe(self) -> &'static str {
+                match self {
+                    $(Mutant::$name => $what,)*
+                }
+            }
+
+            pub fn kind(self) -> MutantKind {
+                match self {
+                    $(Mutant::$name => MutantKind::$kind,)*
+                }
+            }
+
+            /// The spec row it follows (`§7 M6`, `§6 B5`, or `ours`).
+            pub fn spec(self) -> &'static str {
+                match self {
+                    $(Mutant::$name => $spec,)*
+                }
+            }
+
+            /// The model code it changes (file: function).
+            pub fn code(self) -> &'static str {
+                match self {
+                    $(Mutant::$name => $code,)*
+                }
+            }
+
+            /// The kernel state the mutant is judged under when `default` is
+            /// asked for: a reverted fix only means something in a state that
+            /// has the fix.
+            pub fn kernel(self, default: KernelState) -> KernelState {
+                self.only_in().unwrap_or(default)
+            }
+
+            /// The one kernel state the mutant applies to, if it is not every
+            /// state.
+            pub fn only_in(self) -> Option<KernelState> {
+                match self {
+                    $(Mutant::$name => None $(.or(Some(KernelState::$k)))?,)*
+                }
+            }
+        }
+    };
+}
+
+mutants! {
+    M1: Mistake, spec "§7 M1",
+        "dax_insert_entry moves the folio (dis)association before taking xa_lock",
+        code "`dax.rs: dax_insert_entry` does the disassociate/associate pair before `cx.xa_lock(file)`";
+    M2: Mistake, spec "§7 M2 (§4 Q2)",
+        "dax_fault_iter takes the temporary reference with folio_get (asserts refcount > 0) instead of folio_ref_inc",
+        code "`dax.rs: dax_fault_iter` takes the temporary reference with `folio_get` (asserts > 0), not `folio_ref_inc`";
+    M3: Mistake, spec "§7 M3 (B11)",
+        "__dax_invalidate_entry and dax_delete_mapping_range wake WAKE_NEXT instead of WAKE_ALL",
+        code "`dax.rs: dax_delete_mapping_range` and `invalidate.rs: __dax_invalidate_entry` call `put_unlocked_entry` with WAKE_NEXT, not WAKE_ALL";
+    M4: Mistake, spec "§7 M4 (B12)",
+        "the entry waitqueue key uses the raw index, not the PMD-aligned one",
+        code "`dax.rs: entry_key` skips `align_index` for PMD entries (the raw index keys the waitqueue)";
+    M6: Mistake, spec "§7 M6 (§4 Q3)",
+        "zap_huge_pmd treats DAX VMAs as special-huge: no rmap removal, no refcount put",
+        code "`mm.rs: zap_huge_pmd` returns right after clearing the PMD (no rmap removal, no put)";
+    M7: Mistake, spec "§7 M7",
+        "dax_folio_put clears mapping but does not split the compound folio",
+        code "`dax.rs: dax_folio_put` returns before `dax_split_folio`";
+    M8: Mistake, spec "§7 M8 (B3)",
+        "the split in dax_folio_put skips folio_reset_order (page[1] keeps order and _nr_pages)",
+        code "`dax.rs: dax_split_folio` skips the `folio_reset_order` stores to page[1]'s order and `_nr_pages`";
+    M9: Mistake, spec "§7 M9 (B6)",
+        "the split happens in free_zone_device_folio at refcount 0 instead of at disassociation",
+        code "`dax.rs: dax_folio_put` skips the split; `mm.rs: free_zone_device_folio` splits at refcount 0";
+    M10: Mistake, spec "§7 M10 (B21)",
+        "old idle rule: busy iff refcount > 1, dax_page_is_idle iff refcount == 1",
+        code "`dax.rs: dax_busy_page` busy iff `r > 1`; `dax_page_is_idle` iff `r == 1`";
+    M12: Mistake, spec "§7 M12 (B9)",
+        "free_zone_device_folio wakes &folio->_refcount instead of &folio->page",
+        code "`mm.rs: free_zone_device_folio` wakes key `VarRefcount` (`&folio->_refcount`), not `Var` (`&folio->page`)";
+    M13: Mistake, spec "§7 M13 (B10)",
+        "the XFS two-inode remap lock treats a NULL busy page as busy",
+        code "`fs.rs: xfs_mmaplock_two_inodes_and_break_dax_layout` treats B as busy even when `dax_break_layout` returned 0";
+    M14: Mistake, spec "§7 M14",
+        "dax_busy_page tests refcount != 0 (ignores mapcount) and the busy scan does not unmap first",
+        code "`dax.rs: dax_busy_page` busy iff `r != 0`, and `dax_layout_busy_page_range` skips `unmap_mapping_pages`";
+    M15: Mistake, spec "§7 M15 (B4)",
+        "wait_entry_unlocked_exclusive uses xas_pause instead of xas_reset",
+        code "`dax.rs: wait_entry_unlocked_exclusive` moves the cursor past the entry (`xas_pause`)";
+    M16: Mistake, spec "§7 M16 (B1)",
+        "dax_disassociate_entry has no zero/empty-entry guard",
+        code "`dax.rs: dax_disassociate_entry` drops the zero/empty-entry guard";
+    M17: Mistake, spec "§7 M17 (B2)",
+        "the zero/empty guard comes after dax_to_folio, and pfn 0 has no struct page (altmap)",
+        code "`dax.rs: guard_after_translate` is true on 2026 as well, and `world.rs` makes pfn 0 `FrameKind::Absent` (altmap)";
+    M18: Mistake, spec "§7 M18",
+        "the mkwrite upgrade in insert_page_into_pte_locked takes a new folio_get",
+        code "`mm.rs: vmf_insert_page_mkwrite` (the `insert_page_into_pte_locked` upgrade branch) adds a `folio_get`";
+    M20: Mistake, spec "§7 M20",
+        "GUP-fast does not re-check the PTE/PMD after folio_try_get",
+        code "`gup.rs: folio_try_get` is a plain `fetch_add` (no zero check), and `gup_fast` skips the PTE/PMD re-read";
+    M21: Mistake, spec "§7 M21",
+        "dax_writeback_one clears DIRTY before write-protecting and flushing",
+        code "`writeback.rs: dax_writeback_one` clears DIRTY before `pfn_mkclean_range` and the flush, not at unlock";
+    M23: Mistake, spec "§7 M23",
+        "grab_mapping_entry's PMD downgrade skips unmap_mapping_pages for a zero PMD entry",
+        code "`dax.rs: grab_mapping_entry` PMD downgrade skips `unmap_mapping_pages` for a zero PMD entry";
+    M24: Mistake, spec "ours",
+        "dax_unlock_entry wakes the next waiter before storing the unlocked value",
+        code "`dax.rs: dax_unlock_entry` wakes (WAKE_NEXT) before it stores the unlocked value";
+    M25: Mistake, spec "ours",
+        "get_next_unlocked_entry queues itself only after dropping xa_lock",
+        code "`dax.rs: get_next_unlocked_entry` drops `xa_lock` before `prepare_to_wait`";
+    M26: Mistake, spec "ours",
+        "the busy scan does not put_unlocked_entry (a consumed wake is not passed on)",
+        code "`dax.rs: dax_layout_busy_page_range` omits `put_unlocked_entry` after `wait_entry_unlocked_exclusive`";
+    M27: Mistake, spec "ours",
+        "dax_fault_iter never drops its temporary reference",
+        code "`dax.rs: dax_fault_iter` omits the final `folio_put` of the temporary reference";
+    M28: Mistake, spec "ours",
+        "zap_pte_range does not remove the rmap (mapcount stays)",
+        code "`mm.rs: zap_pte_range` skips `folio_remove_rmap_pte`";
+    M29: Mistake, spec "ours",
+        "free_zone_device_folio does not wake_up_var",
+        code "`mm.rs: free_zone_device_folio` returns before `wake_up_var`";
+    M30: Mistake, spec "ours",
+        "wait_page_idle tests the condition before queueing itself",
+        code "`dax.rs: wait_page_idle` tests `dax_page_is_idle` before `prepare_to_wait`";
+    M33: Mistake, spec "ours",
+        "dax_delete_mapping_range does not decrement nrpages",
+        code "`dax.rs: dax_delete_mapping_range` skips `xa.nrpages -= ...`";
+    M35: Mistake, spec "ours",
+        "truncate frees the blocks before breaking the layout",
+        code "`fs.rs: xfs_truncate` calls `xfs_free_block` for the range before `dax_break_layout`";
+    M38: Mistake, spec "ours",
+        "dax_insert_entry skips unmap_mapping_pages for a shared-extent refault",
+        code "`dax.rs: dax_insert_entry` skips `unmap_mapping_pages` when `shared`";
+    M39: Mistake, spec "ours (series patch e5cb23256347)",
+        "GUP accepts FOLL_LONGTERM on an fsdax VMA (check_vma_flags misses vma_is_fsdax)",
+        code "`gup.rs: longterm_refused` lets FOLL_LONGTERM through (`check_vma_flags` without `vma_is_fsdax`)";
+    M40: Mistake, spec "ours (B16 shape)",
+        "dax_lock_folio does not re-check folio->mapping after taking xa_lock",
+        code "`memfail.rs: dax_lock_folio` skips the `folio->mapping != m` re-check under `xa_lock`";
+    M41: Mistake, spec "ours (§4 Q3, split side)",
+        "__split_huge_pmd_locked treats DAX VMAs as special-huge (no !vma_is_dax guard): no rmap removal, no folio_put",
+        code "`mm.rs: __split_huge_pmd_locked` returns after clearing a DAX PMD, as `vma_is_special_huge()` without the `!vma_is_dax()` guard would (no rmap removal, no `folio_put`)";
+    M42: Mistake, spec "ours (`why --without`)",
+        "dax_busy_page drops the folio_ref_count test: no folio is ever busy",
+        code "`dax.rs: dax_busy_page` drops the `folio_ref_count(folio) - folio_mapcount(folio)` test: no folio is ever busy";
+    B1: Historical, spec "§6 B1",
+        "(pre-98c183a4fccf) dax_disassociate_entry without the zero/empty guard",
+        code "as M16 (same line)";
+    B2: Historical, spec "§6 B2 = B7",
+        "(pre-May 2026) guard after dax_to_folio, on a device whose vmemmap lacks pfn 0 (virtio-pmem altmap)",
+        code "as M17 (same lines)";
+    B3: Historical, spec "§6 B3",
+        "(pre-Apr 2025) the split does not reset page[1]'s order and _nr_pages",
+        code "as M8 (same line)";
+    B4: Historical, spec "§6 B4",
+        "(6.15-rc7) wait_entry_unlocked_exclusive uses xas_pause",
+        code "as M15 (same line)";
+    B5: Historical, kernel: V6_16, spec "§6 B5",
+        "(6.15) vmf_insert_folio_pmd marks refcounted DAX PMDs special",
+        code "`mm.rs: vmf_insert_folio_pmd` marks the PMD special on v6.16/2026 too (on v6.15 it is special anyway)";
+    B8: Historical, spec "§6 B8",
+        "(v8) free_zone_device_folio returns early when pgmap->ops is NULL (virtio-fs), skipping the wake",
+        code "`mm.rs: free_zone_device_folio` WARNs on `!pgmap->ops` and returns before the wake";
+    B11: Historical, spec "§6 B11",
+        "(pre-2021) invalidation wakes WAKE_NEXT; a woken waiter finding NULL passes nothing on",
+        code "`invalidate.rs: __dax_invalidate_entry` wakes WAKE_NEXT (only there; M3 also changes delete-range)";
+    B12: Historical, spec "§6 B12",
+        "(pre-2019) a PMD fault waits on a PTE entry, on the PMD-aligned key",
+        code "`dax.rs: get_next_unlocked_entry` lets a PMD lookup wait on a locked PTE entry instead of returning CONFLICT";
+    B14: Historical, spec "§6 B14",
+        "(pre-2019) dax_insert_entry re-associates on every fault, even when the entry does not change",
+        code "`dax.rs: dax_insert_entry` moves the association to the PTE's page when a PTE fault lands in a PMD entry";
+    B19: Historical, spec "§6 B19",
+        "(pre-series) the busy scan returns early when the mapping is not mapped",
+        code "`dax.rs: dax_layout_busy_page_range` returns None when `!mapping_mapped`";
+    B20: Historical, spec "§6 B20",
+        "(pre-6be3e21d25ca) scan and delete loops move past a locked entry instead of waiting for it",
+        code "as M15 (same line; the pre-6be3e21d25ca skip and B4's `xas_pause` both move past the entry)";
+    B21: Historical, spec "§6 B21",
+        "(pre-series) refcount 1 means idle: busy iff refcount > 1, idle iff refcount == 1",
+        code "as M10 (same lines)";
 }
 
 impl Mutant {
-    pub const ALL: [Mutant; 45] = [
-        Mutant::M1,
-        Mutant::M2,
-        Mutant::M3,
-        Mutant::M4,
-        Mutant::M6,
-        Mutant::M7,
-        Mutant::M8,
-        Mutant::M9,
-        Mutant::M10,
-        Mutant::M12,
-        Mutant::M13,
-        Mutant::M14,
-        Mutant::M15,
-        Mutant::M16,
-        Mutant::M17,
-        Mutant::M18,
-        Mutant::M20,
-        Mutant::M21,
-        Mutant::M23,
-        Mutant::M24,
-        Mutant::M25,
-        Mutant::M26,
-        Mutant::M27,
-        Mutant::M28,
-        Mutant::M29,
-        Mutant::M30,
-        Mutant::M33,
-        Mutant::M35,
-        Mutant::M38,
-        Mutant::M39,
-        Mutant::M40,
-        Mutant::M41,
-        Mutant::M42,
-        Mutant::B1,
-        Mutant::B2,
-        Mutant::B3,
-        Mutant::B4,
-        Mutant::B5,
-        Mutant::B8,
-        Mutant::B11,
-        Mutant::B12,
-        Mutant::B14,
-        Mutant::B19,
-        Mutant::B20,
-        Mutant::B21,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Mutant::M1 => "M1",
-            Mutant::M2 => "M2",
-            Mutant::M3 => "M3",
-            Mutant::M4 => "M4",
-            Mutant::M6 => "M6",
-            Mutant::M7 => "M7",
-            Mutant::M8 => "M8",
-            Mutant::M9 => "M9",
-            Mutant::M10 => "M10",
-            Mutant::M12 => "M12",
-            Mutant::M13 => "M13",
-            Mutant::M14 => "M14",
-            Mutant::M15 => "M15",
-            Mutant::M16 => "M16",
-            Mutant::M17 => "M17",
-            Mutant::M18 => "M18",
-            Mutant::M20 => "M20",
-            Mutant::M21 => "M21",
-            Mutant::M23 => "M23",
-            Mutant::M24 => "M24",
-            Mutant::M25 => "M25",
-            Mutant::M26 => "M26",
-            Mutant::M27 => "M27",
-            Mutant::M28 => "M28",
-            Mutant::M29 => "M29",
-            Mutant::M30 => "M30",
-            Mutant::M33 => "M33",
-            Mutant::M35 => "M35",
-            Mutant::M38 => "M38",
-            Mutant::M39 => "M39",
-            Mutant::M40 => "M40",
-            Mutant::M41 => "M41",
-            Mutant::M42 => "M42",
-            Mutant::B1 => "B1",
-            Mutant::B2 => "B2",
-            Mutant::B3 => "B3",
-            Mutant::B4 => "B4",
-            Mutant::B5 => "B5",
-            Mutant::B8 => "B8",
-            Mutant::B11 => "B11",
-            Mutant::B12 => "B12",
-            Mutant::B14 => "B14",
-            Mutant::B19 => "B19",
-            Mutant::B20 => "B20",
-            Mutant::B21 => "B21",
-        }
-    }
-
-    /// One line: what the mutant changes, in kernel terms.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Mutant::M1 => "dax_insert_entry moves the folio (dis)association before taking xa_lock",
-            Mutant::M2 => "dax_fault_iter takes the temporary reference with folio_get (asserts refcount > 0) instead of folio_ref_inc",
-            Mutant::M3 => "__dax_invalidate_entry and dax_delete_mapping_range wake WAKE_NEXT instead of WAKE_ALL",
-            Mutant::M4 => "the entry waitqueue key uses the raw index, not the PMD-aligned one",
-            Mutant::M6 => "zap_huge_pmd treats DAX VMAs as special-huge: no rmap removal, no refcount put",
-            Mutant::M7 => "dax_folio_put clears mapping but does not split the compound folio",
-            Mutant::M8 => "the split in dax_folio_put skips folio_reset_order (page[1] keeps order and _nr_pages)",
-            Mutant::M9 => "the split happens in free_zone_device_folio at refcount 0 instead of at disassociation",
-            Mutant::M10 => "old idle rule: busy iff refcount > 1, dax_page_is_idle iff refcount == 1",
-            Mutant::M12 => "free_zone_device_folio wakes &folio->_refcount instead of &folio->page",
-            Mutant::M13 => "the XFS two-inode remap lock treats a NULL busy page as busy",
-            Mutant::M14 => "dax_busy_page tests refcount != 0 (ignores mapcount) and the busy scan does not unmap first",
-            Mutant::M15 => "wait_entry_unlocked_exclusive uses xas_pause instead of xas_reset",
-            Mutant::M16 => "dax_disassociate_entry has no zero/empty-entry guard",
-            Mutant::M17 => "the zero/empty guard comes after dax_to_folio, and pfn 0 has no struct page (altmap)",
-            Mutant::M18 => "the mkwrite upgrade in insert_page_into_pte_locked takes a new folio_get",
-            Mutant::M20 => "GUP-fast does not re-check the PTE/PMD after folio_try_get",
-            Mutant::M21 => "dax_writeback_one clears DIRTY before write-protecting and flushing",
-            Mutant::M23 => "grab_mapping_entry's PMD downgrade skips unmap_mapping_pages for a zero PMD entry",
-            Mutant::M24 => "dax_unlock_entry wakes the next waiter before storing the unlocked value",
-            Mutant::M25 => "get_next_unlocked_entry queues itself only after dropping xa_lock",
-            Mutant::M26 => "the busy scan does not put_unlocked_entry (a consumed wake is not passed on)",
-            Mutant::M27 => "dax_fault_iter never drops its temporary reference",
-            Mutant::M28 => "zap_pte_range does not remove the rmap (mapcount stays)",
-            Mutant::M29 => "free_zone_device_folio does not wake_up_var",
-            Mutant::M30 => "wait_page_idle tests the condition before queueing itself",
-            Mutant::M33 => "dax_delete_mapping_range does not decrement nrpages",
-            Mutant::M35 => "truncate frees the blocks before breaking the layout",
-            Mutant::M38 => "dax_insert_entry skips unmap_mapping_pages for a shared-extent refault",
-            Mutant::M39 => "GUP accepts FOLL_LONGTERM on an fsdax VMA (check_vma_flags misses vma_is_fsdax)",
-            Mutant::M40 => "dax_lock_folio does not re-check folio->mapping after taking xa_lock",
-            Mutant::M41 => "__split_huge_pmd_locked treats DAX VMAs as special-huge (no !vma_is_dax guard): no rmap removal, no folio_put",
-            Mutant::M42 => "dax_busy_page drops the folio_ref_count test: no folio is ever busy",
-            Mutant::B1 => "(pre-98c183a4fccf) dax_disassociate_entry without the zero/empty guard",
-            Mutant::B2 => "(pre-May 2026) guard after dax_to_folio, on a device whose vmemmap lacks pfn 0 (virtio-pmem altmap)",
-            Mutant::B3 => "(pre-Apr 2025) the split does not reset page[1]'s order and _nr_pages",
-            Mutant::B4 => "(6.15-rc7) wait_entry_unlocked_exclusive uses xas_pause",
-            Mutant::B5 => "(6.15) vmf_insert_folio_pmd marks refcounted DAX PMDs special",
-            Mutant::B8 => "(v8) free_zone_device_folio returns early when pgmap->ops is NULL (virtio-fs), skipping the wake",
-            Mutant::B11 => "(pre-2021) invalidation wakes WAKE_NEXT; a woken waiter finding NULL passes nothing on",
-            Mutant::B12 => "(pre-2019) a PMD fault waits on a PTE entry, on the PMD-aligned key",
-            Mutant::B14 => "(pre-2019) dax_insert_entry re-associates on every fault, even when the entry does not change",
-            Mutant::B19 => "(pre-series) the busy scan returns early when the mapping is not mapped",
-            Mutant::B20 => "(pre-6be3e21d25ca) scan and delete loops move past a locked entry instead of waiting for it",
-            Mutant::B21 => "(pre-series) refcount 1 means idle: busy iff refcount > 1, idle iff refcount == 1",
-        }
-    }
-
     /// A historical-bug switch (the kernel before a fix), not an invented mistake.
     pub fn is_historical(self) -> bool {
-        self.name().starts_with('B')
+        self.kind() == MutantKind::Historical
     }
 
     pub fn parse(s: &str) -> Result<Self, String> {
         Self::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .find(|m| m.name().eq_ignore_ascii_case(s))
             .ok_or_else(|| {
                 let known: Vec<_> = Self::ALL.iter().map(|m| m.name()).collect();
                 format!("unknown mutant `{s}` (known: {})", known.join(", "))
             })
+    }
+}
+
+impl std::str::FromStr for Mutant {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Mutant::parse(s)
+    }
+}
+
+impl std::str::FromStr for KernelState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        KernelState::parse(s)
+    }
+}
+
+impl fmt::Display for KernelState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The command line's value lists come from the same tables.
+#[cfg(feature = "cli")]
+impl clap::ValueEnum for Mutant {
+    fn value_variants<'a>() -> &'a [Self] {
+        Self::ALL
+    }
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()))
+    }
+}
+
+#[cfg(feature = "cli")]
+impl clap::ValueEnum for KernelState {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Self::ALL
+    }
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()))
     }
 }
 

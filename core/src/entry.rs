@@ -58,6 +58,12 @@ pub fn align_index(index: u64, order: u32) -> u64 {
     index & !((1u64 << order) - 1)
 }
 
+/// The first and last index of the PMD range that holds `index`.
+pub fn pmd_range(index: u64) -> (u64, u64) {
+    let b = align_index(index, PMD_ORDER);
+    (b, b + PG_PMD_NR - 1)
+}
+
 /// The xarray of one mapping (`mapping->i_pages`), the data `xa_lock` guards.
 #[derive(Clone, Debug, Default)]
 pub struct Xarray {

@@ -1,14 +1,25 @@
 //! Running one execution: build the world, spawn the model threads, join
-//! them, run the quiescent checker. The explorers call this once per
-//! execution; std-mode tests call it directly.
+//! them, run the quiescent checker. The runner, not the machine, owns the
+//! checker: the world calls the hook given here whenever the last thread
+//! leaves an operation. The explorers call this once per execution;
+//! std-mode tests drive `Sequential`.
 
+use crate::violation::Inv;
 use std::sync::Arc;
 
 use crate::check;
 use crate::config::Config;
+use crate::cx::Cx;
 use crate::sync::{Condvar, Mutex};
 use crate::trace::{self, Recorder, What};
-use crate::world::{Cx, Setup, SetupExt, World};
+use crate::world::{Filesystem, Setup, World};
+use crate::xfs::file::{XFS_DAX_VM_OPS, XFS_FILE_OPS};
+
+/// Every file of a run lives on XFS (the only filesystem modelled).
+const XFS: Filesystem = Filesystem {
+    vm_ops: &XFS_DAX_VM_OPS,
+    f_op: &XFS_FILE_OPS,
+};
 
 /// The body of one model thread.
 pub type Body = Arc<dyn Fn(&Cx) + Send + Sync>;
@@ -20,32 +31,13 @@ pub struct ThreadSpec {
     pub body: Body,
 }
 
-/// A check run after the quiescent checker, with the world at rest.
-pub type PostCheck = Arc<dyn Fn(&Cx) + Send + Sync>;
-
 /// One execution on the current backend. Returns its record; violations are
 /// in the record, never panics (a deadlock panics inside loom/shuttle, and
 /// the explorer reads the record the panic left behind).
-pub fn execute(
-    cfg: &Config,
-    setup: &Setup,
-    threads: &[ThreadSpec],
-    post: Option<&PostCheck>,
-) -> Arc<Recorder> {
-    execute_ext(cfg, setup, &setup.ext, threads, post)
-}
-
-/// `execute` on a world with `SetupExt` state (MAP_SYNC, free blocks).
-pub fn execute_ext(
-    cfg: &Config,
-    setup: &Setup,
-    ext: &SetupExt,
-    threads: &[ThreadSpec],
-    post: Option<&PostCheck>,
-) -> Arc<Recorder> {
+pub fn execute(cfg: &Config, setup: &Setup, threads: &[ThreadSpec]) -> Arc<Recorder> {
     let rec = Recorder::new();
     trace::set_current(Some(rec.clone()));
-    let w = World::new_ext(cfg.clone(), setup, ext, rec.clone());
+    let w = World::new(cfg.clone(), setup, rec.clone(), check::quiescent, XFS);
     let main = Cx::new(w.clone(), 0);
     // Every thread starts only once all are spawned, so that no thread's
     // steps interleave with spawning: a recorded schedule then never names a
@@ -82,9 +74,6 @@ pub fn execute_ext(
     }
     crate::access::join_all(&main);
     check::quiescent(&main);
-    if let Some(p) = post {
-        p(&main);
-    }
     rec
 }
 
@@ -106,7 +95,7 @@ fn tlb_check(cx: &Cx) {
     }
     if !cx.gather.borrow().is_empty() {
         cx.violate(
-            crate::violation::Check::Inv(1),
+            crate::violation::Check::Inv(Inv::RefcountAccounting),
             format!("T{} finished with unflushed TLB gather", cx.tid),
         );
     }
@@ -120,14 +109,9 @@ pub struct Sequential {
 
 impl Sequential {
     pub fn new(cfg: Config, setup: &Setup) -> Sequential {
-        Sequential::new_ext(cfg, setup, &SetupExt::default())
-    }
-
-    /// `new` on a world with `SetupExt` state (MAP_SYNC, free blocks).
-    pub fn new_ext(cfg: Config, setup: &Setup, ext: &SetupExt) -> Sequential {
         crate::sync::set_backend(crate::sync::Backend::Std);
         let rec = Recorder::new();
-        let w = World::new_ext(cfg, setup, ext, rec);
+        let w = World::new(cfg, setup, rec, check::quiescent, XFS);
         Sequential { cx: Cx::new(w, 1) }
     }
 

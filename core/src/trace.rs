@@ -9,52 +9,13 @@ use std::cell::RefCell;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
-use crate::violation::Violation;
-
-/// A lock in the model, named as the kernel names it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LockId {
-    /// `mapping->i_pages` xa_lock of file `.0`.
-    XaLock(u8),
-    /// The FS fault lock (XFS MMAPLOCK / `invalidate_lock`) of file `.0`.
-    FsLock(u8),
-    /// `mmap_lock` of process `.0`.
-    MmapLock(u8),
-    /// `pmd_lock` of (mm, file, pmd slot).
-    Pmd(u8, u8, u8),
-    /// The PTE table lock of (mm, file, pmd slot).
-    Pte(u8, u8, u8),
-    /// `i_mmap_rwsem` of file `.0`.
-    IMmap(u8),
-    /// XFS ILOCK of file `.0`.
-    ILock(u8),
-    /// A hashed waitqueue head's spinlock (entry table or var table, bucket).
-    WaitQueue(&'static str, u8),
-    /// XFS IOLOCK (`i_rwsem`) of file `.0`.
-    IoLock(u8),
-    /// The block allocator's lock (AGF buffer lock).
-    Alloc,
-}
+use crate::cx::LockId;
+use crate::violation::{Check, Inv, Violation};
+use crate::wait::{WaitKey, WakeMode};
+use crate::world::{Pmd, Pte};
 
 pub fn file_name(f: u8) -> char {
     (b'A' + f) as char
-}
-
-impl fmt::Display for LockId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            LockId::XaLock(m) => write!(f, "xa_lock({})", file_name(m)),
-            LockId::FsLock(m) => write!(f, "mmaplock({})", file_name(m)),
-            LockId::MmapLock(mm) => write!(f, "mmap_lock(mm{mm})"),
-            LockId::Pmd(mm, m, s) => write!(f, "pmd_lock(mm{mm},{},pmd{s})", file_name(m)),
-            LockId::Pte(mm, m, s) => write!(f, "pte_lock(mm{mm},{},pmd{s})", file_name(m)),
-            LockId::IMmap(m) => write!(f, "i_mmap_rwsem({})", file_name(m)),
-            LockId::ILock(m) => write!(f, "ilock({})", file_name(m)),
-            LockId::WaitQueue(t, b) => write!(f, "{t}_wq[{b}].lock"),
-            LockId::IoLock(m) => write!(f, "iolock({})", file_name(m)),
-            LockId::Alloc => f.write_str("agf_lock"),
-        }
-    }
 }
 
 /// A value of a plain-data field, for `Field` events.
@@ -87,7 +48,10 @@ pub enum What {
     Acquire(LockId, &'static str),
     Release(LockId, &'static str),
     /// `schedule()` in a wait loop: the thread sleeps until woken.
-    Sleep(String),
+    Sleep {
+        table: &'static str,
+        key: WaitKey,
+    },
     Woken,
     EntryLock {
         file: u8,
@@ -107,13 +71,13 @@ pub enum What {
     },
     Wake {
         table: &'static str,
-        key: String,
-        mode: &'static str,
+        key: WaitKey,
+        mode: WakeMode,
         woken: usize,
     },
     Enqueue {
         table: &'static str,
-        key: String,
+        key: WaitKey,
         exclusive: bool,
     },
     /// A marked (READ_ONCE) read of a field.
@@ -150,8 +114,8 @@ pub enum What {
         mm: u8,
         file: u8,
         index: u64,
-        old: String,
-        new: String,
+        old: PtEntry,
+        new: PtEntry,
     },
     Note(String),
     /// A plain read of a field (a step only while accesses are recorded).
@@ -166,6 +130,77 @@ pub enum What {
         old: i64,
         new: i64,
     },
+}
+
+/// A page-table value of a `What::Pte` step: a PTE or a PMD.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PtEntry {
+    Pte(Pte),
+    Pmd(Pmd),
+}
+
+impl fmt::Display for PtEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PtEntry::Pte(p) => p.fmt(f),
+            PtEntry::Pmd(p) => p.fmt(f),
+        }
+    }
+}
+
+/// What a thread is blocked on right now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Blocked {
+    /// `spin_lock`/`mutex_lock`.
+    Lock(LockId),
+    DownRead(LockId),
+    DownWrite(LockId),
+    /// `schedule()` on a waitqueue.
+    Sleeping {
+        table: &'static str,
+        key: WaitKey,
+    },
+}
+
+impl Blocked {
+    /// `Deadlock` is told as the invariant it breaks: I13 when a thread sleeps
+    /// in a break-layout var-wait, I12 when one sleeps on an entry.
+    pub fn liveness(blocked: &[(u8, Blocked)]) -> Check {
+        if blocked.iter().any(|(_, on)| on.on_table("var")) {
+            Check::Inv(Inv::BreakLayoutLiveness)
+        } else if blocked.iter().any(|(_, on)| on.on_table("entry")) {
+            Check::Inv(Inv::NoLostEntryWakeup)
+        } else {
+            Check::Deadlock
+        }
+    }
+    /// Whether this wait involves the named waitqueue table (`"entry"`,
+    /// `"var"`): sleeping on it, or spinning on one of its bucket locks.
+    pub fn on_table(&self, name: &str) -> bool {
+        match *self {
+            Blocked::Sleeping { table, key } => {
+                table == name
+                    || match key {
+                        WaitKey::Entry { .. } => name == "entry",
+                        WaitKey::Var { .. } | WaitKey::VarRefcount { .. } => name == "var",
+                    }
+            }
+            Blocked::Lock(l) | Blocked::DownRead(l) | Blocked::DownWrite(l) => {
+                matches!(l, LockId::WaitQueue(t, _) if t == name)
+            }
+        }
+    }
+}
+
+impl fmt::Display for Blocked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Blocked::Lock(l) => write!(f, "{l}"),
+            Blocked::DownRead(l) => write!(f, "down_read {l}"),
+            Blocked::DownWrite(l) => write!(f, "down_write {l}"),
+            Blocked::Sleeping { table, key } => write!(f, "sleeping on {table} {key}"),
+        }
+    }
 }
 
 /// Renders an xarray value entry as the kernel would describe it.
@@ -198,7 +233,7 @@ impl fmt::Display for What {
             What::Begin => f.write_str("begin"),
             What::Acquire(l, how) => write!(f, "{how} {l}"),
             What::Release(l, how) => write!(f, "{how} {l}"),
-            What::Sleep(on) => write!(f, "sleeps: {on}"),
+            What::Sleep { table, key } => write!(f, "sleeps: {table} {key}"),
             What::Woken => write!(f, "woken"),
             What::EntryLock { file, index, entry } => {
                 write!(
@@ -286,6 +321,9 @@ impl fmt::Display for What {
 pub struct Event {
     pub tid: u8,
     pub func: &'static str,
+    /// How many modelled kernel functions enclose `func` (0: the
+    /// top-level operation), for pictures that indent by call nesting.
+    pub depth: u8,
     pub what: What,
 }
 
@@ -302,7 +340,7 @@ pub struct RecState {
     pub events: Vec<Event>,
     pub violations: Vec<Violation>,
     /// Per thread: what it is blocked on right now, if anything.
-    pub blocked: Vec<Option<String>>,
+    pub blocked: Vec<Option<Blocked>>,
     /// Per thread: the top-level operation it runs (for the report header).
     pub names: Vec<String>,
     /// Threads that ran to completion.
@@ -353,7 +391,7 @@ impl Recorder {
         self.with(|s| !s.violations.is_empty())
     }
 
-    pub fn set_blocked(&self, tid: u8, on: Option<String>) {
+    pub fn set_blocked(&self, tid: u8, on: Option<Blocked>) {
         self.with(|s| {
             let t = tid as usize;
             if s.blocked.len() <= t {

@@ -7,8 +7,8 @@ use std::fmt;
 /// What was broken.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Check {
-    /// An invariant of spec §5, by number.
-    Inv(u8),
+    /// An invariant of spec §5.
+    Inv(Inv),
     /// A kernel `WARN_ON_ONCE`/`WARN` site, quoted.
     Warn(&'static str),
     /// A kernel `BUG_ON`/`VM_BUG_ON` site, quoted.
@@ -26,38 +26,122 @@ pub enum Check {
     Internal,
 }
 
-impl Check {
-    /// The invariant's short name from spec §5.
-    pub fn inv_name(n: u8) -> &'static str {
-        match n {
-            1 => "refcount accounting",
-            2 => "no refcount underflow",
-            3 => "tail pages hold no references",
-            4 => "folio association matches the xarray",
-            5 => "index/share union discipline",
-            6 => "FS-free state",
-            7 => "no block reuse while referenced",
-            8 => "break-layout postcondition",
-            9 => "split only when idle",
-            10 => "entry lock mutual exclusion",
-            11 => "association changes only under xa_lock and entry lock",
-            12 => "no lost entry wakeups",
-            13 => "break-layout var-wait liveness",
-            14 => "PMD/PTE exclusivity in the xarray",
-            15 => "page tables match the xarray",
-            16 => "dirty tracking",
-            17 => "sync fault durability",
-            18 => "no long-term pins",
-            19 => "memory-failure lock",
-            20 => "nrpages accounting",
-            _ => "unknown invariant",
-        }
+/// An invariant of spec §5. The discriminant is the spec's number: `I1`
+/// is `RefcountAccounting`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Inv {
+    /// I1: refcount accounting.
+    RefcountAccounting = 1,
+    /// I2: no refcount underflow.
+    NoRefcountUnderflow = 2,
+    /// I3: tail pages hold no references.
+    TailsHoldNoRefs = 3,
+    /// I4: folio association matches the xarray.
+    AssociationMatchesXarray = 4,
+    /// I5: index/share union discipline.
+    IndexShareUnion = 5,
+    /// I6: FS-free state.
+    FsFreeState = 6,
+    /// I7: no block reuse while referenced.
+    NoBlockReuseWhileReferenced = 7,
+    /// I8: break-layout postcondition.
+    BreakLayoutDone = 8,
+    /// I9: split only when idle.
+    SplitOnlyWhenIdle = 9,
+    /// I10: entry lock mutual exclusion.
+    EntryLockExclusion = 10,
+    /// I11: association changes only under xa_lock and entry lock.
+    AssociationUnderLocks = 11,
+    /// I12: no lost entry wakeups.
+    NoLostEntryWakeup = 12,
+    /// I13: break-layout var-wait liveness.
+    BreakLayoutLiveness = 13,
+    /// I14: PMD/PTE exclusivity in the xarray.
+    PmdPteExclusive = 14,
+    /// I15: page tables match the xarray.
+    PageTablesMatchXarray = 15,
+    /// I16: dirty tracking.
+    DirtyTracking = 16,
+    /// I17: sync fault durability.
+    SyncFaultDurability = 17,
+    /// I18: no long-term pins.
+    NoLongtermPins = 18,
+    /// I19: memory-failure lock.
+    MemoryFailureLock = 19,
+    /// I20: nrpages accounting.
+    NrpagesAccounting = 20,
+}
+
+impl Inv {
+    /// Every invariant, in spec order.
+    pub const ALL: [Inv; 20] = [
+        Inv::RefcountAccounting,
+        Inv::NoRefcountUnderflow,
+        Inv::TailsHoldNoRefs,
+        Inv::AssociationMatchesXarray,
+        Inv::IndexShareUnion,
+        Inv::FsFreeState,
+        Inv::NoBlockReuseWhileReferenced,
+        Inv::BreakLayoutDone,
+        Inv::SplitOnlyWhenIdle,
+        Inv::EntryLockExclusion,
+        Inv::AssociationUnderLocks,
+        Inv::NoLostEntryWakeup,
+        Inv::BreakLayoutLiveness,
+        Inv::PmdPteExclusive,
+        Inv::PageTablesMatchXarray,
+        Inv::DirtyTracking,
+        Inv::SyncFaultDurability,
+        Inv::NoLongtermPins,
+        Inv::MemoryFailureLock,
+        Inv::NrpagesAccounting,
+    ];
+
+    /// The spec's number (`I{n}`).
+    pub fn number(self) -> u8 {
+        self as u8
     }
 
+    /// The invariant's short name from spec §5.
+    pub fn name(self) -> &'static str {
+        match self {
+            Inv::RefcountAccounting => "refcount accounting",
+            Inv::NoRefcountUnderflow => "no refcount underflow",
+            Inv::TailsHoldNoRefs => "tail pages hold no references",
+            Inv::AssociationMatchesXarray => "folio association matches the xarray",
+            Inv::IndexShareUnion => "index/share union discipline",
+            Inv::FsFreeState => "FS-free state",
+            Inv::NoBlockReuseWhileReferenced => "no block reuse while referenced",
+            Inv::BreakLayoutDone => "break-layout postcondition",
+            Inv::SplitOnlyWhenIdle => "split only when idle",
+            Inv::EntryLockExclusion => "entry lock mutual exclusion",
+            Inv::AssociationUnderLocks => "association changes only under xa_lock and entry lock",
+            Inv::NoLostEntryWakeup => "no lost entry wakeups",
+            Inv::BreakLayoutLiveness => "break-layout var-wait liveness",
+            Inv::PmdPteExclusive => "PMD/PTE exclusivity in the xarray",
+            Inv::PageTablesMatchXarray => "page tables match the xarray",
+            Inv::DirtyTracking => "dirty tracking",
+            Inv::SyncFaultDurability => "sync fault durability",
+            Inv::NoLongtermPins => "no long-term pins",
+            Inv::MemoryFailureLock => "memory-failure lock",
+            Inv::NrpagesAccounting => "nrpages accounting",
+        }
+    }
+}
+
+/// `I1` … `I20`, the spec's name for the invariant.
+impl fmt::Display for Inv {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "I{}", self.number())
+    }
+}
+
+impl Check {
     /// A stable identifier, used in JSON output and replay files.
     pub fn id(&self) -> String {
         match self {
-            Check::Inv(n) => format!("I{n}"),
+            Check::Inv(i) => i.to_string(),
             Check::Warn(_) => "WARN".into(),
             Check::Bug(_) => "BUG".into(),
             Check::LockRule(_) => "lock-rule".into(),
@@ -72,7 +156,7 @@ impl Check {
 impl fmt::Display for Check {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Check::Inv(n) => write!(f, "I{n} ({})", Check::inv_name(*n)),
+            Check::Inv(i) => write!(f, "{i} ({})", i.name()),
             Check::Warn(site) => write!(f, "WARN at {site}"),
             Check::Bug(site) => write!(f, "BUG at {site}"),
             Check::LockRule(rule) => write!(f, "lock rule: {rule}"),
@@ -98,17 +182,5 @@ pub struct Violation {
 impl Violation {
     pub fn headline(&self) -> String {
         format!("{}: {}", self.check, self.detail)
-    }
-
-    /// `Deadlock` is told as the invariant it breaks: I13 when a thread sleeps
-    /// in a break-layout var-wait, I12 when one sleeps on an entry.
-    pub fn liveness(blocked: &[(u8, String)]) -> Check {
-        if blocked.iter().any(|(_, on)| on.contains("var")) {
-            Check::Inv(13)
-        } else if blocked.iter().any(|(_, on)| on.contains("entry")) {
-            Check::Inv(12)
-        } else {
-            Check::Deadlock
-        }
     }
 }

@@ -9,9 +9,10 @@
 
 use std::fmt;
 
+use crate::cx::{Cx, Held, LockId};
+use crate::sync::shadow::Locked;
 use crate::sync::Condvar;
-use crate::trace::{file_name, LockId, What};
-use crate::world::{Cx, Held, Locked};
+use crate::trace::{file_name, Blocked, What};
 
 /// The key the wake function filters on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -59,6 +60,15 @@ pub enum WakeMode {
     All,
 }
 
+impl fmt::Display for WakeMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            WakeMode::Next => "WAKE_NEXT",
+            WakeMode::All => "WAKE_ALL",
+        })
+    }
+}
+
 impl WaitTable {
     pub fn new(name: &'static str, buckets: usize) -> WaitTable {
         WaitTable {
@@ -103,7 +113,7 @@ impl WaitTable {
         }
         cx.ev(What::Enqueue {
             table: self.name,
-            key: key.to_string(),
+            key,
             exclusive,
         });
     }
@@ -117,9 +127,17 @@ impl WaitTable {
             // Woken between prepare and schedule: the task is running again.
             return;
         }
-        cx.ev(What::Sleep(format!("{} {key}", self.name)));
-        cx.w.rec
-            .set_blocked(cx.tid, Some(format!("sleeping on {} {key}", self.name)));
+        cx.ev(What::Sleep {
+            table: self.name,
+            key,
+        });
+        cx.w.rec.set_blocked(
+            cx.tid,
+            Some(Blocked::Sleeping {
+                table: self.name,
+                key,
+            }),
+        );
         let mut q = q;
         let mut g = q.take_guard();
         while g.iter().any(|w| w.tid == cx.tid) {
@@ -173,13 +191,9 @@ impl WaitTable {
         if woken > 0 {
             self.buckets[b].cv.notify_all();
         }
-        let mode = match mode {
-            WakeMode::Next => "WAKE_NEXT",
-            WakeMode::All => "WAKE_ALL",
-        };
         cx.ev(What::Wake {
             table: self.name,
-            key: key.to_string(),
+            key,
             mode,
             woken,
         });

@@ -1,15 +1,17 @@
-//! The modelled machine: page frames, files (mappings), processes (mm) and
-//! the hashed waitqueues, plus `Cx`, the per-thread context (the kernel's
-//! `current`) through which every lock and every event goes.
+//! The modelled machine's state: page frames, files (mappings), processes
+//! (mm) and their page tables, the hashed waitqueues, and the model's own
+//! bookkeeping about them (outstanding GUP references, the checker's shadow
+//! reads). The per-thread context that changes this state is `cx::Cx`.
 
-use std::cell::RefCell;
 use std::sync::Arc;
 
 use crate::config::{Config, Mutant};
+use crate::cx::Cx;
 use crate::entry::{Xarray, PG_PMD_NR};
-use crate::sync::{AtomicI32, DataCell, Mutex, MutexGuard, RwSem, RwSemRead, RwSemWrite};
-use crate::trace::{Event, LockId, Recorder, Val, What};
-use crate::violation::{Check, Violation};
+use crate::sync::shadow::{Counter, Locked, Marked, Word};
+use crate::sync::{DataCell, RwSem};
+use crate::trace::Recorder;
+use crate::vm::{FileOps, VmOps};
 use crate::wait::WaitTable;
 
 /// pfn of the shared zero page (`ZERO_PAGE(0)`).
@@ -31,147 +33,6 @@ pub enum FrameKind {
     Absent,
     /// A ZONE_DEVICE FS_DAX frame of the pgmap.
     Dax,
-}
-
-/// An `atomic_t` of the model (refcount, mapcounts). Kernel code goes
-/// through the facade atomic: every access is a scheduling point and a
-/// recorded step. The model's own checks read a shadow copy that no explorer
-/// sees, so checking never adds interleavings the kernel does not have.
-pub struct Counter {
-    a: AtomicI32,
-    shadow: std::sync::atomic::AtomicI32,
-}
-
-impl Counter {
-    pub fn new(v: i32) -> Counter {
-        Counter {
-            a: AtomicI32::new(v),
-            shadow: std::sync::atomic::AtomicI32::new(v),
-        }
-    }
-
-    /// `atomic_read`: a kernel read (use `mm::folio_ref_count`, which records it).
-    #[track_caller]
-    pub fn load(&self, o: crate::sync::Ordering) -> i32 {
-        self.a.load(o)
-    }
-
-    /// An atomic add; returns the old value. The shadow follows the
-    /// modification order, which is total for read-modify-writes.
-    #[track_caller]
-    pub fn fetch_add(&self, d: i32, o: crate::sync::Ordering) -> i32 {
-        let old = self.a.fetch_add(d, o);
-        self.shadow
-            .store(old + d, std::sync::atomic::Ordering::SeqCst);
-        old
-    }
-
-    /// `atomic_cmpxchg`; the shadow follows a successful exchange.
-    #[track_caller]
-    pub fn compare_exchange(
-        &self,
-        current: i32,
-        new: i32,
-        o: crate::sync::Ordering,
-    ) -> Result<i32, i32> {
-        let r = self.a.compare_exchange(current, new, o);
-        if r.is_ok() {
-            self.shadow.store(new, std::sync::atomic::Ordering::SeqCst);
-        }
-        r
-    }
-
-    /// The value for model checks: latest in modification order, no
-    /// scheduling point.
-    pub fn peek(&self) -> i32 {
-        self.shadow.load(std::sync::atomic::Ordering::SeqCst)
-    }
-}
-
-/// Lock-protected kernel data: the facade lock the model takes, plus a
-/// shadow copy refreshed at every unlock. The quiescent checker reads the
-/// shadow, so it never takes a model lock (no scheduling point, no loom
-/// branch, no recorded step).
-pub struct Locked<T> {
-    pub m: Mutex<T>,
-    shadow: std::sync::Mutex<T>,
-}
-
-impl<T: Clone> Locked<T> {
-    pub fn new(v: T) -> Locked<T> {
-        Locked {
-            m: Mutex::new(v.clone()),
-            shadow: std::sync::Mutex::new(v),
-        }
-    }
-
-    /// The value as of the last unlock (model checks only).
-    pub fn peek(&self) -> T {
-        self.shadow
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-}
-
-/// A value that fits a machine word, for marked accesses.
-pub trait Word: Copy + PartialEq {
-    fn to_word(self) -> u64;
-    fn from_word(w: u64) -> Self;
-}
-
-impl Word for Option<u64> {
-    fn to_word(self) -> u64 {
-        self.map_or(u64::MAX, |v| v)
-    }
-    fn from_word(w: u64) -> Self {
-        (w != u64::MAX).then_some(w)
-    }
-}
-
-impl Word for Option<u8> {
-    fn to_word(self) -> u64 {
-        self.map_or(u64::MAX, |v| v as u64)
-    }
-    fn from_word(w: u64) -> Self {
-        (w != u64::MAX).then_some(w as u8)
-    }
-}
-
-/// A field accessed with `READ_ONCE`/`WRITE_ONCE`: an atomic word (so a
-/// lockless reader is no data race), plus a shadow for the model's checks.
-pub struct Marked<T: Word> {
-    a: crate::sync::AtomicU64,
-    shadow: std::sync::atomic::AtomicU64,
-    _t: std::marker::PhantomData<T>,
-}
-
-impl<T: Word> Marked<T> {
-    pub fn new(v: T) -> Marked<T> {
-        Marked {
-            a: crate::sync::AtomicU64::new(v.to_word()),
-            shadow: std::sync::atomic::AtomicU64::new(v.to_word()),
-            _t: std::marker::PhantomData,
-        }
-    }
-
-    pub fn peek(&self) -> T {
-        T::from_word(self.shadow.load(std::sync::atomic::Ordering::SeqCst))
-    }
-
-    /// `WRITE_ONCE` without an event of its own (the caller records one).
-    pub(crate) fn store_raw(&self, v: T) {
-        self.a.store(v.to_word(), crate::sync::Ordering::Release);
-        self.shadow
-            .store(v.to_word(), std::sync::atomic::Ordering::SeqCst);
-    }
-
-    /// Set before any thread runs (world construction).
-    fn init(&self, v: T) {
-        self.a.store(v.to_word(), crate::sync::Ordering::Relaxed);
-        self.shadow
-            .store(v.to_word(), std::sync::atomic::Ordering::SeqCst);
-    }
 }
 
 /// One `struct page`.
@@ -241,6 +102,19 @@ impl Frame {
     }
 }
 
+/// A process, by number (`mm0`, `mm1`): how scenarios name an `mm_struct`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mm(pub u8);
+
+/// A file, by number (`A`, `B`): how scenarios name an inode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct File(pub u8);
+
+/// File A (the first file of a `Setup`).
+pub const FILE_A: File = File(0);
+/// File B (the second file of a `Setup`).
+pub const FILE_B: File = File(1);
+
 /// One FS block of a file's block map.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Block {
@@ -253,6 +127,11 @@ pub struct Block {
 /// block map.
 pub struct Inode {
     pub id: u8,
+    /// The `vm_ops` of every VMA that maps the file: how mm/ reaches the
+    /// filesystem's fault handler.
+    pub vm_ops: &'static VmOps,
+    /// The `f_op` of every open file of the inode (fsync).
+    pub f_op: &'static FileOps,
     /// `i_pages` with its `xa_lock`.
     pub xa: Locked<Xarray>,
     /// XFS MMAPLOCK / `invalidate_lock`: faults shared, truncate exclusive.
@@ -354,6 +233,31 @@ pub enum Pmd {
     },
 }
 
+/// As the trace shows it: `none`, `table`, `pmd(pfn 8,W)`.
+impl std::fmt::Display for Pmd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Pmd::None => f.write_str("none"),
+            Pmd::Table => f.write_str("table"),
+            Pmd::Huge {
+                pfn,
+                write,
+                special,
+            } => write!(f, "pmd(pfn {pfn}{})", flags(write, special)),
+        }
+    }
+}
+
+/// The `,W` / `,special` suffix of a present entry.
+fn flags(write: bool, special: bool) -> &'static str {
+    match (write, special) {
+        (false, false) => "",
+        (true, false) => ",W",
+        (false, true) => ",special",
+        (true, true) => ",W,special",
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Pte {
     None,
@@ -364,8 +268,22 @@ pub enum Pte {
     },
 }
 
-/// A process address space that maps every file at page offset = address.
-pub struct Mm {
+/// As the trace shows it: `none`, `pte(pfn 9,W)`.
+impl std::fmt::Display for Pte {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Pte::None => f.write_str("none"),
+            Pte::Present {
+                pfn,
+                write,
+                special,
+            } => write!(f, "pte(pfn {pfn}{})", flags(write, special)),
+        }
+    }
+}
+
+/// `struct mm_struct`: a process address space that maps every file at page offset = address.
+pub struct MmStruct {
     pub id: u8,
     pub mmap_lock: RwSem<()>,
     /// Whether the VMA of each file is still mapped (under `mmap_lock`).
@@ -398,9 +316,69 @@ pub struct FileSetup {
     pub blocks: Vec<Option<Block>>,
 }
 
-/// World state that `Setup` does not describe (kept out of `Setup` so that
-/// every existing `Setup { .. }` literal still compiles). The default is the
-/// world `World::new` builds.
+impl Setup {
+    /// One private file of `pages` pages on pfns `DAX_BASE..`, mapped by two
+    /// processes, with no spare pmem frames.
+    pub fn file(pages: u64) -> Setup {
+        Setup::files(vec![FileSetup::backed(pages)])
+    }
+
+    /// These files, mapped by two processes, on as many pmem frames as the
+    /// largest needs (files share pfns when their blocks say so).
+    pub fn files(files: Vec<FileSetup>) -> Setup {
+        let dax_frames = files.iter().map(|f| f.pages).max().unwrap_or(0);
+        Setup {
+            files,
+            mms: 2,
+            dax_frames,
+            ext: SetupExt::default(),
+        }
+    }
+
+    /// `n` processes instead of two.
+    pub fn mms(self, n: u8) -> Setup {
+        Setup { mms: n, ..self }
+    }
+
+    /// `n` more pmem frames, FS-free (the allocator's pool).
+    pub fn spare(self, n: u64) -> Setup {
+        Setup {
+            dax_frames: self.dax_frames + n,
+            ..self
+        }
+    }
+}
+
+impl FileSetup {
+    /// A file of `pages` pages, every block allocated, block `i` on pfn
+    /// `DAX_BASE + i`, not shared; `i_size` covers all of it.
+    pub fn backed(pages: u64) -> FileSetup {
+        FileSetup {
+            pages,
+            size: pages,
+            blocks: (0..pages)
+                .map(|i| {
+                    Some(Block {
+                        pfn: DAX_BASE + i,
+                        shared: false,
+                    })
+                })
+                .collect(),
+        }
+    }
+
+    /// Every block marked reflinked (IOMAP_F_SHARED).
+    pub fn shared(mut self) -> FileSetup {
+        for b in self.blocks.iter_mut().flatten() {
+            b.shared = true;
+        }
+        self
+    }
+}
+
+/// The rarer parts of a world's shape (MAP_SYNC VMAs, metadata not yet
+/// durable, the free-block pool), grouped so that the common `Setup`
+/// builders need not name them. The default is a world with none of them.
 #[derive(Clone, Debug, Default)]
 pub struct SetupExt {
     /// (mm, file) pairs whose VMA is MAP_SYNC.
@@ -416,7 +394,7 @@ pub struct World {
     pub cfg: Config,
     pub frames: Vec<Frame>,
     pub files: Vec<Inode>,
-    pub mms: Vec<Mm>,
+    pub mms: Vec<MmStruct>,
     /// The 4096 hashed DAX entry waitqueues, scaled down.
     pub entry_wq: WaitTable,
     /// `bit_wait_table`, where `wait_var_event` sleeps.
@@ -426,12 +404,33 @@ pub struct World {
     /// the explorers); when it drops to 0 the world is quiescent.
     pub in_op: std::sync::atomic::AtomicUsize,
     /// Outstanding GUP references (model bookkeeping for I1's Pins(f)).
-    pub pins: std::sync::Mutex<Vec<crate::gup::PinRec>>,
+    pub pins: std::sync::Mutex<Vec<PinRec>>,
     /// The block allocator's free list (FS-free pfns), under its own lock
     /// (the AGF buffer lock of the allocation group).
     pub free_blocks: Locked<Vec<u64>>,
+    /// Run when the last thread leaves an operation (the world is at rest):
+    /// the runner's quiescent checker.
+    pub(crate) on_quiescent: fn(&Cx),
     /// Recorded accesses and vector clocks (`access.rs`); None when off.
     pub acc: Option<Arc<crate::access::Log>>,
+}
+
+/// The operations of the filesystem every file of a world lives on.
+#[derive(Clone, Copy, Debug)]
+pub struct Filesystem {
+    pub vm_ops: &'static VmOps,
+    pub f_op: &'static FileOps,
+}
+
+/// Model bookkeeping of an outstanding GUP reference: what it added to which
+/// folio (for I1's Pins(f)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PinRec {
+    pub tid: u8,
+    pub page: u64,
+    pub head: u64,
+    pub refs: i32,
+    pub large: bool,
 }
 
 impl World {
@@ -449,13 +448,16 @@ impl World {
 
     /// Build a world on the current backend. Must run inside the loom or
     /// shuttle closure.
-    pub fn new(cfg: Config, setup: &Setup, rec: Arc<Recorder>) -> Arc<World> {
-        World::new_ext(cfg, setup, &setup.ext, rec)
-    }
-
-    /// `World::new` with the state of `SetupExt` (MAP_SYNC VMAs, metadata
-    /// not yet durable, the free-block pool).
-    pub fn new_ext(cfg: Config, setup: &Setup, ext: &SetupExt, rec: Arc<Recorder>) -> Arc<World> {
+    /// `on_quiescent` runs whenever the last thread leaves an operation;
+    /// every file belongs to the filesystem `fs`.
+    pub fn new(
+        cfg: Config,
+        setup: &Setup,
+        rec: Arc<Recorder>,
+        on_quiescent: fn(&Cx),
+        fs: Filesystem,
+    ) -> Arc<World> {
+        let ext = &setup.ext;
         let nframes = DAX_BASE + setup.dax_frames;
         let frames = (0..nframes)
             .map(|pfn| {
@@ -487,6 +489,8 @@ impl World {
             .enumerate()
             .map(|(i, f)| Inode {
                 id: i as u8,
+                vm_ops: fs.vm_ops,
+                f_op: fs.f_op,
                 xa: Locked::new(Xarray::default()),
                 fs_lock: RwSem::new(()),
                 i_size: DataCell::new(f.size),
@@ -503,7 +507,7 @@ impl World {
             })
             .collect();
         let mms = (0..setup.mms)
-            .map(|id| Mm {
+            .map(|id| MmStruct {
                 id,
                 mmap_lock: RwSem::new(()),
                 vma_live: setup.files.iter().map(|_| DataCell::new(true)).collect(),
@@ -549,6 +553,7 @@ impl World {
             in_op: std::sync::atomic::AtomicUsize::new(0),
             pins: std::sync::Mutex::new(Vec::new()),
             free_blocks: Locked::new(free),
+            on_quiescent,
         })
     }
 
@@ -566,379 +571,25 @@ impl World {
             .get(pfn as usize)
             .filter(|f| f.kind != FrameKind::Absent)
     }
-}
 
-/// The per-thread context: who is running, which kernel function it is in,
-/// which locks it holds and its TLB gather.
-pub struct Cx {
-    pub w: Arc<World>,
-    pub tid: u8,
-    funcs: RefCell<Vec<&'static str>>,
-    held: RefCell<Vec<LockId>>,
-    /// `struct mmu_gather`: pages whose reference drops at the flush.
-    pub gather: RefCell<Vec<u64>>,
-    /// `pfn_t *pfnp` of `dax_iomap_fault`: the pfn a NEEDDSYNC fault hands
-    /// back to the FS handler for `dax_finish_sync_fault` (a stack variable
-    /// of the caller in the kernel).
-    pub pfnp: std::cell::Cell<Option<u64>>,
-}
+    /// Model checks: the refcount, without a scheduling point or a step.
+    pub fn peek_ref_count(&self, head: u64) -> i32 {
+        self.frames[head as usize].refcount.peek()
+    }
 
-/// Pops the function name when the modelled kernel function returns.
-pub struct FnScope<'a>(&'a Cx);
-
-impl Drop for FnScope<'_> {
-    fn drop(&mut self) {
-        let cx = self.0;
-        let outermost = {
-            let mut f = cx.funcs.borrow_mut();
-            f.pop();
-            f.is_empty()
-        };
-        if outermost {
-            // The last thread to leave an operation runs the quiescent
-            // checker: every lock is free, no wait is pending.
-            let left = cx.w.in_op.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) - 1;
-            if left == 0 && !std::thread::panicking() {
-                crate::check::quiescent(cx);
-            }
+    /// Model checks: the folio's mapcount, without a scheduling point or a
+    /// step.
+    pub fn peek_mapcount(&self, head: u64) -> i32 {
+        let f = &self.frames[head as usize];
+        let large = f.head.peek()
+            && self
+                .frames
+                .get(head as usize + 1)
+                .is_some_and(|p| p.order.peek() > 0);
+        if large {
+            f.large_mapcount.peek()
+        } else {
+            f.mapcount.peek()
         }
-    }
-}
-
-/// A held spinlock or mutex: records its release when dropped.
-pub struct Held<'a, T: Clone> {
-    g: Option<MutexGuard<'a, T>>,
-    shadow: &'a std::sync::Mutex<T>,
-    cx: &'a Cx,
-    id: LockId,
-}
-
-impl<T: Clone> std::ops::Deref for Held<'_, T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        self.g
-            .as_ref()
-            .expect("[daxcheck internal bug] guard used after release")
-    }
-}
-
-impl<T: Clone> std::ops::DerefMut for Held<'_, T> {
-    fn deref_mut(&mut self) -> &mut T {
-        self.g
-            .as_mut()
-            .expect("[daxcheck internal bug] guard used after release")
-    }
-}
-
-impl<T: Clone> Drop for Held<'_, T> {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            // The explorer is tearing the execution down (a deadlock or a
-            // race was reported inside a wait): touching loom's state now
-            // would panic again. The world is dropped whole anyway.
-            if let Some(g) = self.g.take() {
-                std::mem::forget(g);
-            }
-            return;
-        }
-        if let Some(g) = self.g.take() {
-            *self.shadow.lock().unwrap_or_else(|e| e.into_inner()) = (*g).clone();
-            crate::access::release(self.cx, self.id, false);
-            // Unlock, then record (see RwHeld).
-            drop(g);
-        }
-        self.cx.released(self.id, "unlock");
-    }
-}
-
-impl<'a, T: Clone> Held<'a, T> {
-    /// Give up the guard for a condvar wait (the caller must hand it back
-    /// with `rearm`).
-    pub(crate) fn take_guard(&mut self) -> MutexGuard<'a, T> {
-        let g = self
-            .g
-            .take()
-            .expect("[daxcheck internal bug] guard used after release");
-        *self.shadow.lock().unwrap_or_else(|e| e.into_inner()) = (*g).clone();
-        crate::access::release(self.cx, self.id, false);
-        g
-    }
-
-    pub(crate) fn rearm(&mut self, g: MutexGuard<'a, T>) {
-        self.g = Some(g);
-    }
-}
-
-/// A held rwsem (shared or exclusive).
-pub struct RwHeld<'a> {
-    g: Option<RwGuard<'a>>,
-    cx: &'a Cx,
-    id: LockId,
-}
-
-enum RwGuard<'a> {
-    Read(#[allow(dead_code)] RwSemRead<'a, ()>),
-    Write(#[allow(dead_code)] RwSemWrite<'a, ()>),
-}
-
-impl Drop for RwHeld<'_> {
-    fn drop(&mut self) {
-        // Unlock first, then record: the release is a scheduling point in
-        // shuttle, and every scheduling point must be followed by a step of
-        // the same thread (docs/replay.md).
-        if std::thread::panicking() {
-            if let Some(g) = self.g.take() {
-                std::mem::forget(g);
-            }
-            return;
-        }
-        crate::access::release(self.cx, self.id, matches!(self.g, Some(RwGuard::Read(_))));
-        let how = match self.g.take() {
-            Some(RwGuard::Read(_)) => "up_read",
-            _ => "up_write",
-        };
-        self.cx.released(self.id, how);
-    }
-}
-
-impl Cx {
-    pub fn new(w: Arc<World>, tid: u8) -> Cx {
-        Cx {
-            w,
-            tid,
-            funcs: RefCell::new(Vec::new()),
-            held: RefCell::new(Vec::new()),
-            gather: RefCell::new(Vec::new()),
-            pfnp: std::cell::Cell::new(None),
-        }
-    }
-
-    /// Enter a modelled kernel function: events are attributed to it.
-    pub fn enter(&self, f: &'static str) -> FnScope<'_> {
-        let outermost = self.funcs.borrow().is_empty();
-        self.funcs.borrow_mut().push(f);
-        if outermost {
-            // A recorded step, so that which operations are under way (and
-            // hence every quiescent point) follows from the schedule alone.
-            self.w
-                .in_op
-                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            self.ev(What::Begin);
-        }
-        FnScope(self)
-    }
-
-    pub fn func(&self) -> &'static str {
-        self.funcs.borrow().last().copied().unwrap_or("-")
-    }
-
-    pub fn ev(&self, what: What) {
-        crate::access::on_event(self, &what);
-        self.w.rec.push(Event {
-            tid: self.tid,
-            func: self.func(),
-            what,
-        });
-    }
-
-    pub fn note(&self, s: impl Into<String>) {
-        self.ev(What::Note(s.into()));
-    }
-
-    pub fn violate(&self, check: Check, detail: impl Into<String>) {
-        let step = self.w.rec.steps();
-        self.w.rec.violate(Violation {
-            check,
-            detail: detail.into(),
-            tid: self.tid,
-            step,
-        });
-    }
-
-    /// A violation seen by the quiescent checker (reported as thread 0).
-    pub fn violate_at_quiescence(&self, check: Check, detail: impl Into<String>) {
-        let step = self.w.rec.steps();
-        self.w.rec.violate(Violation {
-            check,
-            detail: detail.into(),
-            tid: 0,
-            step,
-        });
-    }
-
-    /// A kernel `WARN_ON_ONCE(cond)`: reported, and execution goes on as in
-    /// the kernel. Returns `cond`.
-    pub fn warn_on(&self, cond: bool, site: &'static str, detail: impl FnOnce() -> String) -> bool {
-        if cond {
-            self.violate(Check::Warn(site), detail());
-        }
-        cond
-    }
-
-    pub fn holds(&self, id: LockId) -> bool {
-        self.held.borrow().contains(&id)
-    }
-
-    /// Spec §2: never sleep holding `xa_lock` or a page-table lock.
-    pub fn might_sleep(&self, what: &str) {
-        let bad = self
-            .held
-            .borrow()
-            .iter()
-            .find(|l| {
-                matches!(
-                    l,
-                    LockId::XaLock(_) | LockId::Pmd(..) | LockId::Pte(..) | LockId::WaitQueue(..)
-                )
-            })
-            .copied();
-        if let Some(l) = bad {
-            self.violate(
-                Check::LockRule("never sleep holding a spinlock"),
-                format!("{what} while holding {l}"),
-            );
-        }
-    }
-
-    fn acquired(&self, id: LockId, how: &'static str) {
-        self.w.rec.set_blocked(self.tid, None);
-        self.held.borrow_mut().push(id);
-        self.ev(What::Acquire(id, how));
-    }
-
-    fn released(&self, id: LockId, how: &'static str) {
-        let mut h = self.held.borrow_mut();
-        if let Some(pos) = h.iter().rposition(|&l| l == id) {
-            h.remove(pos);
-        }
-        drop(h);
-        self.ev(What::Release(id, how));
-    }
-
-    pub fn held_locks(&self) -> Vec<LockId> {
-        self.held.borrow().clone()
-    }
-
-    /// `spin_lock` / `mutex_lock` on a model lock.
-    #[track_caller]
-    pub fn lock<'a, T: Clone>(&'a self, l: &'a Locked<T>, id: LockId) -> Held<'a, T> {
-        self.w.rec.set_blocked(self.tid, Some(format!("{id}")));
-        let g = l.m.lock();
-        self.acquired(id, "lock");
-        Held {
-            g: Some(g),
-            shadow: &l.shadow,
-            cx: self,
-            id,
-        }
-    }
-
-    /// `xa_lock_irq(&mapping->i_pages)`
-    #[track_caller]
-    pub fn xa_lock(&self, file: u8) -> Held<'_, Xarray> {
-        self.lock(&self.w.files[file as usize].xa, LockId::XaLock(file))
-    }
-
-    #[track_caller]
-    pub fn down_read<'a>(&'a self, s: &'a RwSem<()>, id: LockId) -> RwHeld<'a> {
-        self.might_sleep("down_read");
-        self.w
-            .rec
-            .set_blocked(self.tid, Some(format!("down_read {id}")));
-        let g = s.read();
-        self.acquired(id, "down_read");
-        RwHeld {
-            g: Some(RwGuard::Read(g)),
-            cx: self,
-            id,
-        }
-    }
-
-    #[track_caller]
-    pub fn down_write<'a>(&'a self, s: &'a RwSem<()>, id: LockId) -> RwHeld<'a> {
-        self.might_sleep("down_write");
-        self.w
-            .rec
-            .set_blocked(self.tid, Some(format!("down_write {id}")));
-        let g = s.write();
-        self.acquired(id, "down_write");
-        RwHeld {
-            g: Some(RwGuard::Write(g)),
-            cx: self,
-            id,
-        }
-    }
-
-    /// The world, with a lifetime tied to this context (the Arc lives as
-    /// long as the context).
-    pub fn world(&self) -> &World {
-        &self.w
-    }
-
-    /// `WRITE_ONCE` of a marked field, recorded.
-    pub fn write_once<T: Word>(
-        &self,
-        pfn: u64,
-        name: &'static str,
-        cell: &Marked<T>,
-        new: T,
-        val: fn(T) -> Val,
-    ) {
-        let old = cell.peek();
-        if old == new && !self.w.cfg.strict_same_value_races {
-            return;
-        }
-        cell.a.store(new.to_word(), crate::sync::Ordering::Relaxed);
-        cell.shadow
-            .store(new.to_word(), std::sync::atomic::Ordering::SeqCst);
-        self.ev(What::Field {
-            pfn,
-            field: name,
-            old: val(old),
-            new: val(new),
-        });
-    }
-
-    /// `READ_ONCE` of a marked field: a scheduling point and a recorded step.
-    pub fn read_once<T: Word>(
-        &self,
-        pfn: u64,
-        name: &'static str,
-        cell: &Marked<T>,
-        val: fn(T) -> Val,
-    ) -> T {
-        let v = T::from_word(cell.a.load(crate::sync::Ordering::Relaxed));
-        self.ev(What::ReadField {
-            pfn,
-            field: name,
-            val: val(v),
-        });
-        v
-    }
-
-    /// A plain store to a model field, recorded as an event. A store of the
-    /// value the field already holds is modelled as no store: it cannot
-    /// change what a racing reader sees (KCSAN's value-change rule), unless
-    /// `Config::strict_same_value_races` asks for the C memory model's view
-    /// (see docs/findings.md, F1).
-    pub fn field<T: Copy + PartialEq>(
-        &self,
-        pfn: u64,
-        name: &'static str,
-        cell: &DataCell<T>,
-        new: T,
-        val: fn(T) -> Val,
-    ) {
-        let old = cell.get();
-        if old == new && !self.w.cfg.strict_same_value_races {
-            return;
-        }
-        cell.set(new);
-        self.ev(What::Field {
-            pfn,
-            field: name,
-            old: val(old),
-            new: val(new),
-        });
     }
 }

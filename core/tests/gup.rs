@@ -2,13 +2,21 @@
 //! effect on refcount, `_pincount` and association, with the checker run
 //! after every operation.
 
+mod common;
+
+use common::clean;
+
 use daxcheck_core::exec::Sequential;
-use daxcheck_core::fs::{handle_mm_fault, xfs_truncate, FaultSize};
-use daxcheck_core::gup::{
-    get_user_pages, get_user_pages_fast, unpin_user_page, GupFlags, GUP_PIN_COUNTING_BIAS,
+use daxcheck_core::mm::folio::folio_ref_count;
+use daxcheck_core::mm::gup::{
+    __get_user_pages, gup_fast, unpin_user_page, GupFlags, GUP_PIN_COUNTING_BIAS,
 };
-use daxcheck_core::mm::{folio_ref_count, Fault};
-use daxcheck_core::world::{Block, FileSetup, Setup, DAX_BASE};
+use daxcheck_core::mm::memory::handle_mm_fault;
+use daxcheck_core::vm::Access::Read;
+use daxcheck_core::vm::{Fault, FaultSize};
+use daxcheck_core::world::{FileSetup, Setup, DAX_BASE};
+use daxcheck_core::world::{Mm, FILE_A, FILE_B};
+use daxcheck_core::xfs::inode::xfs_setattr_size;
 use daxcheck_core::Config;
 
 const PIN: GupFlags = GupFlags {
@@ -16,53 +24,20 @@ const PIN: GupFlags = GupFlags {
     pin: true,
     longterm: false,
     huge: false,
+    fast_only: false,
 };
-
-fn files(shared: bool) -> Setup {
-    let blocks: Vec<_> = (0..2)
-        .map(|i| {
-            Some(Block {
-                pfn: DAX_BASE + i,
-                shared,
-            })
-        })
-        .collect();
-    let mut f = vec![FileSetup {
-        pages: 2,
-        size: 2,
-        blocks: blocks.clone(),
-    }];
-    if shared {
-        f.push(FileSetup {
-            pages: 2,
-            size: 2,
-            blocks,
-        });
-    }
-    Setup {
-        files: f,
-        mms: 2,
-        dax_frames: 2,
-        ext: Default::default(),
-    }
-}
-
-fn clean(s: &Sequential) {
-    let v = s.violations();
-    assert!(v.is_empty(), "unexpected violations: {v:#?}");
-}
 
 #[test]
 fn pin_of_a_pmd_tail_page_counts_on_the_head_and_unpin_returns_it() {
-    let s = Sequential::new(Config::default(), &files(false));
+    let s = Sequential::new(Config::default(), &Setup::file(2));
     assert_eq!(
-        s.op(|cx| handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pmd)),
+        s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pmd)),
         Fault::NoPage
     );
     let head = DAX_BASE;
     assert_eq!(folio_ref_count(&s.cx, head), 1);
     let p = s
-        .op(|cx| get_user_pages(cx, 0, 0, 1, PIN))
+        .op(|cx| __get_user_pages(cx, Mm(0), FILE_A, 1, PIN))
         .expect("pin of the tail page");
     assert_eq!(p.page, head + 1);
     assert_eq!(
@@ -88,16 +63,16 @@ fn pin_of_a_pmd_tail_page_counts_on_the_head_and_unpin_returns_it() {
 
 #[test]
 fn pin_of_a_small_folio_adds_the_bias() {
-    let s = Sequential::new(Config::default(), &files(false));
-    s.op(|cx| handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pte));
+    let s = Sequential::new(Config::default(), &Setup::file(2));
+    s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte));
     let p = s
-        .op(|cx| get_user_pages(cx, 0, 0, 0, PIN))
+        .op(|cx| __get_user_pages(cx, Mm(0), FILE_A, 0, PIN))
         .expect("slow path");
     assert_eq!(folio_ref_count(&s.cx, DAX_BASE), 1 + GUP_PIN_COUNTING_BIAS);
     s.op(|cx| unpin_user_page(cx, p));
     assert_eq!(folio_ref_count(&s.cx, DAX_BASE), 1);
     let g = s
-        .op(|cx| get_user_pages_fast(cx, 0, 0, 0, GupFlags { pin: false, ..PIN }))
+        .op(|cx| gup_fast(cx, Mm(0), FILE_A, 0, GupFlags { pin: false, ..PIN }))
         .expect("fast GET");
     assert_eq!(folio_ref_count(&s.cx, DAX_BASE), 2, "a GET adds 1");
     s.op(|cx| unpin_user_page(cx, g));
@@ -106,12 +81,12 @@ fn pin_of_a_small_folio_adds_the_bias() {
 
 #[test]
 fn foll_longterm_on_fsdax_fails() {
-    let s = Sequential::new(Config::default(), &files(false));
+    let s = Sequential::new(Config::default(), &Setup::file(2));
     let r = s.op(|cx| {
-        get_user_pages(
+        __get_user_pages(
             cx,
-            0,
-            0,
+            Mm(0),
+            FILE_A,
             0,
             GupFlags {
                 longterm: true,
@@ -127,25 +102,30 @@ fn foll_longterm_on_fsdax_fails() {
 #[test]
 fn truncate_after_unpin_frees_the_block() {
     // (With the pin held a truncate would wait for it: S4 explores that.)
-    let s = Sequential::new(Config::default(), &files(false));
-    let p = s.op(|cx| get_user_pages(cx, 0, 0, 0, PIN)).expect("pin");
+    let s = Sequential::new(Config::default(), &Setup::file(2));
+    let p = s
+        .op(|cx| __get_user_pages(cx, Mm(0), FILE_A, 0, PIN))
+        .expect("pin");
     s.op(|cx| unpin_user_page(cx, p));
-    s.op(|cx| xfs_truncate(cx, 0, 0));
+    s.op(|cx| xfs_setattr_size(cx, FILE_A, 0));
     assert_eq!(s.cx.w.frames[DAX_BASE as usize].mapping.peek(), None);
     clean(&s);
 }
 
 #[test]
 fn a_shared_association_from_two_files_gives_share_2() {
-    let s = Sequential::new(Config::default(), &files(true));
-    s.op(|cx| handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pte));
+    let s = Sequential::new(
+        Config::default(),
+        &Setup::files(vec![FileSetup::backed(2).shared(); 2]),
+    );
+    s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte));
     let f = &s.cx.w.frames[DAX_BASE as usize];
     assert_eq!(
         f.mapping.peek(),
         Some(0),
         "the first owner associates as mapping = A, index = 0"
     );
-    s.op(|cx| handle_mm_fault(cx, 1, 1, 0, false, FaultSize::Pte));
+    s.op(|cx| handle_mm_fault(cx, Mm(1), FILE_B, 0, Read, FaultSize::Pte));
     assert_eq!(
         f.mapping.peek(),
         None,

@@ -3,56 +3,23 @@
 //! The racy orders of S8/S8b are driven by hand in one thread, calling the
 //! steps inside one outer scope so that the checker runs only at its end.
 
+mod common;
+
+use common::clean;
+
+use daxcheck_core::dax::lock_folio::{dax_lock_folio, dax_unlock_folio};
 use daxcheck_core::entry::{dax_is_locked, dax_to_pfn, PG_PMD_NR};
 use daxcheck_core::exec::Sequential;
-use daxcheck_core::fs::{handle_mm_fault, xfs_punch_hole, FaultSize};
-use daxcheck_core::memfail::{
-    dax_lock_folio, dax_unlock_folio, destroy_inode, mf_dax_kill_procs, mf_generic_kill_procs,
-    pfn_folio, xfs_fs_evict_inode, EBUSY,
-};
-use daxcheck_core::mm::{self, folio_mapcount, folio_order, folio_ref_count, Fault};
-use daxcheck_core::world::{Block, FileSetup, Setup, DAX_BASE};
-use daxcheck_core::{Check, Config, KernelState, Violation};
-
-fn file(pages: u64, shared: bool) -> FileSetup {
-    FileSetup {
-        pages,
-        size: pages,
-        blocks: (0..pages)
-            .map(|i| {
-                Some(Block {
-                    pfn: DAX_BASE + i,
-                    shared,
-                })
-            })
-            .collect(),
-    }
-}
-
-/// One private file of `pages` pages on pfns DAX_BASE.., two processes.
-fn one_file(pages: u64) -> Setup {
-    Setup {
-        files: vec![file(pages, false)],
-        mms: 2,
-        dax_frames: pages,
-        ext: Default::default(),
-    }
-}
-
-/// Files A and B reflinked: both map the same pfns, IOMAP_F_SHARED.
-fn reflinked(pages: u64) -> Setup {
-    Setup {
-        files: vec![file(pages, true), file(pages, true)],
-        mms: 2,
-        dax_frames: pages,
-        ext: Default::default(),
-    }
-}
-
-fn clean(s: &Sequential) {
-    let v = s.violations();
-    assert!(v.is_empty(), "unexpected violations: {v:#?}");
-}
+use daxcheck_core::mm::folio::{folio_mapcount, folio_order, folio_ref_count, pfn_folio};
+use daxcheck_core::mm::memory::{handle_mm_fault, munmap};
+use daxcheck_core::mm::memory_failure::{mf_dax_kill_procs, mf_generic_kill_procs, EBUSY};
+use daxcheck_core::vm::Access::{Read, Write};
+use daxcheck_core::vm::{Fault, FaultSize};
+use daxcheck_core::world::{FileSetup, Setup, DAX_BASE};
+use daxcheck_core::world::{Mm, FILE_A, FILE_B};
+use daxcheck_core::xfs::evict::{destroy_inode, xfs_fs_evict_inode};
+use daxcheck_core::xfs::inode::xfs_free_file_space;
+use daxcheck_core::{violation::Inv, Check, Config, KernelState, Violation};
 
 fn has(v: &[Violation], f: impl Fn(&Violation) -> bool) -> bool {
     v.iter().any(f)
@@ -62,13 +29,19 @@ fn entry_at(s: &Sequential, file: usize, index: u64) -> Option<u64> {
     s.cx.w.files[file].xa.peek().load(index).map(|(_, e)| e)
 }
 
+/// Files A and B reflinked: both map the same pfns, IOMAP_F_SHARED.
+fn reflinked(pages: u64) -> Setup {
+    let f = FileSetup::backed(pages).shared();
+    Setup::files(vec![f.clone(), f])
+}
+
 #[test]
 fn mf_generic_kill_procs_unmaps_a_mapped_folio_and_unlocks_its_entry() {
-    let s = Sequential::new(Config::default(), &one_file(2));
+    let s = Sequential::new(Config::default(), &Setup::file(2));
     let f = DAX_BASE;
     for mm in 0..2 {
         assert_eq!(
-            s.op(|cx| handle_mm_fault(cx, mm, 0, 0, false, FaultSize::Pte)),
+            s.op(|cx| handle_mm_fault(cx, Mm(mm), FILE_A, 0, Read, FaultSize::Pte)),
             Fault::NoPage
         );
     }
@@ -94,8 +67,8 @@ fn mf_generic_kill_procs_unmaps_a_mapped_folio_and_unlocks_its_entry() {
 
 #[test]
 fn mf_generic_kill_procs_on_a_tail_page_unmaps_the_whole_pmd() {
-    let s = Sequential::new(Config::default(), &one_file(PG_PMD_NR));
-    s.op(|cx| handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pmd));
+    let s = Sequential::new(Config::default(), &Setup::file(PG_PMD_NR));
+    s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pmd));
     assert_eq!(folio_order(&s.cx, DAX_BASE), 1);
     assert_eq!(s.op(|cx| mf_generic_kill_procs(cx, DAX_BASE + 1)), 0);
     assert_eq!(folio_ref_count(&s.cx, DAX_BASE), 0);
@@ -111,8 +84,8 @@ fn mf_generic_kill_procs_on_a_tail_page_unmaps_the_whole_pmd() {
 fn dax_lock_folio_on_a_reflinked_folio_returns_zero_and_kill_is_ebusy() {
     let s = Sequential::new(Config::default(), &reflinked(1));
     let f = DAX_BASE;
-    s.op(|cx| handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pte));
-    s.op(|cx| handle_mm_fault(cx, 1, 1, 0, false, FaultSize::Pte));
+    s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte));
+    s.op(|cx| handle_mm_fault(cx, Mm(1), FILE_B, 0, Read, FaultSize::Pte));
     let fr = &s.cx.w.frames[f as usize];
     assert_eq!(fr.mapping.peek(), None, "the second owner made it shared");
     assert_eq!(fr.index_share.peek(), 2);
@@ -129,8 +102,8 @@ fn mf_dax_kill_procs_unmaps_one_file_of_a_reflinked_block() {
     setup.files[0].blocks[1] = None;
     let s = Sequential::new(Config::default(), &setup);
     let f = DAX_BASE;
-    s.op(|cx| handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pte));
-    s.op(|cx| handle_mm_fault(cx, 1, 1, 0, false, FaultSize::Pte));
+    s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte));
+    s.op(|cx| handle_mm_fault(cx, Mm(1), FILE_B, 0, Read, FaultSize::Pte));
     // A's index 1 is a hole: no entry, nothing to lock (cookie ~0).
     assert_eq!(s.op(|cx| mf_dax_kill_procs(cx, 0, 0, 2)), 0);
     assert!(s.cx.w.frames[f as usize].hwpoison.peek());
@@ -145,12 +118,12 @@ fn mf_dax_kill_procs_unmaps_one_file_of_a_reflinked_block() {
 
 #[test]
 fn eviction_after_munmap_leaves_no_entries_and_the_folio_fs_free() {
-    let s = Sequential::new(Config::default(), &one_file(PG_PMD_NR));
+    let s = Sequential::new(Config::default(), &Setup::file(PG_PMD_NR));
     let f = DAX_BASE;
-    s.op(|cx| handle_mm_fault(cx, 0, 0, 0, true, FaultSize::Pmd));
-    s.op(|cx| handle_mm_fault(cx, 1, 0, 1, false, FaultSize::Pte));
+    s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 0, Write, FaultSize::Pmd));
+    s.op(|cx| handle_mm_fault(cx, Mm(1), FILE_A, 1, Read, FaultSize::Pte));
     for mm in 0..2 {
-        s.op(|cx| mm::munmap(cx, mm, 0));
+        s.op(|cx| munmap(cx, Mm(mm), FILE_A));
     }
     s.op(|cx| xfs_fs_evict_inode(cx, 0));
     assert!(s.cx.w.files[0].xa.peek().is_empty());
@@ -174,13 +147,13 @@ fn eviction_after_munmap_leaves_no_entries_and_the_folio_fs_free() {
 fn b16_unlock_after_a_reflink_fault_dereferences_null() {
     let s = Sequential::new(Config::default(), &reflinked(1));
     let f = DAX_BASE;
-    s.op(|cx| handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pte));
+    s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte));
     s.op(|cx| {
         let _racy = cx.enter("S8b in racy order");
         let cookie = dax_lock_folio(cx, f);
         assert_ne!(cookie, 0, "A still owns the folio alone");
         assert_eq!(
-            handle_mm_fault(cx, 1, 1, 0, false, FaultSize::Pte),
+            handle_mm_fault(cx, Mm(1), FILE_B, 0, Read, FaultSize::Pte),
             Fault::NoPage
         );
         dax_unlock_folio(cx, f, cookie);
@@ -192,7 +165,7 @@ fn b16_unlock_after_a_reflink_fault_dereferences_null() {
         "{v:#?}"
     );
     assert!(
-        has(&v, |v| v.check == Check::Inv(10)),
+        has(&v, |v| v.check == Check::Inv(Inv::EntryLockExclusion)),
         "the oopsed task leaves A's entry locked: {v:#?}"
     );
 }
@@ -201,10 +174,10 @@ fn b16_unlock_after_a_reflink_fault_dereferences_null() {
 /// unlock, the order eviction must never allow.
 #[test]
 fn b16_unlock_after_inode_free_is_a_use_after_free() {
-    let s = Sequential::new(Config::default(), &one_file(1));
+    let s = Sequential::new(Config::default(), &Setup::file(1));
     let f = DAX_BASE;
-    s.op(|cx| handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pte));
-    s.op(|cx| mm::munmap(cx, 0, 0));
+    s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte));
+    s.op(|cx| munmap(cx, Mm(0), FILE_A));
     s.op(|cx| {
         let _racy = cx.enter("S8 in racy order");
         let cookie = dax_lock_folio(cx, f);
@@ -233,15 +206,15 @@ fn stale_pfn_folio_that_became_a_tail_reads_tail_mapping() {
     };
     let s = Sequential::new(cfg, &reflinked(PG_PMD_NR));
     let p = DAX_BASE + 1;
-    s.op(|cx| handle_mm_fault(cx, 0, 0, 1, false, FaultSize::Pte));
+    s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 1, Read, FaultSize::Pte));
     s.op(|cx| {
         let _racy = cx.enter("stale pfn_folio in racy order");
         let folio = pfn_folio(cx, p).expect("a DAX page");
         assert_eq!(folio, p, "order 0 when looked up");
-        mm::munmap(cx, 0, 0);
-        xfs_punch_hole(cx, 0, 0, PG_PMD_NR - 1);
+        munmap(cx, Mm(0), FILE_A);
+        xfs_free_file_space(cx, FILE_A, 0, PG_PMD_NR - 1);
         assert_eq!(
-            handle_mm_fault(cx, 1, 1, 0, false, FaultSize::Pmd),
+            handle_mm_fault(cx, Mm(1), FILE_B, 0, Read, FaultSize::Pmd),
             Fault::NoPage
         );
         assert_eq!(dax_lock_folio(cx, folio), 0);

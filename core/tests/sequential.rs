@@ -2,50 +2,33 @@
 //! refcount, mapcount, association and entries, with the checker run after
 //! every operation.
 
+mod common;
+
+use common::clean;
+
 use daxcheck_core::entry::{dax_to_pfn, PG_PMD_NR};
 use daxcheck_core::exec::Sequential;
-use daxcheck_core::fs::{handle_mm_fault, xfs_punch_hole, xfs_truncate, FaultSize};
-use daxcheck_core::mm::{self, folio_mapcount, folio_order, folio_ref_count, Fault};
-use daxcheck_core::world::{Block, FileSetup, Setup, DAX_BASE};
-use daxcheck_core::{Config, Mutant};
-
-fn one_file(pages: u64) -> Setup {
-    Setup {
-        files: vec![FileSetup {
-            pages,
-            size: pages,
-            blocks: (0..pages)
-                .map(|i| {
-                    Some(Block {
-                        pfn: DAX_BASE + i,
-                        shared: false,
-                    })
-                })
-                .collect(),
-        }],
-        mms: 2,
-        dax_frames: pages,
-        ext: Default::default(),
-    }
-}
-
-fn clean(s: &Sequential) {
-    let v = s.violations();
-    assert!(v.is_empty(), "unexpected violations: {:#?}", v);
-}
+use daxcheck_core::mm::folio::{folio_mapcount, folio_order, folio_ref_count};
+use daxcheck_core::mm::memory::{handle_mm_fault, munmap};
+use daxcheck_core::vm::Access::{Read, Write};
+use daxcheck_core::vm::{Fault, FaultSize};
+use daxcheck_core::world::{Mm, FILE_A};
+use daxcheck_core::world::{Setup, DAX_BASE};
+use daxcheck_core::xfs::inode::{xfs_free_file_space, xfs_setattr_size};
+use daxcheck_core::{violation::Inv, Config, Mutant};
 
 #[test]
 fn pte_fault_takes_one_reference_per_mapping() {
-    let s = Sequential::new(Config::default(), &one_file(2));
+    let s = Sequential::new(Config::default(), &Setup::file(2));
     let f = DAX_BASE;
     assert_eq!(
-        s.op(|cx| handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pte)),
+        s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte)),
         Fault::NoPage
     );
     assert_eq!(folio_ref_count(&s.cx, f), 1);
     assert_eq!(folio_mapcount(&s.cx, f), 1);
     assert_eq!(
-        s.op(|cx| handle_mm_fault(cx, 1, 0, 0, false, FaultSize::Pte)),
+        s.op(|cx| handle_mm_fault(cx, Mm(1), FILE_A, 0, Read, FaultSize::Pte)),
         Fault::NoPage
     );
     assert_eq!(
@@ -61,10 +44,10 @@ fn pte_fault_takes_one_reference_per_mapping() {
 
 #[test]
 fn pmd_fault_makes_a_compound_folio_and_truncate_splits_it() {
-    let s = Sequential::new(Config::default(), &one_file(PG_PMD_NR));
+    let s = Sequential::new(Config::default(), &Setup::file(PG_PMD_NR));
     let f = DAX_BASE;
     assert_eq!(
-        s.op(|cx| handle_mm_fault(cx, 0, 0, 1, true, FaultSize::Pmd)),
+        s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 1, Write, FaultSize::Pmd)),
         Fault::NoPage
     );
     assert_eq!(folio_order(&s.cx, f), 1);
@@ -81,7 +64,7 @@ fn pmd_fault_makes_a_compound_folio_and_truncate_splits_it() {
         assert_eq!((base, dax_to_pfn(e)), (0, f));
         assert!(xa.dirty.contains(&0), "a write fault marks the entry dirty");
     }
-    s.op(|cx| xfs_truncate(cx, 0, 0));
+    s.op(|cx| xfs_setattr_size(cx, FILE_A, 0));
     assert_eq!(folio_ref_count(&s.cx, f), 0);
     assert_eq!(
         folio_order(&s.cx, f),
@@ -94,12 +77,12 @@ fn pmd_fault_makes_a_compound_folio_and_truncate_splits_it() {
 
 #[test]
 fn pte_fault_inside_a_pmd_entry_refcounts_the_pmd_folio() {
-    let s = Sequential::new(Config::default(), &one_file(PG_PMD_NR));
-    s.op(|cx| handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pmd));
+    let s = Sequential::new(Config::default(), &Setup::file(PG_PMD_NR));
+    s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pmd));
     // Process 1 maps page 1 with a PTE: the entry stays the PMD entry (B14)
     // and the reference lands on the PMD folio's head.
     assert_eq!(
-        s.op(|cx| handle_mm_fault(cx, 1, 0, 1, false, FaultSize::Pte)),
+        s.op(|cx| handle_mm_fault(cx, Mm(1), FILE_A, 1, Read, FaultSize::Pte)),
         Fault::NoPage
     );
     assert_eq!(folio_ref_count(&s.cx, DAX_BASE), 2);
@@ -114,25 +97,25 @@ fn pte_fault_inside_a_pmd_entry_refcounts_the_pmd_folio() {
 
 #[test]
 fn munmap_drops_the_reference_at_the_tlb_flush() {
-    let s = Sequential::new(Config::default(), &one_file(2));
-    s.op(|cx| handle_mm_fault(cx, 0, 0, 0, true, FaultSize::Pte));
-    s.op(|cx| mm::munmap(cx, 0, 0));
+    let s = Sequential::new(Config::default(), &Setup::file(2));
+    s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 0, Write, FaultSize::Pte));
+    s.op(|cx| munmap(cx, Mm(0), FILE_A));
     assert_eq!(folio_ref_count(&s.cx, DAX_BASE), 0);
     assert_eq!(folio_mapcount(&s.cx, DAX_BASE), 0);
     // Still associated: refcount 0 is MM-idle, not FS-free.
     assert_eq!(s.cx.w.frames[DAX_BASE as usize].mapping.get(), Some(0));
-    s.op(|cx| xfs_punch_hole(cx, 0, 0, 1));
+    s.op(|cx| xfs_free_file_space(cx, FILE_A, 0, 1));
     assert_eq!(s.cx.w.frames[DAX_BASE as usize].mapping.get(), None);
     clean(&s);
 }
 
 #[test]
 fn read_of_a_hole_maps_the_zero_page_without_a_reference() {
-    let mut setup = one_file(2);
+    let mut setup = Setup::file(2);
     setup.files[0].blocks[1] = None;
     let s = Sequential::new(Config::default(), &setup);
     assert_eq!(
-        s.op(|cx| handle_mm_fault(cx, 0, 0, 1, false, FaultSize::Pte)),
+        s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 1, Read, FaultSize::Pte)),
         Fault::NoPage
     );
     assert!(s
@@ -141,16 +124,16 @@ fn read_of_a_hole_maps_the_zero_page_without_a_reference() {
         .frames
         .iter()
         .all(|f| f.refcount.load(std::sync::atomic::Ordering::Relaxed) == 0));
-    s.op(|cx| xfs_truncate(cx, 0, 0));
+    s.op(|cx| xfs_setattr_size(cx, FILE_A, 0));
     clean(&s);
 }
 
 #[test]
 fn fault_beyond_eof_is_sigbus() {
-    let s = Sequential::new(Config::default(), &one_file(2));
-    s.op(|cx| xfs_truncate(cx, 0, 0));
+    let s = Sequential::new(Config::default(), &Setup::file(2));
+    s.op(|cx| xfs_setattr_size(cx, FILE_A, 0));
     assert_eq!(
-        s.op(|cx| handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pte)),
+        s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte)),
         Fault::SigBus
     );
     clean(&s);
@@ -162,13 +145,14 @@ fn m6_leaks_the_pmd_reference_and_truncate_splits_a_referenced_folio() {
         mutant: Some(Mutant::M6),
         ..Config::default()
     };
-    let s = Sequential::new(cfg, &one_file(PG_PMD_NR));
-    s.op(|cx| handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pmd));
-    s.op(|cx| mm::munmap(cx, 0, 0));
+    let s = Sequential::new(cfg, &Setup::file(PG_PMD_NR));
+    s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pmd));
+    s.op(|cx| munmap(cx, Mm(0), FILE_A));
     assert_eq!(folio_ref_count(&s.cx, DAX_BASE), 1, "M6 skips the put");
     let v = s.violations();
     assert!(
-        v.iter().any(|v| v.check == daxcheck_core::Check::Inv(1)),
+        v.iter()
+            .any(|v| v.check == daxcheck_core::Check::Inv(Inv::RefcountAccounting)),
         "{v:#?}"
     );
 }

@@ -15,16 +15,31 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Once};
 use std::time::{Duration, Instant};
 
-use daxcheck_core::exec::{execute, PostCheck, ThreadSpec};
+use crate::engine::{classify, EngineStop};
+use crate::report::On;
+use daxcheck_core::exec::{execute, ThreadSpec};
 use daxcheck_core::sync::{set_backend, Backend};
-use daxcheck_core::trace::{self, RecState};
+use daxcheck_core::trace::{self, Blocked, RecState};
 use daxcheck_core::violation::{Check, Violation};
 use daxcheck_core::world::Setup;
 use daxcheck_core::Config;
 use shuttle::scheduler::{PctScheduler, RandomScheduler, Schedule, Scheduler, Task, TaskId};
 
-/// How to explore.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// An explorer named on the command line or as a scenario's default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExplorerKind {
+    /// loom: exhaustive up to the preemption bound.
+    Loom,
+    /// shuttle's PCT scheduler (probabilistic concurrency testing).
+    Pct,
+    /// shuttle's uniformly random scheduler.
+    Random,
+}
+
+/// How to explore. JSON carries it as `{"kind": "pct", "depth": 3, ...}`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Explorer {
     /// loom, exhaustive up to `bound` preemptions per execution.
     Loom { bound: usize },
@@ -90,17 +105,27 @@ impl Explorer {
                 .copied()
                 .ok_or_else(|| format!("explorer `{kind}` needs `{k}=`"))
         };
+        let within = |k: &str, lo: u64, hi: u64| {
+            let v = get(k)?;
+            if (lo..=hi).contains(&v) {
+                Ok(v)
+            } else {
+                Err(format!(
+                    "explorer parameter `{k}={v}` is out of range ({lo}..={hi})"
+                ))
+            }
+        };
         match kind {
             "loom" => Ok(Explorer::Loom {
-                bound: get("bound")? as usize,
+                bound: within("bound", 0, 255)? as usize,
             }),
             "pct" => Ok(Explorer::Pct {
-                depth: get("depth")? as usize,
-                iterations: get("iterations")? as usize,
+                depth: within("depth", 1, 10_000)? as usize,
+                iterations: within("iterations", 1, 1_000_000_000)? as usize,
                 seed: get("seed")?,
             }),
             "random" => Ok(Explorer::Random {
-                iterations: get("iterations")? as usize,
+                iterations: within("iterations", 1, 1_000_000_000)? as usize,
                 seed: get("seed")?,
             }),
             other => Err(format!("unknown explorer `{other}` in replay file")),
@@ -114,9 +139,7 @@ impl Explorer {
             Explorer::Pct { depth, seed, .. } => format!("pct(depth={depth},seed={seed})"),
             Explorer::Random { seed, .. } => format!("random(seed={seed})"),
             Explorer::Replay { .. } => "replay".into(),
-            Explorer::LoomReplay { bound, execution } => {
-                format!("loom(bound={bound}) replay of execution {execution}")
-            }
+            Explorer::LoomReplay { bound, .. } => format!("loom(bound={bound}) replay"),
         }
     }
 }
@@ -126,7 +149,6 @@ impl Explorer {
 pub struct Model {
     pub setup: Setup,
     pub threads: Vec<ThreadSpec>,
-    pub post: Option<PostCheck>,
     pub cfg: Config,
     /// Check ids that count as a failure (a finding's own checks); empty:
     /// any violation does. An execution that breaks only other checks is
@@ -153,7 +175,8 @@ pub struct Failure {
 pub struct Outcome {
     pub executions: usize,
     pub elapsed: Duration,
-    /// loom only: a preemption bound limited the search.
+    /// loom only: the preemption bound may have limited the search (set
+    /// until [`loom_bound_reached`] shows otherwise).
     pub bounded: bool,
     pub failure: Option<Failure>,
     /// Replays only: the record of the replayed execution, failing or not.
@@ -191,7 +214,7 @@ fn install_quiet_hook() {
 /// printing a panic report of its own.
 fn one_execution(m: &Model, count: &AtomicUsize, stop_by_panic: bool) {
     count.fetch_add(1, Ordering::Relaxed);
-    let rec = execute(&m.cfg, &m.setup, &m.threads, m.post.as_ref());
+    let rec = execute(&m.cfg, &m.setup, &m.threads);
     crate::why::observe(&rec);
     if stop_by_panic && counts(&m.want, &rec.snapshot()) {
         panic::panic_any(Stop);
@@ -222,61 +245,47 @@ fn failure_from(
     let violation = if let Some(v) = wanted.or(rec.violations.first()) {
         v.clone()
     } else {
-        let text = panic_text(payload.as_ref());
         let step = rec.events.len();
-        if text.contains("deadlock") {
-            let blocked: Vec<(u8, String)> = rec
-                .blocked
-                .iter()
-                .enumerate()
-                .filter(|(t, b)| b.is_some() && !rec.finished.get(*t).copied().unwrap_or(false))
-                .map(|(t, b)| (t as u8, b.clone().unwrap_or_default()))
-                .collect();
-            let detail = blocked
-                .iter()
-                .map(|(t, on)| format!("T{t} {on}"))
-                .collect::<Vec<_>>()
-                .join("; ");
-            Violation {
-                check: Violation::liveness(&blocked),
-                detail: format!("no thread can run: {detail}"),
-                tid: 0,
-                step,
+        let (check, detail) = match classify(&panic_text(payload.as_ref())) {
+            EngineStop::Deadlock => {
+                let blocked: Vec<(u8, Blocked)> = rec
+                    .blocked
+                    .iter()
+                    .enumerate()
+                    .filter(|(t, _)| !rec.finished.get(*t).copied().unwrap_or(false))
+                    .filter_map(|(t, b)| Some((t as u8, (*b)?)))
+                    .collect();
+                let detail = blocked
+                    .iter()
+                    .map(|(t, b)| format!("T{t} {}", On::from(b)))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                (
+                    Blocked::liveness(&blocked),
+                    format!("no thread can run: {detail}"),
+                )
             }
-        } else if text.contains("max_steps") || text.contains("maximum number of branches") {
-            let unfinished: Vec<String> = (1..rec.names.len())
-                .filter(|&t| !rec.finished.get(t).copied().unwrap_or(false))
-                .map(|t| format!("T{t}"))
-                .collect();
-            Violation {
-                check: Check::Livelock,
-                detail: format!(
-                    "{} still running after {step} steps (the explorer's step bound)",
-                    unfinished.join(", ")
-                ),
-                tid: 0,
-                step,
+            EngineStop::StepBound => {
+                let unfinished: Vec<String> = (1..rec.names.len())
+                    .filter(|&t| !rec.finished.get(t).copied().unwrap_or(false))
+                    .map(|t| format!("T{t}"))
+                    .collect();
+                (
+                    Check::Livelock,
+                    format!(
+                        "{} still running after {step} steps (the explorer's step bound)",
+                        unfinished.join(", ")
+                    ),
+                )
             }
-        } else if text.contains("Causality violation") {
-            let first = text.trim().replace("\n", " | ");
-            Violation {
-                check: Check::DataRace,
-                detail: format!("loom: {first}"),
-                tid: 0,
-                step,
-            }
-        } else {
-            let first = text
-                .lines()
-                .next()
-                .unwrap_or("a model thread panicked")
-                .to_string();
-            Violation {
-                check: Check::Internal,
-                detail: first,
-                tid: 0,
-                step,
-            }
+            EngineStop::DataRace(first) => (Check::DataRace, format!("loom: {first}")),
+            EngineStop::Other(first) => (Check::Internal, first),
+        };
+        Violation {
+            check,
+            detail,
+            tid: 0,
+            step,
         }
     };
     Failure {
@@ -329,11 +338,8 @@ pub fn explore(m: &Model, ex: &Explorer) -> Outcome {
     let result = match ex {
         Explorer::Loom { bound } => quietly(|| {
             set_backend(Backend::Loom);
-            let mut b = loom::model::Builder::new();
-            b.preemption_bound = Some(*bound);
-            b.max_branches = 100_000;
-            b.location = std::env::var_os("DAXCHECK_LOOM_LOCATION").is_some();
-            b.check(loom_body);
+            let b = crate::loom_env::builder(*bound);
+            crate::loom_env::with_log(|| b.check(loom_body));
         }),
         Explorer::Pct {
             depth,
@@ -349,10 +355,7 @@ pub fn explore(m: &Model, ex: &Explorer) -> Outcome {
         }
         Explorer::LoomReplay { bound, .. } => quietly(|| {
             set_backend(Backend::Loom);
-            let mut b = loom::model::Builder::new();
-            b.preemption_bound = Some(*bound);
-            b.max_branches = 100_000;
-            b.check(loom_replay_body);
+            crate::loom_env::builder(*bound).check(loom_replay_body);
         }),
         Explorer::Replay { schedule } => {
             let s = Guided {
@@ -391,6 +394,43 @@ pub fn explore(m: &Model, ex: &Explorer) -> Outcome {
         bounded: matches!(ex, Explorer::Loom { .. }),
         failure,
     }
+}
+
+/// Whether loom's preemption bound cut a search that found `executions`
+/// executions at `bound`: loom at `bound + 1` explores a superset, and
+/// finds the same number only if no execution needs one more preemption
+/// (any execution needing more extends one with exactly `bound + 1`). The
+/// probe stops as soon as it passes `executions`, so it costs at most one
+/// more search of the same size.
+pub fn loom_bound_reached(m: &Model, bound: usize, executions: usize) -> bool {
+    if bound >= 255 {
+        return true;
+    }
+    let count = Arc::new(AtomicUsize::new(0));
+    trace::set_current(None);
+    let body = {
+        let (model, count) = (Arc::new(m.clone()), count.clone());
+        move || {
+            let n = count.fetch_add(1, Ordering::Relaxed) + 1;
+            trace::set_emit(false);
+            execute(&model.cfg, &model.setup, &model.threads);
+            if n > executions {
+                panic::panic_any(Stop);
+            }
+        }
+    };
+    let r = quietly(|| {
+        set_backend(Backend::Loom);
+        let mut b = loom::model::Builder::new();
+        b.preemption_bound = Some(bound + 1);
+        b.max_branches = 100_000;
+        b.check(body);
+    });
+    trace::set_emit(true);
+    trace::set_current(None);
+    // A panic other than our stop (a finding that only the higher bound
+    // reaches) also means the bound mattered.
+    r.is_err() || count.load(Ordering::Relaxed) > executions
 }
 
 fn run_shuttle(

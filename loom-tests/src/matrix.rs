@@ -18,9 +18,11 @@ pub struct Cell {
     pub mutant: String,
     pub scenario: String,
     pub paired: bool,
-    /// The variant and check that caught it, if any.
+    /// The check that caught it, if any (`I1`, `WARN`, ...).
     pub caught_by: Option<String>,
+    /// The variant and explorer kind of the run that caught it.
     pub variant: Option<String>,
+    pub explorer: Option<String>,
     pub executions: usize,
     pub seconds: f64,
 }
@@ -29,6 +31,8 @@ pub struct Cell {
 pub struct Baseline {
     pub scenario: String,
     pub variant: String,
+    /// The explorer kind of the run (`loom`, `pct`, `random`).
+    pub explorer: String,
     pub expected: String,
     pub observed: String,
     pub ok: bool,
@@ -43,8 +47,10 @@ pub struct Matrix {
     /// Paired cells caught / paired cells.
     pub caught: usize,
     pub paired: usize,
-    /// Mutants no scenario is paired with.
+    /// Mutants no scenario of the catalogue is paired with.
     pub unpaired: Vec<String>,
+    /// Mutants paired only with scenarios this run did not select.
+    pub paired_elsewhere: Vec<String>,
     /// Scenarios run in the matrix that caught no mutant.
     pub catch_nothing: Vec<String>,
 }
@@ -54,16 +60,6 @@ impl Matrix {
     /// expected result.
     pub fn ok(&self) -> bool {
         self.caught == self.paired && self.baseline.iter().all(|b| b.ok)
-    }
-}
-
-/// The kernel state a mutant is judged under: a reverted fix only means
-/// something in a state that has the fix.
-pub fn kernel_for(m: Mutant, default: KernelState) -> KernelState {
-    match m {
-        // v6.15 already builds special PMDs: B5 reverts the 6.16 fix.
-        Mutant::B5 => KernelState::V6_16,
-        _ => default,
     }
 }
 
@@ -108,7 +104,7 @@ pub fn run_matrix(
                     runs.push(Run {
                         scenario: &cat[si],
                         variant: vi,
-                        kernel: kernel_for(m, kernel),
+                        kernel: m.kernel(kernel),
                         mutant: Some(m),
                         explorer: ex,
                     });
@@ -123,6 +119,7 @@ pub fn run_matrix(
         .map(|r| Baseline {
             scenario: r.scenario.to_string(),
             variant: r.variant.to_string(),
+            explorer: r.explorer.kind().to_string(),
             expected: r.expected.word().to_string(),
             observed: r.observed().to_string(),
             ok: r.as_expected(),
@@ -148,7 +145,8 @@ pub fn run_matrix(
             caught_by: hit
                 .and_then(|r| r.outcome.failure.as_ref())
                 .map(|f| f.violation.check.id()),
-            variant: hit.map(|r| format!("{} {}", r.variant, r.explorer.kind())),
+            variant: hit.map(|r| r.variant.to_string()),
+            explorer: hit.map(|r| r.explorer.kind().to_string()),
             executions,
             seconds: secs.as_secs_f64(),
         });
@@ -158,9 +156,16 @@ pub fn run_matrix(
         .iter()
         .filter(|c| c.paired && c.caught_by.is_some())
         .count();
+    let paired_with = |m: &Mutant, sis: &[usize]| sis.iter().any(|&si| cat[si].catches.contains(m));
+    let everywhere: Vec<usize> = (0..cat.len()).collect();
     let unpaired = mutants
         .iter()
-        .filter(|m| !scenarios.iter().any(|&si| cat[si].catches.contains(m)))
+        .filter(|m| !paired_with(m, &everywhere))
+        .map(|m| m.name().to_string())
+        .collect();
+    let paired_elsewhere = mutants
+        .iter()
+        .filter(|m| paired_with(m, &everywhere) && !paired_with(m, scenarios))
         .map(|m| m.name().to_string())
         .collect();
     // A scenario that only `finds` is failed by the unmutated model already:
@@ -171,6 +176,8 @@ pub fn run_matrix(
     let catch_nothing = scenarios
         .iter()
         .filter(|&&si| !finds_only(si))
+        // Only scenarios this run paired with a mutant can have caught one.
+        .filter(|&&si| cells.iter().any(|c| c.paired && c.scenario == cat[si].name))
         .filter(|&&si| {
             !cells
                 .iter()
@@ -195,57 +202,79 @@ pub fn run_matrix(
         caught,
         paired,
         unpaired,
+        paired_elsewhere,
         catch_nothing,
     }
 }
 
-/// The matrix as text: one row per mutant, one column per scenario.
-pub fn render(m: &Matrix, mutants: &[Mutant], scenarios: &[&str]) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "mutant matrix ({}, kernel {})", m.explorer, m.kernel);
-    let width = 22;
-    let mut head = format!("{:<6}", "mutant");
-    for s in scenarios {
-        let _ = write!(head, "  {s:<width$}");
-    }
-    let _ = writeln!(out, "{}  description", head.trim_end());
-    for mu in mutants {
-        let mut line = format!("{:<6}", mu.name());
-        for s in scenarios {
-            let cell = m
-                .cells
-                .iter()
-                .find(|c| c.mutant == mu.name() && c.scenario == *s);
-            let text = match cell {
-                None => "-".to_string(),
-                Some(c) => match &c.caught_by {
-                    Some(by) => format!(
-                        "{}{} {by} {}x",
-                        if c.paired { "caught" } else { "(caught)" },
-                        c.variant
-                            .as_deref()
-                            .map(|v| format!("/{v}"))
-                            .unwrap_or_default(),
-                        c.executions
-                    ),
-                    None if c.paired => "SURVIVED".to_string(),
-                    None => "(survived)".to_string(),
-                },
-            };
-            let _ = write!(line, "  {text:<width$}");
+/// How a cell reads: `S3/pmd loom I1 (1 exec)`.
+fn cell_text(c: &Cell, execs_word: &str) -> String {
+    match (&c.caught_by, &c.variant, &c.explorer) {
+        (Some(by), Some(v), Some(ex)) => {
+            format!(
+                "{}/{v} {ex} {by} ({}{execs_word})",
+                c.scenario, c.executions
+            )
         }
-        let _ = writeln!(out, "{}  {}", line.trim_end(), mu.describe());
+        _ => c.scenario.clone(),
     }
-    let pct = if m.paired == 0 {
-        100.0
+}
+
+/// What happened to one mutant, in a word, over the cells that ran.
+fn verdict(cells: &[&Cell]) -> &'static str {
+    let paired: Vec<_> = cells.iter().filter(|c| c.paired).collect();
+    if paired.is_empty() {
+        if cells.iter().any(|c| c.caught_by.is_some()) {
+            "(caught)"
+        } else {
+            "not run"
+        }
+    } else if paired.iter().all(|c| c.caught_by.is_some()) {
+        "caught"
     } else {
-        100.0 * m.caught as f64 / m.paired as f64
-    };
-    let _ = writeln!(
-        out,
-        "\nscore: {}/{} paired cells caught ({pct:.0}%)",
-        m.caught, m.paired
-    );
+        "SURVIVED"
+    }
+}
+
+/// The matrix as text: one line per mutant (its verdict and the cells that
+/// caught it; cells of scenarios not paired with it in parentheses), then
+/// the score over the cells that ran.
+pub fn render(m: &Matrix, mutants: &[Mutant]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "mutants ({}, kernel {})", m.explorer, m.kernel);
+    for mu in mutants {
+        let cells: Vec<&Cell> = m.cells.iter().filter(|c| c.mutant == mu.name()).collect();
+        let word = verdict(&cells);
+        let mut parts = Vec::new();
+        for c in &cells {
+            match (c.paired, c.caught_by.is_some()) {
+                (true, true) => parts.push(cell_text(c, " exec")),
+                (true, false) => parts.push(format!("{} survived", c.scenario)),
+                (false, true) => parts.push(format!("({})", cell_text(c, " exec"))),
+                (false, false) => {}
+            }
+        }
+        if word == "not run" {
+            if m.unpaired.iter().any(|u| u == mu.name()) {
+                parts.push("no scenario is paired with it".into());
+            } else {
+                parts.push("paired only with scenarios not selected".into());
+            }
+        }
+        let _ = writeln!(out, "{:<4} {:<9} {}", mu.name(), word, parts.join("  "));
+    }
+    let _ = writeln!(out);
+    if m.paired == 0 {
+        let _ = writeln!(out, "score: no paired cell in this selection");
+    } else {
+        let _ = writeln!(
+            out,
+            "score: {}/{} paired cells caught ({:.0}%)",
+            m.caught,
+            m.paired,
+            100.0 * m.caught as f64 / m.paired as f64
+        );
+    }
     let bad: Vec<_> = m.baseline.iter().filter(|b| !b.ok).collect();
     if bad.is_empty() {
         let _ = writeln!(
@@ -265,7 +294,7 @@ pub fn render(m: &Matrix, mutants: &[Mutant], scenarios: &[&str]) -> String {
     if !m.unpaired.is_empty() {
         let _ = writeln!(
             out,
-            "unpaired mutants (no scenario is paired with them): {}",
+            "unpaired mutants (no scenario of the catalogue is paired with them): {}",
             m.unpaired.join(", ")
         );
     }
@@ -274,6 +303,40 @@ pub fn render(m: &Matrix, mutants: &[Mutant], scenarios: &[&str]) -> String {
             out,
             "holds-scenarios that caught nothing: {}",
             m.catch_nothing.join(", ")
+        );
+    }
+    out
+}
+
+/// The mutant table of `docs/mutants.md`: the declaration of each mutant
+/// (`core/src/config.rs`) and the paired cells that caught it.
+pub fn render_markdown(m: &Matrix, mutants: &[Mutant]) -> String {
+    let mut out = String::from(
+        "| name | kind | code change (file: function) | spec row | kernel | caught by |\n|---|---|---|---|---|---|\n",
+    );
+    for mu in mutants {
+        let caught: Vec<String> = m
+            .cells
+            .iter()
+            .filter(|c| c.mutant == mu.name() && c.paired)
+            .map(|c| match c.caught_by {
+                Some(_) => cell_text(c, ""),
+                None => format!("{} SURVIVED", c.scenario),
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} |",
+            mu.name(),
+            if mu.is_historical() { "B" } else { "M" },
+            mu.code(),
+            mu.spec(),
+            mu.only_in().map_or("any", |k| k.name()),
+            if caught.is_empty() {
+                "-".to_string()
+            } else {
+                caught.join(", ")
+            }
         );
     }
     out
@@ -343,7 +406,7 @@ pub fn detection(
                     runs.push(Run {
                         scenario: sc,
                         variant: vi,
-                        kernel: kernel_for(m, KernelState::V6_15),
+                        kernel: m.kernel(KernelState::V6_15),
                         mutant: Some(m),
                         explorer: ex.clone(),
                     });

@@ -6,11 +6,16 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use serde::Serialize;
+
 use daxcheck_core::{Config, KernelState, Mutant};
 
-use crate::catalogue::{DefaultExplorer, Expect, Scenario};
-use crate::explore::{explore, Explorer, Failure, Model, Outcome};
+use crate::catalogue::{Expect, Scenario};
+use crate::explore::{
+    explore, loom_bound_reached, Explorer, ExplorerKind, Failure, Model, Outcome,
+};
 use crate::replay::{digest, ReplayFile};
+use crate::report::Report;
 
 /// Explorer budgets, from the command line or `DAXCHECK_*` variables.
 #[derive(Clone, Debug)]
@@ -36,38 +41,24 @@ impl Default for Budget {
 }
 
 /// `Some(kind)` to force an explorer, `None` for each scenario's defaults.
-pub fn explorers_for(
-    kind: Option<&str>,
-    sc: &Scenario,
-    b: &Budget,
-) -> Result<Vec<Explorer>, String> {
-    let kinds: Vec<&str> = match kind {
+pub fn explorers_for(kind: Option<ExplorerKind>, sc: &Scenario, b: &Budget) -> Vec<Explorer> {
+    let kinds: Vec<ExplorerKind> = match kind {
         Some(k) => vec![k],
-        None => sc
-            .explorers
-            .iter()
-            .map(|e| match e {
-                DefaultExplorer::Loom => "loom",
-                DefaultExplorer::Pct => "pct",
-            })
-            .collect(),
+        None => sc.explorers.to_vec(),
     };
     kinds
         .into_iter()
         .map(|k| match k {
-            "loom" => Ok(Explorer::Loom { bound: b.bound }),
-            "pct" => Ok(Explorer::Pct {
+            ExplorerKind::Loom => Explorer::Loom { bound: b.bound },
+            ExplorerKind::Pct => Explorer::Pct {
                 depth: b.depth,
                 iterations: b.iterations,
                 seed: b.seed,
-            }),
-            "random" => Ok(Explorer::Random {
+            },
+            ExplorerKind::Random => Explorer::Random {
                 iterations: b.iterations,
                 seed: b.seed,
-            }),
-            other => Err(format!(
-                "unknown explorer `{other}` (known: loom, pct, random)"
-            )),
+            },
         })
         .collect()
 }
@@ -111,6 +102,29 @@ impl RunResult {
         }
     }
 
+    /// `holds`, or `violated` and the check (`violated I4`).
+    pub fn observed_text(&self) -> String {
+        match &self.outcome.failure {
+            Some(f) => format!("violated {}", f.violation.check.id()),
+            None => "holds".into(),
+        }
+    }
+
+    /// The table's last column: `ok`, `caught` (a mutant broke a check that
+    /// holds without it) or `UNEXPECTED`.
+    pub fn judgement(&self) -> &'static str {
+        if self.as_expected() {
+            "ok"
+        } else if self.mutant.is_some()
+            && self.expected == Expect::Holds
+            && self.outcome.failure.is_some()
+        {
+            "caught"
+        } else {
+            "UNEXPECTED"
+        }
+    }
+
     pub fn label(&self) -> String {
         format!("{}/{}", self.scenario, self.variant)
     }
@@ -126,6 +140,12 @@ impl RunResult {
             check: f.violation.check.id(),
             schedule: f.rec.events.iter().map(|e| e.tid).collect(),
             digest: digest(&f.rec),
+            fingerprint: {
+                let cat = crate::catalogue::catalogue();
+                crate::catalogue::resolve(&cat, &self.label())
+                    .ok()
+                    .map(|(si, vis)| crate::replay::fingerprint(&cat[si], vis[0]))
+            },
         }
     }
 }
@@ -145,7 +165,6 @@ pub fn model_of(
     Model {
         setup: v.setup.clone(),
         threads: v.threads.clone(),
-        post: v.post.clone(),
         cfg: Config {
             kernel,
             mutant,
@@ -172,22 +191,26 @@ pub fn execute_run(r: &Run) -> RunResult {
 /// Run every job on up to `jobs` OS threads (each explorer keeps its state
 /// per OS thread); results come back in job order.
 pub fn execute_all(runs: &[Run], jobs: usize) -> Vec<RunResult> {
+    execute_all_with(runs, jobs, false)
+}
+
+/// As [`execute_all`]; with `probe`, a passing loom run also learns whether
+/// its preemption bound limited the search ([`loom_bound_reached`]).
+pub fn execute_all_with(runs: &[Run], jobs: usize, probe: bool) -> Vec<RunResult> {
     let next = std::sync::atomic::AtomicUsize::new(0);
     // Progress on stderr, only for a person watching a terminal (indicatif
     // draws nothing otherwise).
     let bar = {
-        use std::io::IsTerminal;
-        if std::io::stderr().is_terminal() && std::env::var_os("CI").is_none() {
-            let b = indicatif::ProgressBar::new(runs.len() as u64);
-            if let Ok(style) = indicatif::ProgressStyle::with_template(
-                "{elapsed_precise} [{bar:30}] {pos}/{len} runs  {msg}",
-            ) {
-                b.set_style(style);
-            }
-            b
-        } else {
-            indicatif::ProgressBar::hidden()
+        let b = indicatif::ProgressBar::with_draw_target(
+            Some(runs.len() as u64),
+            crate::stderr::progress_target(),
+        );
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:30}] {pos}/{len} runs  {msg}",
+        ) {
+            b.set_style(style);
         }
+        b
     };
     let slots: Vec<std::sync::Mutex<Option<RunResult>>> =
         runs.iter().map(|_| std::sync::Mutex::new(None)).collect();
@@ -196,7 +219,13 @@ pub fn execute_all(runs: &[Run], jobs: usize) -> Vec<RunResult> {
             s.spawn(|| loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some(r) = runs.get(i) else { break };
-                let res = execute_run(r);
+                let mut res = execute_run(r);
+                if let (true, Explorer::Loom { bound }, None) =
+                    (probe, &res.explorer, &res.outcome.failure)
+                {
+                    let m = model_of(r.scenario, r.variant, r.kernel, r.mutant);
+                    res.outcome.bounded = loom_bound_reached(&m, *bound, res.outcome.executions);
+                }
                 let rate =
                     res.outcome.executions as f64 / res.outcome.elapsed.as_secs_f64().max(1e-6);
                 bar.set_message(format!(
@@ -237,8 +266,12 @@ pub fn render_table(results: &[RunResult]) -> String {
     ]];
     for r in results {
         let mut execs = r.outcome.executions.to_string();
-        if r.outcome.bounded && r.outcome.failure.is_none() {
-            execs.push_str(" (bounded)");
+        if let (Explorer::Loom { .. }, None) = (&r.explorer, &r.outcome.failure) {
+            execs.push_str(if r.outcome.bounded {
+                " (bounded)"
+            } else {
+                " (exhaustive)"
+            });
         }
         rows.push([
             r.label(),
@@ -248,12 +281,8 @@ pub fn render_table(results: &[RunResult]) -> String {
             execs,
             secs(r.outcome.elapsed),
             r.expected.word().into(),
-            r.observed().into(),
-            if r.as_expected() {
-                "ok".into()
-            } else {
-                "UNEXPECTED".into()
-            },
+            r.observed_text(),
+            r.judgement().into(),
         ]);
     }
     let widths: Vec<usize> = (0..9)
@@ -271,54 +300,10 @@ pub fn render_table(results: &[RunResult]) -> String {
     out
 }
 
-/// The full story of a failure: the broken check, the threads, the trace,
-/// and the command that replays it.
+/// The full story of a failure: the broken check, its cause, the threads,
+/// the trace, and the command that replays it.
 pub fn render_failure(r: &RunResult, f: &Failure, replay_path: Option<&Path>) -> String {
-    let mut out = String::new();
-    let v = &f.violation;
-    let _ = writeln!(
-        out,
-        "== {}  kernel {}  mutant {}  {} execution {}",
-        r.label(),
-        r.kernel.name(),
-        r.mutant.map_or("none", |m| m.name()),
-        r.explorer.describe(),
-        f.execution
-    );
-    let _ = writeln!(out, "VIOLATION {}", v.headline());
-    use daxcheck_core::violation::Check;
-    let who = match v.check {
-        Check::Deadlock | Check::Livelock | Check::DataRace | Check::Internal if v.tid == 0 => {
-            "the explorer".to_string()
-        }
-        _ if v.tid == 0 => "the checker at quiescence".to_string(),
-        _ => format!("T{}", v.tid),
-    };
-    let _ = writeln!(out, "  seen by {who} after step {}", v.step);
-    for other in f.rec.violations.iter().skip(1).take(5) {
-        let _ = writeln!(out, "  then: {}", other.headline());
-    }
-    if f.rec.violations.len() > 6 {
-        let _ = writeln!(out, "  (+{} more)", f.rec.violations.len() - 6);
-    }
-    let _ = writeln!(out, "\nthreads:");
-    for (t, name) in f.rec.names.iter().enumerate().skip(1) {
-        let state = if f.rec.finished.get(t).copied().unwrap_or(false) {
-            "finished".to_string()
-        } else {
-            match f.rec.blocked.get(t).cloned().flatten() {
-                Some(on) => format!("blocked: {on}"),
-                None => "stopped".to_string(),
-            }
-        };
-        let _ = writeln!(out, "  T{t}  {name:<50}  {state}");
-    }
-    let _ = writeln!(out, "\ntrace (step, thread, kernel function: event):");
-    f.rec.render_trace(&mut out);
-    if let Some(p) = replay_path {
-        let _ = writeln!(out, "\nreplay: daxcheck replay {}", p.display());
-    }
-    out
+    Report::new(r, f, replay_path).to_string()
 }
 
 /// Where replay files go: `corpus/replays` when asked, else
@@ -327,52 +312,131 @@ pub fn failure_dir(corpus: bool) -> PathBuf {
     if corpus {
         return PathBuf::from("corpus/replays");
     }
+    // An empty value means unset, not the current directory.
     std::env::var_os("DAXCHECK_FAILURE_DIR")
+        .filter(|d| !d.is_empty())
         .map_or_else(|| PathBuf::from("daxcheck-failures"), PathBuf::from)
 }
 
-/// Save the failure's replay file; the name is stable for the same failure.
-pub fn save_replay(r: &RunResult, f: &Failure, dir: &Path) -> Result<PathBuf, String> {
-    let file = r.replay_file(f);
-    let name = format!(
-        "{}-{}-{}-{}-{:08x}.replay",
+/// The file name of a failure's replay: scenario, variant, mutant, kernel,
+/// explorer and the digest's low 32 bits.
+pub fn replay_name(r: &RunResult, digest: u64) -> String {
+    format!(
+        "{}-{}-{}-{}-{}-{:08x}.replay",
         r.scenario,
         r.variant,
         r.mutant.map_or("none", |m| m.name()),
         r.kernel.name(),
-        file.digest as u32
-    );
+        r.explorer.kind(),
+        digest as u32
+    )
+}
+
+/// Save the failure's replay file. The name is stable for the same failure
+/// and names the explorer, so loom and PCT findings never share a file. The
+/// file is written whole under a temporary name and renamed into place, so
+/// a concurrent reader or writer never sees a torn file; an identical file
+/// is left alone.
+pub fn save_replay(r: &RunResult, f: &Failure, dir: &Path) -> Result<PathBuf, String> {
+    let file = r.replay_file(f);
+    let name = replay_name(r, file.digest);
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let path = dir.join(name);
-    std::fs::write(&path, file.render())
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    let path = dir.join(&name);
+    let text = file.render();
+    if std::fs::read_to_string(&path).is_ok_and(|old| old == text) {
+        return Ok(path);
+    }
+    static SERIAL: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let tmp = dir.join(format!(
+        ".{name}.{}.{}.tmp",
+        std::process::id(),
+        SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    std::fs::write(&tmp, &text)
+        .and_then(|_| std::fs::rename(&tmp, &path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            format!("cannot write {}: {e}", path.display())
+        })?;
     Ok(path)
 }
 
-/// One scenario run as a JSON object (stable field names).
+/// What a run was expected to show, as JSON carries it.
+#[derive(Serialize)]
+pub struct Expected {
+    /// `holds` or `finds`.
+    pub result: &'static str,
+    /// The hypothesis a `finds` confirms (`H3`).
+    pub hypothesis: Option<&'static str>,
+    /// The checks a `finds` accepts as its finding.
+    pub checks: Vec<&'static str>,
+}
+
+impl From<Expect> for Expected {
+    fn from(e: Expect) -> Expected {
+        match e {
+            Expect::Holds => Expected {
+                result: "holds",
+                hypothesis: None,
+                checks: Vec::new(),
+            },
+            Expect::Finds(h, checks) => Expected {
+                result: "finds",
+                hypothesis: Some(h),
+                checks: checks.to_vec(),
+            },
+        }
+    }
+}
+
+/// One scenario run as `check --format json` prints it (one JSON object
+/// per line; the shape is `docs/json.md`).
+#[derive(Serialize)]
+pub struct RunJson<'a> {
+    pub scenario: &'static str,
+    pub variant: &'static str,
+    pub kernel: &'static str,
+    pub mutant: Option<&'static str>,
+    pub explorer: &'a Explorer,
+    pub executions: usize,
+    /// loom only: whether the preemption bound cut the search.
+    pub bounded: bool,
+    pub seconds: f64,
+    pub expected: Expected,
+    /// `holds` or `violated`.
+    pub observed: &'static str,
+    pub as_expected: bool,
+    /// The failure report, when a check broke.
+    pub violation: Option<Report>,
+    pub replay: Option<String>,
+}
+
+impl<'a> RunJson<'a> {
+    pub fn new(r: &'a RunResult, replay: Option<&Path>) -> RunJson<'a> {
+        RunJson {
+            scenario: r.scenario,
+            variant: r.variant,
+            kernel: r.kernel.name(),
+            mutant: r.mutant.map(|m| m.name()),
+            explorer: &r.explorer,
+            executions: r.outcome.executions,
+            bounded: r.outcome.bounded,
+            seconds: r.outcome.elapsed.as_secs_f64(),
+            expected: r.expected.into(),
+            observed: r.observed(),
+            as_expected: r.as_expected(),
+            violation: r
+                .outcome
+                .failure
+                .as_ref()
+                .map(|f| Report::new(r, f, replay)),
+            replay: replay.map(|p| p.display().to_string()),
+        }
+    }
+}
+
+/// One scenario run as a JSON object.
 pub fn render_json(r: &RunResult, replay: Option<&Path>) -> String {
-    let f = r.outcome.failure.as_ref();
-    let v = serde_json::json!({
-        "scenario": r.scenario,
-        "variant": r.variant,
-        "kernel": r.kernel.name(),
-        "mutant": r.mutant.map(|m| m.name()),
-        "explorer": r.explorer.spec(),
-        "executions": r.outcome.executions,
-        "bounded": r.outcome.bounded,
-        "seconds": r.outcome.elapsed.as_secs_f64(),
-        "expected": r.expected.word(),
-        "observed": r.observed(),
-        "as_expected": r.as_expected(),
-        "violation": f.map(|f| serde_json::json!({
-            "check": f.violation.check.id(),
-            "headline": f.violation.headline(),
-            "thread": f.violation.tid,
-            "step": f.violation.step,
-            "execution": f.execution,
-            "trace": f.rec.events.iter().map(|e| format!("T{} {}: {}", e.tid, e.func, e.what)).collect::<Vec<_>>(),
-        })),
-        "replay": replay.map(|p| p.display().to_string()),
-    });
-    v.to_string()
+    serde_json::to_string(&RunJson::new(r, replay))
+        .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }

@@ -1,68 +1,68 @@
-//! The whole catalogue under its default explorers: every scenario gives its
-//! expected result, and every finding replays to the identical trace.
+//! The catalogue's shape: every scenario variant has a generated test under
+//! each of its default explorers (tests/generated.rs runs them: each gives
+//! its expected result and each finding replays to the identical trace; the
+//! matrix test runs the whole unmutated catalogue once more as its
+//! baseline), and the loom campaign covers every variant.
 
-use daxcheck::catalogue::{catalogue, Expect};
+use std::collections::BTreeSet;
+
+use daxcheck::cargo_test::{cases, test_name, Campaign};
+use daxcheck::catalogue::{catalogue, DefaultExplorer, Expect};
 use daxcheck::explore::{explore, Explorer};
-use daxcheck::replay::digest;
-use daxcheck::run::{execute_all, explorers_for, model_of, Budget, Run};
+use daxcheck::run::model_of;
 use daxcheck_core::KernelState;
 
 #[test]
-fn every_scenario_gives_its_expected_result_and_findings_replay() {
+fn every_variant_has_a_generated_test_per_default_explorer() {
     let cat = catalogue();
-    let budget = Budget::default();
-    let mut runs = Vec::new();
-    for sc in &cat {
-        for vi in 0..sc.variants.len() {
-            for ex in explorers_for(None, sc, &budget).expect("default explorers") {
-                runs.push(Run {
-                    scenario: sc,
-                    variant: vi,
-                    kernel: KernelState::V6_15,
-                    mutant: None,
-                    explorer: ex,
-                });
+    let plain = Campaign::from_vars(false, |_| None).expect("defaults");
+    let cs = cases(&cat, &plain);
+    let names: BTreeSet<&str> = cs.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names.len(), cs.len(), "two generated tests share a name");
+    let mut findings = 0;
+    for (si, sc) in cat.iter().enumerate() {
+        assert!(
+            !sc.explorers.is_empty(),
+            "{} has no default explorer",
+            sc.name
+        );
+        for (vi, v) in sc.variants.iter().enumerate() {
+            if sc.expected(vi, KernelState::V6_15) != Expect::Holds {
+                findings += 1;
+            }
+            for (kind, module) in [
+                (DefaultExplorer::Loom, "loom"),
+                (DefaultExplorer::Pct, "pct"),
+            ] {
+                let name = format!("{module}::{}", test_name(sc.name, v.name));
+                let found: Vec<_> = cs
+                    .iter()
+                    .filter(|c| c.scenario == si && c.variant == vi && c.explorer.kind() == module)
+                    .collect();
+                assert_eq!(found.len(), 1, "{name}: {} generated tests", found.len());
+                assert_eq!(found[0].name, name);
+                assert_eq!(
+                    found[0].ignored,
+                    !sc.explorers.contains(&kind),
+                    "{name}: run by default exactly when {module} is a default explorer of {}",
+                    sc.name
+                );
             }
         }
     }
-    let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let results = execute_all(&runs, jobs);
-    let mut findings = 0;
-    for (run, r) in runs.iter().zip(&results) {
-        assert!(
-            r.as_expected(),
-            "{} under {}: expected {}, observed {}",
-            r.label(),
-            r.explorer.describe(),
-            r.expected.word(),
-            r.observed()
-        );
-        let (Expect::Finds(..), Some(f)) = (r.expected, &r.outcome.failure) else {
-            continue;
-        };
-        findings += 1;
-        let how = match &r.explorer {
-            Explorer::Loom { bound } => Explorer::LoomReplay {
-                bound: *bound,
-                execution: f.execution,
-            },
-            _ => Explorer::Replay {
-                schedule: f.rec.events.iter().map(|e| e.tid).collect(),
-            },
-        };
-        let again = explore(&model_of(run.scenario, run.variant, r.kernel, None), &how);
-        let g = again
-            .failure
-            .unwrap_or_else(|| panic!("{}: the finding does not replay", r.label()));
-        assert_eq!(
-            g.rec.events,
-            f.rec.events,
-            "{}: replayed trace differs",
-            r.label()
-        );
-        assert_eq!(digest(&g.rec), digest(&f.rec));
-    }
     assert!(findings > 0, "the catalogue asserts at least one finding");
+    assert_eq!(test_name("S3", "pmd"), "s03_pmd");
+    assert_eq!(test_name("S14", "busy-b"), "s14_busy_b");
+
+    // Under --cfg loom: every variant under loom at bound 3, nothing else.
+    let campaign = Campaign::from_vars(true, |_| None).expect("defaults");
+    let lc = cases(&cat, &campaign);
+    let variants: usize = cat.iter().map(|s| s.variants.len()).sum();
+    assert_eq!(lc.len(), variants);
+    for c in &lc {
+        assert_eq!(c.explorer, Explorer::Loom { bound: 3 }, "{}", c.name);
+        assert!(!c.ignored && c.name.starts_with("loom::"), "{}", c.name);
+    }
 }
 
 #[test]

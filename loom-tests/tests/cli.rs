@@ -41,32 +41,6 @@ fn bad_usage_exits_2_with_one_line() {
 }
 
 #[test]
-fn bad_replay_files_exit_2_with_one_line() {
-    let dir = std::env::temp_dir().join(format!("daxcheck-cli-bad-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("tmp");
-    let cases: [(&str, &[u8], &str); 4] = [
-        ("empty.replay", b"", "not a daxcheck replay file"),
-        ("binary.replay", &[0xff, 0xfe, 0x00, 0x01], "not UTF-8"),
-        ("foreign.replay", b"failing schedule:\n910203\n", "not a daxcheck replay file"),
-        (
-            "other-scenario.replay",
-            b"daxcheck-replay 1\nscenario S42\nvariant pte\nkernel v6.15\nmutant none\nexplorer pct depth=3 iterations=10 seed=1\nexecution 1\ncheck I1\nsteps 1\nschedule 0\ndigest 0\n",
-            "S42",
-        ),
-    ];
-    for (name, bytes, needle) in cases {
-        let p = dir.join(name);
-        std::fs::write(&p, bytes).expect("write");
-        one_line_error(&["replay", p.to_str().expect("utf8 path")], needle);
-    }
-    one_line_error(
-        &["replay", dir.join("missing.replay").to_str().expect("utf8")],
-        "missing.replay",
-    );
-    let _ = std::fs::remove_dir_all(dir);
-}
-
-#[test]
 fn check_prints_the_table_and_exits_0_when_scenarios_hold() {
     for ex in ["loom", "pct"] {
         let (code, out, err) =
@@ -125,4 +99,79 @@ fn json_output_is_one_object_per_run() {
         }
     }
     one_line_error(&["check", "S1", "--format", "xml"], "xml");
+}
+
+#[test]
+fn a_passing_default_check_is_short_and_ends_with_its_verdict() {
+    let dir = std::env::temp_dir().join(format!("daxcheck-cli-default-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let out = Command::new(env!("CARGO_BIN_EXE_daxcheck"))
+        .arg("check")
+        .current_dir(&dir)
+        .env_remove("DAXCHECK_FAILURE_DIR")
+        .output()
+        .expect("daxcheck runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{text}{err}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.len() <= 120, "{} lines:\n{text}", lines.len());
+    let last = lines.last().copied().unwrap_or("");
+    assert!(
+        last.starts_with("ok: ") && last.contains("runs gave their expected result"),
+        "verdict last: {last}"
+    );
+    // No engine chatter, and a passing check writes no file.
+    assert!(err.is_empty(), "stderr: {err}");
+    let left: Vec<_> = std::fs::read_dir(&dir).expect("dir").collect();
+    assert!(left.is_empty(), "a passing check wrote {left:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn two_checks_at_once_in_one_directory_write_whole_files() {
+    let dir = std::env::temp_dir().join(format!("daxcheck-cli-two-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_daxcheck"))
+            .args(["check", "S9", "S10", "--save-findings", "--jobs", "1"])
+            .current_dir(&dir)
+            .env_remove("DAXCHECK_FAILURE_DIR")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("spawns")
+    };
+    let (mut a, mut b) = (spawn(), spawn());
+    assert!(a.wait().expect("a").success());
+    assert!(b.wait().expect("b").success());
+    let saved: Vec<_> = std::fs::read_dir(dir.join("daxcheck-failures"))
+        .expect("failure dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(saved.len(), 4, "{saved:?}");
+    for p in saved {
+        assert_eq!(
+            p.extension().and_then(|e| e.to_str()),
+            Some("replay"),
+            "no temp file left: {p:?}"
+        );
+        let (code, out, err) = daxcheck(&["replay", p.to_str().expect("utf8")]);
+        assert_eq!(code, 0, "{p:?}: {out}{err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_caught_mutant_reads_as_caught() {
+    let (code, out, _) = daxcheck(&["check", "S3/pmd", "--mutant", "M6"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.contains("violated I1") && l.ends_with("caught")),
+        "{out}"
+    );
+    let last = out.lines().last().unwrap_or("");
+    assert!(last.starts_with("M6 caught by S3/pmd"), "{last}");
 }

@@ -2,9 +2,9 @@
 //! recorded. When a model change alters a trace on purpose, regenerate the
 //! files with `daxcheck check ... --save-corpus` (see corpus/README.md).
 
-use daxcheck::catalogue::{catalogue, resolve};
-use daxcheck::explore::{explore, Explorer};
-use daxcheck::replay::{digest, ReplayFile};
+use daxcheck::catalogue::catalogue;
+use daxcheck::explore::explore;
+use daxcheck::replay::{digest, how, load};
 use daxcheck::run::model_of;
 
 #[test]
@@ -17,20 +17,16 @@ fn corpus_replays_reproduce() {
         if path.extension().and_then(|e| e.to_str()) != Some("replay") {
             continue;
         }
-        let text = std::fs::read_to_string(&path).expect("readable");
-        let rf = ReplayFile::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let (si, vis) =
-            resolve(&cat, &format!("{}/{}", rf.scenario, rf.variant)).expect("known scenario");
-        let how = match Explorer::parse_spec(&rf.explorer).expect("explorer") {
-            Explorer::Loom { bound } => Explorer::LoomReplay {
-                bound,
-                execution: rf.execution,
-            },
-            _ => Explorer::Replay {
-                schedule: rf.schedule.clone(),
-            },
-        };
-        let o = explore(&model_of(&cat[si], vis[0], rf.kernel, rf.mutant), &how);
+        // The file is validated as `daxcheck replay` validates it: version,
+        // fingerprint of the scenario definition, thread ids.
+        let (rf, si, vi) = load(&path, &cat).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            rf.fingerprint.is_some(),
+            "{} has a fingerprint",
+            path.display()
+        );
+        let how = how(&rf).expect("explorer");
+        let o = explore(&model_of(&cat[si], vi, rf.kernel, rf.mutant), &how);
         let f = o
             .failure
             .unwrap_or_else(|| panic!("{} no longer fails", path.display()));

@@ -4,7 +4,7 @@
 //! same run.
 
 use daxcheck::catalogue::{catalogue, Expect, Scenario};
-use daxcheck::matrix::{render, run_matrix};
+use daxcheck::matrix::{render, render_markdown, run_matrix};
 use daxcheck::run::{explorers_for, Budget};
 use daxcheck_core::{KernelState, Mutant};
 
@@ -13,19 +13,18 @@ fn every_paired_mutant_is_caught_and_the_baseline_holds() {
     let cat = catalogue();
     let scenarios: Vec<usize> = (0..cat.len()).collect();
     let budget = Budget::default();
-    let pick = |sc: &Scenario| explorers_for(None, sc, &budget).unwrap_or_default();
+    let pick = |sc: &Scenario| explorers_for(None, sc, &budget);
     let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
     let m = run_matrix(
         &cat,
-        &Mutant::ALL,
+        Mutant::ALL,
         &scenarios,
         false,
         &pick,
         KernelState::V6_15,
         jobs,
     );
-    let names: Vec<&str> = cat.iter().map(|s| s.name).collect();
-    let text = render(&m, &Mutant::ALL, &names);
+    let text = render(&m, Mutant::ALL);
     assert!(m.paired > 0, "{text}");
     assert!(m.ok(), "{text}");
     // A scenario expected to hold must be shown able to fail by a mutant; a
@@ -40,4 +39,19 @@ fn every_paired_mutant_is_caught_and_the_baseline_holds() {
             sc.name
         );
     }
+    // docs/mutants.md carries the table this run prints with
+    // `daxcheck mutants --format markdown`.
+    let table = render_markdown(&m, Mutant::ALL);
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/mutants.md"))
+        .expect("docs/mutants.md");
+    let generated: String = doc
+        .lines()
+        .skip_while(|l| !l.starts_with("| name | kind |"))
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(
+        generated, table,
+        "docs/mutants.md is stale: replace its table with `daxcheck mutants --format markdown`"
+    );
 }

@@ -30,8 +30,8 @@ fn render() -> String {
     });
     let f = r.outcome.failure.as_ref().expect("S3/pmd catches M6");
     let name = format!(
-        "daxcheck-failures/S3-pmd-M6-v6.15-{:08x}.replay",
-        daxcheck::replay::digest(&f.rec) as u32
+        "daxcheck-failures/{}",
+        daxcheck::run::replay_name(&r, daxcheck::replay::digest(&f.rec))
     );
     render_failure(&r, f, Some(std::path::Path::new(&name)))
 }

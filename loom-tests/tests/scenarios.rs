@@ -5,7 +5,7 @@
 use daxcheck::catalogue::{catalogue, Scenario};
 use daxcheck::explore::{explore, Explorer, Outcome};
 use daxcheck::run::model_of;
-use daxcheck_core::violation::Check;
+use daxcheck_core::violation::{Check, Inv};
 use daxcheck_core::{KernelState, Mutant};
 
 fn scenario(name: &str) -> Scenario {
@@ -90,7 +90,10 @@ fn s3_fault_vs_munmap_vs_break_layout_holds_under_pct() {
 fn s1_catches_m10_old_idle_rule() {
     // Break-layout passes over the deferred TLB put: the split and the
     // block free happen at refcount 1.
-    let by = [Check::Inv(9), Check::Inv(8)];
+    let by = [
+        Check::Inv(Inv::SplitOnlyWhenIdle),
+        Check::Inv(Inv::BreakLayoutDone),
+    ];
     for v in ["pte-exit", "pmd-exit"] {
         assert_caught("S1", v, Mutant::M10, &LOOM, &by);
         assert_caught("S1", v, Mutant::M10, &PCT, &by);
@@ -101,7 +104,11 @@ fn s1_catches_m10_old_idle_rule() {
 fn s3_pmd_catches_m6_special_huge_zap() {
     // The PMD's reference and entire mapcount leak: the busy scan sees
     // refcount == mapcount and the folio is split while referenced.
-    let by = [Check::Inv(9), Check::Inv(8), Check::Inv(1)];
+    let by = [
+        Check::Inv(Inv::SplitOnlyWhenIdle),
+        Check::Inv(Inv::BreakLayoutDone),
+        Check::Inv(Inv::RefcountAccounting),
+    ];
     assert_caught("S3", "pmd", Mutant::M6, &LOOM, &by);
     assert_caught("S3", "pmd", Mutant::M6, &PCT, &by);
 }

@@ -150,7 +150,17 @@ fn refcount_at_the_fault_increment_can_be_zero() {
 #[test]
 fn check_tells_the_race_as_two_accesses() {
     let dir = scratch("race");
-    let (_, out, _) = daxcheck(&["check", "S7/faults", "--explorer", "loom"], &dir);
+    let (_, out, _) = daxcheck(
+        &[
+            "check",
+            "S7/faults",
+            "--explorer",
+            "loom",
+            "-v",
+            "--save-findings",
+        ],
+        &dir,
+    );
     let v = out
         .lines()
         .find(|l| l.starts_with("VIOLATION data race: "))

@@ -1,7 +1,10 @@
 //! Fault, munmap and truncate scenarios: S1, S3, S5, S6.
 
-use daxcheck_core::fs::{handle_mm_fault, xfs_punch_hole, xfs_truncate, FaultSize};
-use daxcheck_core::mm::munmap;
+use daxcheck_core::mm::memory::{handle_mm_fault, madvise_dontneed, munmap};
+use daxcheck_core::vm::Access::{self, Read, Write};
+use daxcheck_core::vm::FaultSize;
+use daxcheck_core::world::{Mm, FILE_A};
+use daxcheck_core::xfs::inode::{xfs_free_file_space, xfs_setattr_size};
 use daxcheck_core::Mutant;
 
 use super::{file_a, holds, size_name, thread, DefaultExplorer, Scenario, Variant};
@@ -19,15 +22,14 @@ pub(crate) fn s1() -> Scenario {
                     if exit { ", then exit (munmap)" } else { "" }
                 ),
                 move |cx| {
-                    handle_mm_fault(cx, 0, 0, 0, false, size);
+                    handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, size);
                     if exit {
-                        munmap(cx, 0, 0);
+                        munmap(cx, Mm(0), FILE_A);
                     }
                 },
             ),
-            thread("truncate A to 0", |cx| xfs_truncate(cx, 0, 0)),
+            thread("truncate A to 0", |cx| xfs_setattr_size(cx, FILE_A, 0)),
         ],
-        post: None,
         expect: None,
     };
     Scenario {
@@ -87,15 +89,14 @@ pub(crate) fn s3() -> Scenario {
             thread(
                 format!("fault A[0] ({}, read)", size_name(size)),
                 move |cx| {
-                    handle_mm_fault(cx, 0, 0, 0, false, size);
+                    handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, size);
                 },
             ),
-            thread("munmap A in mm0", |cx| munmap(cx, 0, 0)),
+            thread("munmap A in mm0", |cx| munmap(cx, Mm(0), FILE_A)),
             thread("punch hole A[0..1] (break-layout)", |cx| {
-                xfs_punch_hole(cx, 0, 0, 1)
+                xfs_free_file_space(cx, FILE_A, 0, 1)
             }),
         ],
-        post: None,
         expect: None,
     };
     Scenario {
@@ -122,16 +123,15 @@ Result: holds",
                 setup: file_a(1),
                 threads: vec![
                     thread("fault A[0] (PMD, read)", |cx| {
-                        handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pmd);
+                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pmd);
                     }),
                     thread("madvise(MADV_DONTNEED) A[1] in mm0", |cx| {
-                        daxcheck_core::mm::madvise_dontneed(cx, 0, 0, 1, 1)
+                        madvise_dontneed(cx, Mm(0), FILE_A, 1, 1)
                     }),
                     thread("punch hole A[0..1] (break-layout)", |cx| {
-                        xfs_punch_hole(cx, 0, 0, 1)
+                        xfs_free_file_space(cx, FILE_A, 0, 1)
                     }),
                 ],
-                post: None,
                 expect: None,
             },
         ],
@@ -149,15 +149,16 @@ fn hole_a(mms: u8) -> daxcheck_core::world::Setup {
 pub(crate) fn s5() -> Scenario {
     let pte = FaultSize::Pte;
     let pmd = FaultSize::Pmd;
-    let fault = |mm: u8, index: u64, write: bool, size: FaultSize| {
+    let fault = |mm: Mm, index: u64, access: Access, size: FaultSize| {
         thread(
             format!(
-                "mm{mm} {} fault A[{index}] ({})",
-                if write { "write" } else { "read" },
+                "mm{} {} fault A[{index}] ({})",
+                mm.0,
+                if access == Write { "write" } else { "read" },
                 size_name(size)
             ),
             move |cx| {
-                handle_mm_fault(cx, mm, 0, index, write, size);
+                handle_mm_fault(cx, mm, FILE_A, index, access, size);
             },
         )
     };
@@ -179,35 +180,32 @@ Result: holds",
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
         catches: &[Mutant::M4, Mutant::M18, Mutant::M23, Mutant::M24, Mutant::M25, Mutant::B12],
         variants: vec![
-            Variant { name: "hole-read", setup: hole_a(2), threads: vec![fault(0, 0, false, pte), fault(1, 0, false, pte)], post: None, expect: None },
-            Variant { name: "write-read", setup: file_a(2), threads: vec![fault(0, 0, true, pte), fault(1, 0, false, pte)], post: None, expect: None },
+            Variant { name: "hole-read", setup: hole_a(2), threads: vec![fault(Mm(0), 0, Read, pte), fault(Mm(1), 0, Read, pte)], expect: None },
+            Variant { name: "write-read", setup: file_a(2), threads: vec![fault(Mm(0), 0, Write, pte), fault(Mm(1), 0, Read, pte)], expect: None },
             Variant {
                 name: "read-upgrade",
                 setup: file_a(2),
                 threads: vec![
                     thread("mm0 read then write fault A[0] (PTE)", |cx| {
-                        handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pte);
-                        handle_mm_fault(cx, 0, 0, 0, true, FaultSize::Pte);
+                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte);
+                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Write, FaultSize::Pte);
                     }),
-                    fault(1, 0, false, pte),
+                    fault(Mm(1), 0, Read, pte),
                 ],
-                post: None,
             expect: None,
             },
-            Variant { name: "pmd-pte", setup: file_a(2), threads: vec![fault(0, 0, false, pmd), fault(1, 1, false, pte)], post: None, expect: None },
-            Variant { name: "pte-pmd", setup: file_a(2), threads: vec![fault(0, 1, false, pte), fault(1, 0, false, pmd)], post: None, expect: None },
+            Variant { name: "pmd-pte", setup: file_a(2), threads: vec![fault(Mm(0), 0, Read, pmd), fault(Mm(1), 1, Read, pte)], expect: None },
+            Variant { name: "pte-pmd", setup: file_a(2), threads: vec![fault(Mm(0), 1, Read, pte), fault(Mm(1), 0, Read, pmd)], expect: None },
             Variant {
                 name: "hole-pmd-pte",
                 setup: hole_a(2),
-                threads: vec![fault(0, 0, false, pmd), fault(1, 1, false, pte)],
-                post: None,
+                threads: vec![fault(Mm(0), 0, Read, pmd), fault(Mm(1), 1, Read, pte)],
             expect: None,
             },
             Variant {
                 name: "three",
                 setup: file_a(3),
-                threads: vec![fault(0, 0, false, pte), fault(1, 0, false, pte), fault(2, 0, false, pte)],
-                post: None,
+                threads: vec![fault(Mm(0), 0, Read, pte), fault(Mm(1), 0, Read, pte), fault(Mm(2), 0, Read, pte)],
             expect: None,
             },
         ],
@@ -234,13 +232,12 @@ Result: holds",
                 setup: file_a(2),
                 threads: vec![
                     thread("mm0 PMD read fault A[0]", |cx| {
-                        handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pmd);
+                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pmd);
                     }),
                     thread("mm1 PTE read fault A[1]", |cx| {
-                        handle_mm_fault(cx, 1, 0, 1, false, FaultSize::Pte);
+                        handle_mm_fault(cx, Mm(1), FILE_A, 1, Read, FaultSize::Pte);
                     }),
                 ],
-                post: None,
             expect: None,
             },
             Variant {
@@ -248,14 +245,13 @@ Result: holds",
                 setup: file_a(2),
                 threads: vec![
                     thread("mm0 PMD read fault A[0]", |cx| {
-                        handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pmd);
+                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pmd);
                     }),
                     thread("mm1 PTE read fault A[1]", |cx| {
-                        handle_mm_fault(cx, 1, 0, 1, false, FaultSize::Pte);
+                        handle_mm_fault(cx, Mm(1), FILE_A, 1, Read, FaultSize::Pte);
                     }),
-                    thread("truncate A to 0", |cx| xfs_truncate(cx, 0, 0)),
+                    thread("truncate A to 0", |cx| xfs_setattr_size(cx, FILE_A, 0)),
                 ],
-                post: None,
             expect: None,
             },
         ],

@@ -1,10 +1,13 @@
 //! GUP scenarios: S4 (pin vs truncate), S10 (shared refault vs unpin, H2),
 //! S13 (refault while break-layout waits, H6).
 
-use daxcheck_core::fs::{handle_mm_fault, xfs_truncate, FaultSize};
-use daxcheck_core::gup::{get_user_pages, get_user_pages_fast_only, unpin_user_page, GupFlags};
-use daxcheck_core::mm::munmap;
-use daxcheck_core::world::Cx;
+use daxcheck_core::cx::Cx;
+use daxcheck_core::mm::gup::{__get_user_pages, gup_fast, unpin_user_page, GupFlags};
+use daxcheck_core::mm::memory::{handle_mm_fault, munmap};
+use daxcheck_core::vm::Access::Read;
+use daxcheck_core::vm::FaultSize;
+use daxcheck_core::world::{Mm, FILE_A};
+use daxcheck_core::xfs::inode::xfs_setattr_size;
 use daxcheck_core::{KernelState, Mutant};
 
 use super::reflink::shared_ab;
@@ -15,14 +18,19 @@ const PIN: GupFlags = GupFlags {
     pin: true,
     longterm: false,
     huge: false,
+    fast_only: false,
 };
 
 /// Pin A[index] in `mm` (slow path, faulting it in), then unpin.
 fn pin_unpin(cx: &Cx, mm: u8, index: u64, fast: bool, flags: GupFlags) {
     let r = if fast {
-        get_user_pages_fast_only(cx, mm, 0, index, flags)
+        let fast_only = GupFlags {
+            fast_only: true,
+            ..flags
+        };
+        gup_fast(cx, Mm(mm), FILE_A, index, fast_only)
     } else {
-        get_user_pages(cx, mm, 0, index, flags)
+        __get_user_pages(cx, Mm(mm), FILE_A, index, flags)
     };
     if let Ok(p) = r {
         unpin_user_page(cx, p);
@@ -31,7 +39,7 @@ fn pin_unpin(cx: &Cx, mm: u8, index: u64, fast: bool, flags: GupFlags) {
 
 /// S4: GUP pin vs truncate.
 pub(crate) fn s4() -> Scenario {
-    let truncate = || thread("truncate A to 0", |cx| xfs_truncate(cx, 0, 0));
+    let truncate = || thread("truncate A to 0", |cx| xfs_setattr_size(cx, FILE_A, 0));
     Scenario {
         name: "S4",
         title: "GUP pin vs truncate",
@@ -53,7 +61,6 @@ munmap and the unpin — at preemption bounds 2 to 4, which PCT finds; loom find
                 name: "slow",
                 setup: file_a(1),
                 threads: vec![thread("pin A[0] (slow), unpin", |cx| pin_unpin(cx, 0, 0, false, PIN)), truncate()],
-                post: None,
             expect: None,
             },
             Variant {
@@ -61,12 +68,11 @@ munmap and the unpin — at preemption bounds 2 to 4, which PCT finds; loom find
                 setup: file_a(1),
                 threads: vec![
                     thread("fault A[0], pin A[0] (fast only), unpin", |cx| {
-                        handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pte);
+                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte);
                         pin_unpin(cx, 0, 0, true, PIN);
                     }),
                     truncate(),
                 ],
-                post: None,
             expect: None,
             },
             Variant {
@@ -74,14 +80,13 @@ munmap and the unpin — at preemption bounds 2 to 4, which PCT finds; loom find
                 setup: file_a(1),
                 threads: vec![
                     thread("pin A[0] (slow), munmap, unpin", |cx| {
-                        if let Ok(p) = get_user_pages(cx, 0, 0, 0, PIN) {
-                            munmap(cx, 0, 0);
+                        if let Ok(p) = __get_user_pages(cx, Mm(0), FILE_A, 0, PIN) {
+                            munmap(cx, Mm(0), FILE_A);
                             unpin_user_page(cx, p);
                         }
                     }),
                     truncate(),
                 ],
-                post: None,
             expect: None,
             },
             Variant {
@@ -93,7 +98,6 @@ munmap and the unpin — at preemption bounds 2 to 4, which PCT finds; loom find
                     }),
                     truncate(),
                 ],
-                post: None,
                 expect: Some(holds),
             },
         ],
@@ -127,15 +131,14 @@ Result: finds (H2) — the split runs while the pin is held",
             setup: shared_ab(2, 0),
             threads: vec![
                 thread("mm0 PMD fault A[0], pin A[1], unpin", |cx| {
-                    handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pmd);
+                    handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pmd);
                     // A PMD-aligned VMA: a fault-in of the pin is a PMD fault.
                     pin_unpin(cx, 0, 1, false, GupFlags { huge: true, ..PIN });
                 }),
                 thread("mm1 PMD fault A[0] (shared refault)", |cx| {
-                    handle_mm_fault(cx, 1, 0, 0, false, FaultSize::Pmd);
+                    handle_mm_fault(cx, Mm(1), FILE_A, 0, Read, FaultSize::Pmd);
                 }),
             ],
-            post: None,
         expect: None,
         }],
     }
@@ -152,7 +155,7 @@ fn s13_expect(_: KernelState) -> Expect {
 pub(crate) fn s13() -> Scenario {
     let pinner = || {
         thread("mm0 fault A[0], pin, unpin", |cx| {
-            handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pte);
+            handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte);
             pin_unpin(cx, 0, 0, false, PIN);
         })
     };
@@ -174,35 +177,33 @@ Result: finds (H6) in the base variant — T1 waits for refcount 0 while T2's ma
                 name: "refault",
                 setup: file_a(2),
                 threads: vec![
-                    thread("truncate A to 0", |cx| xfs_truncate(cx, 0, 0)),
+                    thread("truncate A to 0", |cx| xfs_setattr_size(cx, FILE_A, 0)),
                     thread("mm1 read fault A[0]", |cx| {
-                        handle_mm_fault(cx, 1, 0, 0, false, FaultSize::Pte);
+                        handle_mm_fault(cx, Mm(1), FILE_A, 0, Read, FaultSize::Pte);
                     }),
                     pinner(),
                 ],
-                post: None,
             expect: None,
             },
             Variant {
                 name: "refault-munmap",
                 setup: file_a(2),
                 threads: vec![
-                    thread("truncate A to 0", |cx| xfs_truncate(cx, 0, 0)),
+                    thread("truncate A to 0", |cx| xfs_setattr_size(cx, FILE_A, 0)),
                     thread("mm1 read fault A[0], then munmap", |cx| {
-                        handle_mm_fault(cx, 1, 0, 0, false, FaultSize::Pte);
-                        munmap(cx, 1, 0);
+                        handle_mm_fault(cx, Mm(1), FILE_A, 0, Read, FaultSize::Pte);
+                        munmap(cx, Mm(1), FILE_A);
                     }),
                     // Its own fault may land in the window too: it unmaps
                     // before unpinning.
                     thread("mm0 fault A[0], pin, munmap, unpin", |cx| {
-                        handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pte);
-                        if let Ok(p) = get_user_pages(cx, 0, 0, 0, PIN) {
-                            munmap(cx, 0, 0);
+                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte);
+                        if let Ok(p) = __get_user_pages(cx, Mm(0), FILE_A, 0, PIN) {
+                            munmap(cx, Mm(0), FILE_A);
                             unpin_user_page(cx, p);
                         }
                     }),
                 ],
-                post: None,
                 expect: Some(holds),
             },
         ],

@@ -9,9 +9,10 @@ mod writeback;
 
 use std::sync::Arc;
 
-use daxcheck_core::exec::{PostCheck, ThreadSpec};
-use daxcheck_core::fs::FaultSize;
-use daxcheck_core::world::{Block, Cx, FileSetup, Setup, DAX_BASE};
+use daxcheck_core::cx::Cx;
+use daxcheck_core::exec::ThreadSpec;
+use daxcheck_core::vm::FaultSize;
+use daxcheck_core::world::Setup;
 use daxcheck_core::{KernelState, Mutant};
 
 /// What a scenario is expected to show on an unmutated model.
@@ -35,17 +36,12 @@ impl Expect {
 }
 
 /// The explorer a scenario runs under when none is named.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DefaultExplorer {
-    Loom,
-    Pct,
-}
+pub type DefaultExplorer = crate::explore::ExplorerKind;
 
 pub struct Variant {
     pub name: &'static str,
     pub setup: Setup,
     pub threads: Vec<ThreadSpec>,
-    pub post: Option<PostCheck>,
     /// This variant's own expected result, when it differs from the
     /// scenario's.
     pub expect: Option<fn(KernelState) -> Expect>,
@@ -87,25 +83,7 @@ pub(crate) fn thread(
 /// One file A of one PMD range (two pages) backed by the PMD-aligned blocks
 /// pfn 8 and 9, mapped by `mms` processes.
 pub(crate) fn file_a(mms: u8) -> Setup {
-    Setup {
-        files: vec![FileSetup {
-            pages: 2,
-            size: 2,
-            blocks: vec![
-                Some(Block {
-                    pfn: DAX_BASE,
-                    shared: false,
-                }),
-                Some(Block {
-                    pfn: DAX_BASE + 1,
-                    shared: false,
-                }),
-            ],
-        }],
-        mms,
-        dax_frames: 2,
-        ext: Default::default(),
-    }
+    Setup::file(2).mms(mms)
 }
 
 pub(crate) fn size_name(s: FaultSize) -> &'static str {

@@ -1,10 +1,17 @@
 //! Reflink scenarios: S7 (two files share one folio, H3), S14 (the XFS
-//! two-inode remap lock), S15 (reuse after disassociation, H5).
+//! two-inode remap lock), S15 (reuse after disassociation, H5), S17 (a
+//! shared-extent refault in one file) and S18 (a shared-extent PTE fault
+//! inside a PMD entry, H7).
 
-use daxcheck_core::fs::{handle_mm_fault, xfs_punch_hole, xfs_reflink_remap, FaultSize};
-use daxcheck_core::gup::{get_user_pages, unpin_user_page, GupFlags};
-use daxcheck_core::mm::munmap;
+use daxcheck_core::mm::gup::{__get_user_pages, unpin_user_page, GupFlags};
+use daxcheck_core::mm::memory::{handle_mm_fault, munmap};
+use daxcheck_core::vfs::vfs_fsync_range;
+use daxcheck_core::vm::Access::Read;
+use daxcheck_core::vm::FaultSize;
 use daxcheck_core::world::{Block, FileSetup, Setup, DAX_BASE};
+use daxcheck_core::world::{File, Mm, FILE_A, FILE_B};
+use daxcheck_core::xfs::inode::xfs_free_file_space;
+use daxcheck_core::xfs::reflink::xfs_reflink_remap_range;
 use daxcheck_core::{KernelState, Mutant};
 
 use super::{holds, thread, DefaultExplorer, Expect, Scenario, Variant};
@@ -69,7 +76,7 @@ pub(crate) fn s7() -> Scenario {
                 (b'A' + file) as char
             ),
             move |cx| {
-                handle_mm_fault(cx, mm, file, 0, false, FaultSize::Pte);
+                handle_mm_fault(cx, Mm(mm), File(file), 0, Read, FaultSize::Pte);
             },
         )
     };
@@ -93,7 +100,6 @@ Result: finds (H3): under loom the two associations are unordered accesses (a da
                 name: "faults",
                 setup: shared_ab(2, 0),
                 threads: vec![fault(0, 0), fault(1, 1)],
-                post: None,
                 expect: None,
             },
             Variant {
@@ -102,11 +108,10 @@ Result: finds (H3): under loom the two associations are unordered accesses (a da
                 threads: vec![
                     fault(0, 0),
                     thread("mm1 read fault B[0], then punch B[0..1]", |cx| {
-                        handle_mm_fault(cx, 1, 1, 0, false, FaultSize::Pte);
-                        xfs_punch_hole(cx, 1, 0, 1);
+                        handle_mm_fault(cx, Mm(1), FILE_B, 0, Read, FaultSize::Pte);
+                        xfs_free_file_space(cx, FILE_B, 0, 1);
                     }),
                 ],
-                post: None,
                 expect: None,
             },
         ],
@@ -137,35 +142,33 @@ Result: holds",
             name: "busy-b",
             setup: shared_ab(2, 2),
             threads: vec![
-                thread("reflink remap A -> B", |cx| xfs_reflink_remap(cx, 0, 1)),
+                thread("reflink remap A -> B", |cx| xfs_reflink_remap_range(cx, FILE_A, FILE_B)),
                 thread("mm1 fault B[0], pin, unpin", |cx| {
-                    handle_mm_fault(cx, 1, 1, 0, false, FaultSize::Pte);
-                    let flags = GupFlags { write: false, pin: true, longterm: false, huge: false };
-                    if let Ok(p) = get_user_pages(cx, 1, 1, 0, flags) {
+                    handle_mm_fault(cx, Mm(1), FILE_B, 0, Read, FaultSize::Pte);
+                    let flags = GupFlags { write: false, pin: true, longterm: false, huge: false, fast_only: false };
+                    if let Ok(p) = __get_user_pages(cx, Mm(1), FILE_B, 0, flags) {
                         unpin_user_page(cx, p);
                     }
                 }),
             ],
-            post: None,
             expect: None,
         },
         Variant {
             name: "writeback-waiter",
             setup: shared_ab(2, 2),
             threads: vec![
-                thread("reflink remap A -> B", |cx| xfs_reflink_remap(cx, 0, 1)),
+                thread("reflink remap A -> B", |cx| xfs_reflink_remap_range(cx, FILE_A, FILE_B)),
                 thread("fsync B", |cx| {
-                    daxcheck_core::writeback::vfs_fsync_range(cx, 1, 0, 1);
+                    vfs_fsync_range(cx, FILE_B, 0, 1);
                 }),
                 thread("mm1 pin B[0] for write, fsync B, unpin", |cx| {
-                    let flags = GupFlags { write: true, pin: true, longterm: false, huge: false };
-                    if let Ok(p) = get_user_pages(cx, 1, 1, 0, flags) {
-                        daxcheck_core::writeback::vfs_fsync_range(cx, 1, 0, 1);
+                    let flags = GupFlags { write: true, pin: true, longterm: false, huge: false, fast_only: false };
+                    if let Ok(p) = __get_user_pages(cx, Mm(1), FILE_B, 0, flags) {
+                        vfs_fsync_range(cx, FILE_B, 0, 1);
                         unpin_user_page(cx, p);
                     }
                 }),
             ],
-            post: None,
             expect: None,
         }],
     }
@@ -213,15 +216,15 @@ fn a4() -> Setup {
 /// S15: reuse after disassociation, then a shared association (H5).
 pub(crate) fn s15() -> Scenario {
     let story = |size: FaultSize| {
-        move |cx: &daxcheck_core::world::Cx| {
+        move |cx: &daxcheck_core::cx::Cx| {
             // An order-0 association at index 2 leaves the cell at 2.
-            handle_mm_fault(cx, 0, 0, 2, false, FaultSize::Pte);
-            munmap(cx, 0, 0);
+            handle_mm_fault(cx, Mm(0), FILE_A, 2, Read, FaultSize::Pte);
+            munmap(cx, Mm(0), FILE_A);
             // FICLONE: break both layouts (A's entry goes, the cell keeps 2),
             // then A's blocks become shared with B.
-            xfs_reflink_remap(cx, 0, 1);
-            handle_mm_fault(cx, 1, 0, 2, false, size);
-            handle_mm_fault(cx, 1, 1, 2, false, size);
+            xfs_reflink_remap_range(cx, FILE_A, FILE_B);
+            handle_mm_fault(cx, Mm(1), FILE_A, 2, Read, size);
+            handle_mm_fault(cx, Mm(1), FILE_B, 2, Read, size);
         }
     };
     Scenario {
@@ -239,8 +242,8 @@ Result: finds (H5) on v6.15 and v6.16 (the cell reads as share = 2 before any sh
         explorers: &[DefaultExplorer::Pct],
         catches: &[],
         variants: vec![
-            Variant { name: "pte", setup: a4(), threads: vec![thread("the H5 sequence, PTE faults", story(FaultSize::Pte))], post: None, expect: None },
-            Variant { name: "pmd", setup: a4(), threads: vec![thread("the H5 sequence, PMD faults", story(FaultSize::Pmd))], post: None, expect: None },
+            Variant { name: "pte", setup: a4(), threads: vec![thread("the H5 sequence, PTE faults", story(FaultSize::Pte))], expect: None },
+            Variant { name: "pmd", setup: a4(), threads: vec![thread("the H5 sequence, PMD faults", story(FaultSize::Pmd))], expect: None },
         ],
     }
 }
@@ -251,7 +254,7 @@ pub(crate) fn s17() -> Scenario {
         thread(
             format!("mm{mm} read fault A[0] (shared extent)"),
             move |cx| {
-                handle_mm_fault(cx, mm, 0, 0, false, FaultSize::Pte);
+                handle_mm_fault(cx, Mm(mm), FILE_A, 0, Read, FaultSize::Pte);
             },
         )
     };
@@ -272,7 +275,6 @@ Result: holds",
             name: "pte",
             setup: shared_ab(2, 0),
             threads: vec![fault(0), fault(1)],
-            post: None,
             expect: None,
         }],
     }
@@ -308,13 +310,12 @@ Result: finds (H7, hypothesis of this model): the order-0 store replaces the PMD
             setup: shared_ab(2, 0),
             threads: vec![
                 thread("mm0 PMD read fault A[0]", |cx| {
-                    handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pmd);
+                    handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pmd);
                 }),
                 thread("mm1 PTE read fault A[1]", |cx| {
-                    handle_mm_fault(cx, 1, 0, 1, false, FaultSize::Pte);
+                    handle_mm_fault(cx, Mm(1), FILE_A, 1, Read, FaultSize::Pte);
                 }),
             ],
-            post: None,
             expect: None,
         }],
     }

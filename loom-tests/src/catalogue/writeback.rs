@@ -1,11 +1,17 @@
 //! Scenarios around entry-lock holders that are not faults: writeback (S2,
-//! S12), invalidation and CoW writes (S9, S11), memory failure (S8).
+//! S12), invalidation and CoW writes (S9, S11), memory failure (S8), and
+//! three invalidators with a fault on one entry (S16, B11).
 
-use daxcheck_core::cow::xfs_dax_write_cow;
-use daxcheck_core::fs::{handle_mm_fault, xfs_punch_hole, xfs_truncate, FaultSize};
-use daxcheck_core::memfail::mf_generic_kill_procs;
-use daxcheck_core::world::{Block, FileSetup, Setup, SetupExt, DAX_BASE};
-use daxcheck_core::writeback::vfs_fsync_range;
+use daxcheck_core::mm::memory::handle_mm_fault;
+use daxcheck_core::mm::memory_failure::mf_generic_kill_procs;
+use daxcheck_core::mm::truncate::invalidate_inode_pages2_range;
+use daxcheck_core::vfs::vfs_fsync_range;
+use daxcheck_core::vm::Access::{Read, Write};
+use daxcheck_core::vm::FaultSize;
+use daxcheck_core::world::{FileSetup, Setup, SetupExt, DAX_BASE};
+use daxcheck_core::world::{Mm, FILE_A, FILE_B};
+use daxcheck_core::xfs::file::xfs_file_dax_write;
+use daxcheck_core::xfs::inode::{xfs_free_file_space, xfs_setattr_size};
 use daxcheck_core::{KernelState, Mutant};
 
 use super::reflink::shared_ab;
@@ -14,32 +20,13 @@ use super::{file_a, holds, thread, DefaultExplorer, Expect, Scenario, Variant};
 /// A of two pages (shared with B when `shared`), with `spare` free pmem
 /// frames after it for CoW allocations.
 fn file_spare(shared: bool, spare: u64) -> Setup {
-    let a: Vec<_> = (0..2)
-        .map(|i| {
-            Some(Block {
-                pfn: DAX_BASE + i,
-                shared,
-            })
-        })
-        .collect();
-    let mut files = vec![FileSetup {
-        pages: 2,
-        size: 2,
-        blocks: a.clone(),
-    }];
-    if shared {
-        files.push(FileSetup {
-            pages: 2,
-            size: 2,
-            blocks: a,
-        });
-    }
-    Setup {
-        files,
-        mms: 2,
-        dax_frames: 2 + spare,
-        ext: SetupExt::default(),
-    }
+    let a = FileSetup::backed(2);
+    let files = if shared {
+        vec![a.clone().shared(), a.shared()]
+    } else {
+        vec![a]
+    };
+    Setup::files(files).spare(spare)
 }
 
 /// S2: a busy scan meets an entry another thread holds locked.
@@ -64,15 +51,16 @@ Result: holds",
             setup: file_a(1),
             threads: vec![
                 thread("mm0 write fault A[0], fsync", |cx| {
-                    handle_mm_fault(cx, 0, 0, 0, true, FaultSize::Pte);
-                    vfs_fsync_range(cx, 0, 0, 1);
+                    handle_mm_fault(cx, Mm(0), FILE_A, 0, Write, FaultSize::Pte);
+                    vfs_fsync_range(cx, FILE_A, 0, 1);
                 }),
-                thread("punch hole A[0..1]", |cx| xfs_punch_hole(cx, 0, 0, 1)),
+                thread("punch hole A[0..1]", |cx| {
+                    xfs_free_file_space(cx, FILE_A, 0, 1)
+                }),
                 thread("fsync A", |cx| {
-                    vfs_fsync_range(cx, 0, 0, 1);
+                    vfs_fsync_range(cx, FILE_A, 0, 1);
                 }),
             ],
-            post: None,
             expect: None,
         }],
     }
@@ -106,12 +94,11 @@ Result: -truncate holds; -shared finds (H3: the shared association sets mapping 
                 setup: file_a(2),
                 threads: vec![
                     thread("mm0 read fault A[0], kill pfn 8", |cx| {
-                        handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pte);
+                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte);
                         mf_generic_kill_procs(cx, DAX_BASE);
                     }),
-                    thread("truncate A to 0", |cx| xfs_truncate(cx, 0, 0)),
+                    thread("truncate A to 0", |cx| xfs_setattr_size(cx, FILE_A, 0)),
                 ],
-                post: None,
                 expect: None,
             },
             Variant {
@@ -119,14 +106,13 @@ Result: -truncate holds; -shared finds (H3: the shared association sets mapping 
                 setup: shared_ab(2, 0),
                 threads: vec![
                     thread("mm0 read fault A[0], kill pfn 8", |cx| {
-                        handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pte);
+                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte);
                         mf_generic_kill_procs(cx, DAX_BASE);
                     }),
                     thread("mm1 read fault B[0] (shared extent)", |cx| {
-                        handle_mm_fault(cx, 1, 1, 0, false, FaultSize::Pte);
+                        handle_mm_fault(cx, Mm(1), FILE_B, 0, Read, FaultSize::Pte);
                     }),
                 ],
-                post: None,
                 expect: Some(finds_s8b),
             },
         ],
@@ -160,13 +146,12 @@ Result: finds (H1): the folio is disassociated and split while T1's PMD maps it"
             setup: file_spare(true, 2),
             threads: vec![
                 thread("mm0 PMD read fault A[0]", |cx| {
-                    handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pmd);
+                    handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pmd);
                 }),
                 thread("CoW write A[0]", |cx| {
-                    xfs_dax_write_cow(cx, 0, 0);
+                    xfs_file_dax_write(cx, FILE_A, 0);
                 }),
             ],
-            post: None,
             expect: None,
         }],
     }
@@ -207,16 +192,15 @@ Result: finds (H4)",
             setup,
             threads: vec![
                 thread("mm0 MAP_SYNC write fault A[0]", |cx| {
-                    handle_mm_fault(cx, 0, 0, 0, true, FaultSize::Pte);
+                    handle_mm_fault(cx, Mm(0), FILE_A, 0, Write, FaultSize::Pte);
                 }),
                 thread("CoW write A[0]", |cx| {
-                    xfs_dax_write_cow(cx, 0, 0);
+                    xfs_file_dax_write(cx, FILE_A, 0);
                 }),
                 thread("mm1 read fault A[0]", |cx| {
-                    handle_mm_fault(cx, 1, 0, 0, false, FaultSize::Pte);
+                    handle_mm_fault(cx, Mm(1), FILE_A, 0, Read, FaultSize::Pte);
                 }),
             ],
-            post: None,
             expect: None,
         }],
     }
@@ -242,14 +226,13 @@ Result: holds",
                 setup: file_a(1),
                 threads: vec![
                     thread("mm0 write fault A[0], fsync", |cx| {
-                        handle_mm_fault(cx, 0, 0, 0, true, FaultSize::Pte);
-                        vfs_fsync_range(cx, 0, 0, 1);
+                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Write, FaultSize::Pte);
+                        vfs_fsync_range(cx, FILE_A, 0, 1);
                     }),
                     thread("fsync A", |cx| {
-                        vfs_fsync_range(cx, 0, 0, 1);
+                        vfs_fsync_range(cx, FILE_A, 0, 1);
                     }),
                 ],
-                post: None,
                 expect: None,
             },
             Variant {
@@ -257,15 +240,14 @@ Result: holds",
                 setup: file_a(1),
                 threads: vec![
                     thread("mm0 write A[0], fsync, write again", |cx| {
-                        handle_mm_fault(cx, 0, 0, 0, true, FaultSize::Pte);
-                        vfs_fsync_range(cx, 0, 0, 1);
-                        handle_mm_fault(cx, 0, 0, 0, true, FaultSize::Pte);
+                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Write, FaultSize::Pte);
+                        vfs_fsync_range(cx, FILE_A, 0, 1);
+                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Write, FaultSize::Pte);
                     }),
                     thread("fsync A", |cx| {
-                        vfs_fsync_range(cx, 0, 0, 1);
+                        vfs_fsync_range(cx, FILE_A, 0, 1);
                     }),
                 ],
-                post: None,
                 expect: None,
             },
         ],
@@ -277,7 +259,7 @@ Result: holds",
 pub(crate) fn s16() -> Scenario {
     let inval = |n: u8| {
         thread(format!("invalidate A[0] (#{n})"), |cx| {
-            daxcheck_core::invalidate::invalidate_inode_pages2_range(cx, 0, 0, 0);
+            invalidate_inode_pages2_range(cx, 0, 0, 0);
         })
     };
     let mut setup = file_a(1);
@@ -299,13 +281,12 @@ Result: holds",
             setup,
             threads: vec![
                 thread("mm0 read fault A[0] (hole)", |cx| {
-                    handle_mm_fault(cx, 0, 0, 0, false, FaultSize::Pte);
+                    handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte);
                 }),
                 inval(1),
                 inval(2),
                 inval(3),
             ],
-            post: None,
             expect: None,
         }],
     }

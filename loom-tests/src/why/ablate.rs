@@ -5,6 +5,7 @@
 use daxcheck_core::{KernelState, Mutant};
 
 use crate::catalogue::Scenario;
+use crate::explore::ExplorerKind;
 use crate::run::{self, Budget, Run};
 
 /// A guard site and the mutant that removes it.
@@ -125,14 +126,14 @@ pub fn ablate(
     cat: &[Scenario],
     g: &'static Guard,
     scenarios: &[(usize, Vec<usize>)],
-    explorer: Option<&str>,
+    explorer: Option<ExplorerKind>,
     kernel: KernelState,
     budget: &Budget,
     jobs: usize,
 ) -> Result<Ablation, String> {
     let mut runs = Vec::new();
     for (si, vis) in scenarios {
-        let ex = run::explorers_for(explorer, &cat[*si], budget)?;
+        let ex = run::explorers_for(explorer, &cat[*si], budget);
         for &vi in vis {
             for e in &ex {
                 runs.push(Run {

@@ -342,22 +342,14 @@ pub struct AnswersArgs {
     pub witnesses: String,
 }
 
-pub fn answers(a: AnswersArgs) -> std::process::ExitCode {
-    let text = match render(Path::new(&a.witnesses), &a.witnesses) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("daxcheck: {e}");
-            return std::process::ExitCode::from(2);
-        }
-    };
-    if let Err(e) = std::fs::write(&a.out, text) {
-        eprintln!("daxcheck: {}: {e}", a.out.display());
-        return std::process::ExitCode::from(2);
-    }
-    println!(
-        "wrote {} and its witnesses under {}/",
+pub fn answers(a: AnswersArgs) -> crate::cmd::Res {
+    let text = render(Path::new(&a.witnesses), &a.witnesses).map_err(crate::cmd::Fail)?;
+    std::fs::write(&a.out, text)
+        .map_err(|e| crate::cmd::Fail(format!("{}: {e}", a.out.display())))?;
+    crate::cmd::out(&format!(
+        "wrote {} and its witnesses under {}/\n",
         a.out.display(),
         a.witnesses
-    );
-    std::process::ExitCode::SUCCESS
+    ))?;
+    Ok(std::process::ExitCode::SUCCESS)
 }

@@ -11,7 +11,10 @@ use super::ablate::{ablate, guard, GUARDS};
 use super::report::{field, Agg, At};
 use super::{explore_recorded, witness_dir, Scope};
 use crate::catalogue::catalogue;
+use crate::cmd::{out, Fail, Format, Res};
+use crate::explore::ExplorerKind;
 use crate::run::Budget;
+use clap::value_parser;
 
 /// `daxcheck why FIELD`: what synchronizes a field, its values at a site,
 /// whether a guard is needed.
@@ -34,119 +37,94 @@ pub struct WhyArgs {
     #[arg(long = "scenario")]
     pub scenarios: Vec<String>,
     /// Explore with this mutant switched on.
-    #[arg(long)]
-    pub mutant: Option<String>,
-    /// Kernel state: v6.15, v6.16 or 2026.
-    #[arg(long, default_value = "v6.15")]
-    pub kernel: String,
-    /// loom, pct or random; default: each scenario's own.
-    #[arg(long)]
-    pub explorer: Option<String>,
+    #[arg(long, value_enum, ignore_case = true, hide_possible_values = true)]
+    pub mutant: Option<Mutant>,
+    /// Kernel state.
+    #[arg(long, value_enum, ignore_case = true, default_value_t = KernelState::V6_15)]
+    pub kernel: KernelState,
+    /// The explorer; default: each scenario's own.
+    #[arg(long, value_enum, ignore_case = true)]
+    pub explorer: Option<ExplorerKind>,
     /// loom preemption bound.
-    #[arg(long, default_value_t = 2)]
-    pub bound: usize,
+    #[arg(long, default_value_t = 2, value_parser = value_parser!(u64).range(0..=255))]
+    pub bound: u64,
     /// PCT depth.
-    #[arg(long, default_value_t = 3)]
-    pub depth: usize,
+    #[arg(long, default_value_t = 3, value_parser = value_parser!(u64).range(1..=10_000))]
+    pub depth: u64,
     /// shuttle iterations per scenario variant.
-    #[arg(long, default_value_t = 2000)]
-    pub iterations: usize,
+    #[arg(long, default_value_t = 2000,
+          value_parser = value_parser!(u64).range(1..=1_000_000_000))]
+    pub iterations: u64,
     /// shuttle seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// text or json.
-    #[arg(long, default_value = "text")]
-    pub format: String,
-}
-
-fn bad(msg: impl std::fmt::Display) -> ExitCode {
-    eprintln!("daxcheck: {msg}");
-    ExitCode::from(2)
+    #[arg(long, value_enum, ignore_case = true, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 impl WhyArgs {
-    fn budget(&self) -> Result<Budget, String> {
-        if self.depth == 0 {
-            return Err("--depth must be at least 1".into());
-        }
-        Ok(Budget {
-            bound: self.bound,
-            depth: self.depth,
-            iterations: self.iterations,
+    fn budget(&self) -> Budget {
+        Budget {
+            bound: self.bound as usize,
+            depth: self.depth as usize,
+            iterations: self.iterations as usize,
             seed: self.seed,
-        })
+        }
     }
 }
 
-pub fn why(a: WhyArgs) -> ExitCode {
-    let json = match a.format.as_str() {
-        "text" => false,
-        "json" => true,
-        f => return bad(format!("unknown format `{f}` (known: text, json)")),
-    };
-    let kernel = match KernelState::parse(&a.kernel) {
-        Ok(k) => k,
-        Err(e) => return bad(e),
-    };
-    let mutant = match a.mutant.as_deref().map(Mutant::parse).transpose() {
-        Ok(m) => m,
-        Err(e) => return bad(e),
-    };
-    let budget = match a.budget() {
-        Ok(b) => b,
-        Err(e) => return bad(e),
-    };
+pub fn why(a: WhyArgs) -> Res {
+    let json = a.format == Format::Json;
+    let kernel = a.kernel;
+    let mutant = a.mutant;
+    let budget = a.budget();
     if a.without.as_deref() == Some("list") || (a.list && a.without.is_some()) {
+        let mut t = String::new();
         for g in &GUARDS {
-            println!("{:<42} {}  ({})", g.name, g.site, g.mutant.name());
+            t.push_str(&format!(
+                "{:<42} {}  ({})\n",
+                g.name,
+                g.site,
+                g.mutant.name()
+            ));
         }
-        return ExitCode::SUCCESS;
+        out(&t)?;
+        return Ok(ExitCode::SUCCESS);
     }
     if a.list {
+        let mut t = String::new();
         for (f, d) in FIELDS {
-            println!("{f:<22} {d}");
+            t.push_str(&format!("{f:<22} {d}\n"));
         }
-        return ExitCode::SUCCESS;
+        out(&t)?;
+        return Ok(ExitCode::SUCCESS);
     }
     let cat = catalogue();
-    let scope = match Scope::new(
-        &cat,
-        &a.scenarios,
-        kernel,
-        mutant,
-        a.explorer.clone(),
-        budget,
-    ) {
-        Ok(s) => s,
-        Err(e) => return bad(e),
-    };
+    let scope = Scope::new(&cat, &a.scenarios, kernel, mutant, a.explorer, budget).map_err(Fail)?;
     if let Some(w) = &a.without {
         let gs: Vec<_> = if w == "all" {
             GUARDS.iter().collect()
         } else {
-            match guard(w) {
-                Ok(g) => vec![g],
-                Err(e) => return bad(e),
-            }
+            vec![guard(w).map_err(Fail)?]
         };
         let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let mut out = Vec::new();
+        let mut res = Vec::new();
         for g in gs {
-            match ablate(
-                &cat,
-                g,
-                &scope.runs,
-                a.explorer.as_deref(),
-                kernel,
-                &scope.budget,
-                jobs,
-            ) {
-                Ok(r) => out.push(r),
-                Err(e) => return bad(e),
-            }
+            res.push(
+                ablate(
+                    &cat,
+                    g,
+                    &scope.runs,
+                    a.explorer,
+                    kernel,
+                    &scope.budget,
+                    jobs,
+                )
+                .map_err(Fail)?,
+            );
         }
         if json {
-            let v: Vec<_> = out
+            let v: Vec<_> = res
                 .iter()
                 .map(|r| {
                     serde_json::json!({
@@ -158,32 +136,30 @@ pub fn why(a: WhyArgs) -> ExitCode {
                     })
                 })
                 .collect();
-            println!("{}", serde_json::Value::Array(v));
+            out(&format!("{}\n", serde_json::Value::Array(v)))?;
         } else {
-            for r in &out {
-                print!("{}", r.render());
+            for r in &res {
+                out(&r.render())?;
             }
         }
-        return ExitCode::SUCCESS;
+        return Ok(ExitCode::SUCCESS);
     }
     let Some(name) = &a.field else {
-        return bad("name a field (`daxcheck why --list` lists them), or --without CHECK");
+        return Err(Fail(
+            "name a field (`daxcheck why --list` lists them), or --without CHECK".into(),
+        ));
     };
-    let f = match field(name) {
-        Ok(f) => f,
-        Err(e) => return bad(e),
-    };
+    let f = field(name).map_err(Fail)?;
     let agg = Rc::new(RefCell::new(Agg::new(f, a.at.as_deref().map(At::parse))));
     let sink = agg.clone();
-    if let Err(e) = explore_recorded(
+    explore_recorded(
         &cat,
         &scope,
         Rc::new(RefCell::new(move |o: &_, n, rec: &_, acc: &[_]| {
             sink.borrow_mut().add(o, n, rec, acc)
         })),
-    ) {
-        return bad(e);
-    }
+    )
+    .map_err(Fail)?;
     let agg = agg.borrow();
     let saved = agg.verdict_witness().map(|w| {
         let dir = witness_dir();
@@ -211,12 +187,12 @@ pub fn why(a: WhyArgs) -> ExitCode {
             .iter()
             .map(|(k, p)| (k.clone(), p.clone()))
             .collect::<std::collections::BTreeMap<_, _>>());
-        println!("{v}");
+        out(&format!("{v}\n"))?;
     } else {
-        print!("{}", agg.render_text(saved.as_deref()));
+        out(&agg.render_text(saved.as_deref()))?;
         for (v, p) in &value_files {
-            println!("  value {v}: daxcheck replay {p}");
+            out(&format!("  value {v}: daxcheck replay {p}\n"))?;
         }
     }
-    ExitCode::SUCCESS
+    Ok(ExitCode::SUCCESS)
 }

@@ -16,6 +16,7 @@ pub mod report;
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -24,7 +25,8 @@ use daxcheck_core::trace::{RecState, Recorder};
 use daxcheck_core::{KernelState, Mutant};
 
 use crate::catalogue::{resolve, Scenario};
-use crate::explore::{explore, Explorer};
+use crate::cmd;
+use crate::explore::{explore, Explorer, ExplorerKind};
 use crate::replay::{digest, ReplayFile};
 use crate::run::{self, Budget};
 
@@ -72,7 +74,7 @@ pub struct Scope {
     pub runs: Vec<(usize, Vec<usize>)>,
     pub kernel: KernelState,
     pub mutant: Option<Mutant>,
-    pub explorer: Option<String>,
+    pub explorer: Option<ExplorerKind>,
     pub budget: Budget,
 }
 
@@ -83,7 +85,7 @@ impl Scope {
         specs: &[String],
         kernel: KernelState,
         mutant: Option<Mutant>,
-        explorer: Option<String>,
+        explorer: Option<ExplorerKind>,
         budget: Budget,
     ) -> Result<Scope, String> {
         let mut runs = Vec::new();
@@ -94,9 +96,6 @@ impl Scope {
         }
         for s in specs {
             runs.push(resolve(cat, s)?);
-        }
-        for (si, _) in &runs {
-            run::explorers_for(explorer.as_deref(), &cat[*si], &budget)?;
         }
         Ok(Scope {
             runs,
@@ -137,7 +136,7 @@ pub fn explore_recorded(cat: &[Scenario], scope: &Scope, f: Sink) -> Result<usiz
     let mut total = 0;
     for (si, vis) in &scope.runs {
         let sc = &cat[*si];
-        let explorers = run::explorers_for(scope.explorer.as_deref(), sc, &scope.budget)?;
+        let explorers = run::explorers_for(scope.explorer, sc, &scope.budget);
         for &vi in vis {
             for ex in &explorers {
                 let mut m = run::model_of(sc, vi, scope.kernel, scope.mutant);
@@ -206,6 +205,15 @@ impl Witness {
                 .map_or_else(|| "none".to_string(), |v| v.check.id()),
             schedule: self.rec.events.iter().map(|e| e.tid).collect(),
             digest: digest(&self.rec),
+            fingerprint: {
+                let cat = crate::catalogue::catalogue();
+                resolve(
+                    &cat,
+                    &format!("{}/{}", self.origin.scenario, self.origin.variant),
+                )
+                .ok()
+                .map(|(si, vis)| crate::replay::fingerprint(&cat[si], vis[0]))
+            },
         }
     }
 
@@ -259,10 +267,13 @@ pub fn witness_dir() -> PathBuf {
 
 /// `daxcheck replay` of a witness that breaks no check: reproduced when the
 /// trace has the recorded digest.
-pub fn replay_clean(r: &run::RunResult, rf: &ReplayFile, file: &Path) -> std::process::ExitCode {
+pub fn replay_clean(r: &run::RunResult, rf: &ReplayFile, file: &Path) -> cmd::Res {
     let Some(rec) = &r.outcome.last else {
-        println!("replay of {} produced no execution", file.display());
-        return std::process::ExitCode::from(1);
+        cmd::out(&format!(
+            "replay of {} produced no execution\n",
+            file.display()
+        ))?;
+        return Ok(ExitCode::from(1));
     };
     let mut out = format!(
         "== {}  kernel {}  mutant {}  {} (a witness: no check broken)\n\ntrace (step, thread, kernel function: event):\n",
@@ -272,15 +283,15 @@ pub fn replay_clean(r: &run::RunResult, rf: &ReplayFile, file: &Path) -> std::pr
         r.explorer.describe()
     );
     rec.render_trace(&mut out);
-    print!("{out}");
+    cmd::out(&out)?;
     if digest(rec) != rf.digest || !rec.violations.is_empty() {
-        println!("\nreplay diverged: the trace differs from the recorded one (was the model changed since {} was written?)", file.display());
-        return std::process::ExitCode::from(1);
+        cmd::out(&format!("\nreplay diverged: the trace differs from the recorded one (was the model changed since {} was written?)\n", file.display()))?;
+        return Ok(ExitCode::from(1));
     }
-    println!(
-        "\nreplay reproduced the recorded execution exactly ({} steps, digest {:016x})",
+    cmd::out(&format!(
+        "\nreplay reproduced the recorded execution exactly ({} steps, digest {:016x})\n",
         rf.schedule.len(),
         rf.digest
-    );
-    std::process::ExitCode::SUCCESS
+    ))?;
+    Ok(ExitCode::SUCCESS)
 }

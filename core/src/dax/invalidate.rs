@@ -1,21 +1,20 @@
-//! Invalidation (spec §3.9): `__dax_invalidate_entry` and its two callers'
-//! entry points, `invalidate_inode_pages2_range` with the DAX order (entries
-//! first, page tables only at the end, hypothesis H1), and
+//! `fs/dax.c` (v6.15, 00c010e1): invalidation (spec §3.9):
+//! `__dax_invalidate_entry` and its two callers' entry points, and
 //! `__dax_clear_dirty_range`, which a CoW write runs first so that dirty
 //! entries can be invalidated too.
 
 use crate::config::Mutant;
-use crate::dax::{
-    dax_disassociate_entry, get_next_unlocked_entry, put_unlocked_entry,
-    wait_entry_unlocked_exclusive, Lookup,
+use crate::cx::Cx;
+use crate::dax::entry_lock::Lookup;
+use crate::dax::entry_lock::{
+    get_next_unlocked_entry, put_unlocked_entry, wait_entry_unlocked_exclusive,
 };
+use crate::dax::folio::dax_disassociate_entry;
 use crate::entry::*;
-use crate::mm;
 use crate::trace::{file_name, What};
 use crate::wait::WakeMode;
-use crate::world::Cx;
 
-/// `__dax_invalidate_entry`: remove the entry at `index` once it is
+/// `fs/dax.c` `__dax_invalidate_entry`: remove the entry at `index` once it is
 /// unlocked; unless `trunc`, keep it if it is DIRTY or TOWRITE. Wakes every
 /// waiter (WAKE_ALL, since the B11 fix). Returns 1 if an entry was removed.
 pub fn __dax_invalidate_entry(cx: &Cx, file: u8, index: u64, trunc: bool) -> i32 {
@@ -40,6 +39,7 @@ pub fn __dax_invalidate_entry(cx: &Cx, file: u8, index: u64, trunc: bool) -> i32
                 new: None,
             });
             xa.nrpages -= dax_entry_pages(e) as i64;
+            crate::access::nrpages(cx, file, xa.nrpages + dax_entry_pages(e) as i64, xa.nrpages);
             ret = 1;
         }
     }
@@ -55,51 +55,15 @@ pub fn __dax_invalidate_entry(cx: &Cx, file: u8, index: u64, trunc: bool) -> i32
     ret
 }
 
-/// `dax_invalidate_mapping_entry_sync`: invalidate the entry at `index` if
-/// it is clean. Returns 1 if it was removed.
+/// `fs/dax.c` `dax_invalidate_mapping_entry_sync`: invalidate the entry at
+/// `index` if it is clean. Returns 1 if it was removed.
 pub fn dax_invalidate_mapping_entry_sync(cx: &Cx, file: u8, index: u64) -> i32 {
     let _f = cx.enter("dax_invalidate_mapping_entry_sync");
     __dax_invalidate_entry(cx, file, index, false)
 }
 
-/// `invalidate_inode_pages2_range` for a DAX mapping: invalidate every
-/// clean entry in `[start, end]`, then unmap the whole range from every
-/// process. Entries go (and their folios are disassociated, possibly split)
-/// **before** the page tables that map them: H1. Returns 0 or -EBUSY when
-/// a dirty entry was kept.
-pub fn invalidate_inode_pages2_range(cx: &Cx, file: u8, start: u64, end: u64) -> i32 {
-    let _f = cx.enter("invalidate_inode_pages2_range");
-    // find_get_entries walks the xarray under RCU; the model has no RCU and
-    // reads the batch in one xa_lock section. Each index is re-looked-up
-    // (and waited for) by __dax_invalidate_entry.
-    let batch: Vec<u64> = {
-        let xa = cx.xa_lock(file);
-        if xa.is_empty() {
-            // mapping_empty(): return before the unmap.
-            return 0;
-        }
-        let mut v = Vec::new();
-        let mut cursor = start;
-        while let Some((base, e)) = xa.find_from(cursor, end) {
-            // The batch names an entry by the index the walk met it at.
-            v.push(base.max(cursor));
-            cursor = base + dax_entry_pages(e);
-        }
-        v
-    };
-    let mut ret = 0;
-    for index in batch {
-        if dax_invalidate_mapping_entry_sync(cx, file, index) == 0 {
-            ret = -16; // -EBUSY
-        }
-    }
-    // "For DAX we invalidate page tables after invalidating page cache."
-    mm::unmap_mapping_pages(cx, file, start, end);
-    ret
-}
-
-/// `__dax_clear_dirty_range`: wait for each entry in `[start, end]` to be
-/// unlocked and clear its DIRTY and TOWRITE marks, passing the wake on.
+/// `fs/dax.c` `__dax_clear_dirty_range`: wait for each entry in `[start, end]`
+/// to be unlocked and clear its DIRTY and TOWRITE marks, passing the wake on.
 pub fn __dax_clear_dirty_range(cx: &Cx, file: u8, start: u64, end: u64) {
     let _f = cx.enter("__dax_clear_dirty_range");
     let mut xa = cx.xa_lock(file);

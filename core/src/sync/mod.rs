@@ -10,6 +10,7 @@
 //! Every method is `#[track_caller]` so that loom's reports point into the
 //! model, not into this file.
 
+pub mod shadow;
 use std::cell::Cell;
 use std::ops::{Deref, DerefMut};
 

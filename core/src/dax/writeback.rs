@@ -1,24 +1,26 @@
-//! fs/dax.c writeback (spec §3.10): `tag_pages_for_writeback`,
-//! `dax_writeback_mapping_range`, `dax_writeback_one` and its rmap walk
-//! `pfn_mkclean_range`; and the fsync that drives it (`vfs_fsync_range` →
-//! `xfs_file_fsync`), which also makes the file's metadata durable.
+//! `fs/dax.c` (v6.15, 00c010e1): writeback (spec §3.10):
+//! `tag_pages_for_writeback`, `dax_writeback_mapping_range` and
+//! `dax_writeback_one` (whose rmap walk is `mm::rmap::pfn_mkclean_range`).
 //!
 //! Left out: the `XA_CHECK_SCHED` pause every 4096 entries (the files are
 //! tiny), `dax_flush` (a note: the model has no cache), mmu notifiers, and
 //! writeback errors (`mapping_set_error`).
 
 use crate::config::Mutant;
-use crate::dax::{
-    dax_lock_entry, dax_wake_entry, get_next_unlocked_entry, put_unlocked_entry, Lookup,
+use crate::cx::{Cx, LockId};
+use crate::dax::entry_lock::Lookup;
+use crate::dax::entry_lock::{
+    dax_lock_entry, dax_wake_entry, get_next_unlocked_entry, put_unlocked_entry,
 };
 use crate::entry::*;
-use crate::trace::{file_name, LockId, What};
-use crate::violation::Check;
+use crate::mm::rmap::pfn_mkclean_range;
+use crate::trace::{file_name, What};
+use crate::violation::{Check, Inv};
 use crate::wait::WakeMode;
-use crate::world::{Cx, Pmd, Pte};
+use crate::world::{Pmd, Pte};
 
-/// `tag_pages_for_writeback`: copy DIRTY to TOWRITE for every entry in
-/// `[start, end]`, under `xa_lock`.
+/// `fs/dax.c` `tag_pages_for_writeback`: copy DIRTY to TOWRITE for every entry
+/// in `[start, end]`, under `xa_lock`.
 pub fn tag_pages_for_writeback(cx: &Cx, file: u8, start: u64, end: u64) {
     let _f = cx.enter("tag_pages_for_writeback");
     let mut xa = cx.xa_lock(file);
@@ -37,15 +39,11 @@ pub fn tag_pages_for_writeback(cx: &Cx, file: u8, start: u64, end: u64) {
     }
 }
 
-/// `dax_writeback_mapping_range` for `WB_SYNC_ALL` over the whole file
-/// (`wbc->range_start = 0, range_end = LLONG_MAX`). Returns 0 or -EIO.
-pub fn dax_writeback_mapping_range(cx: &Cx, file: u8) -> i32 {
-    writeback_range(cx, file, 0, u64::MAX)
-}
-
-/// The body of `dax_writeback_mapping_range` for `wbc->range_start..=range_end`
-/// (in pages): tag, then write back every TOWRITE entry in index order.
-pub(crate) fn writeback_range(cx: &Cx, file: u8, start: u64, end: u64) -> i32 {
+/// `fs/dax.c` `dax_writeback_mapping_range` for `WB_SYNC_ALL` over
+/// `wbc->range_start..=range_end` (in pages; `0..=u64::MAX` is the whole
+/// file): tag, then write back every TOWRITE entry in index order. Returns 0
+/// or -EIO.
+pub fn dax_writeback_mapping_range(cx: &Cx, file: u8, start: u64, end: u64) -> i32 {
     let _f = cx.enter("dax_writeback_mapping_range");
     {
         // mapping_empty(): nothing to write back.
@@ -80,16 +78,16 @@ pub(crate) fn writeback_range(cx: &Cx, file: u8, start: u64, end: u64) -> i32 {
     ret
 }
 
-/// `dax_writeback_one`: with `xa_lock` held, lock the entry, clear TOWRITE,
-/// write-protect every mapping of its pfns, flush, then store it unlocked and
-/// clear DIRTY. Returns with `xa_lock` held, and 0 or -EIO.
+/// `fs/dax.c` `dax_writeback_one`: with `xa_lock` held, lock the entry, clear
+/// TOWRITE, write-protect every mapping of its pfns, flush, then store it
+/// unlocked and clear DIRTY. Returns with `xa_lock` held, and 0 or -EIO.
 pub fn dax_writeback_one<'a>(
     cx: &'a Cx,
     file: u8,
-    xa: crate::world::Held<'a, Xarray>,
+    xa: crate::cx::Held<'a, Xarray>,
     index: u64,
     entry: u64,
-) -> (crate::world::Held<'a, Xarray>, i32) {
+) -> (crate::cx::Held<'a, Xarray>, i32) {
     let _f = cx.enter("dax_writeback_one");
     let mut xa = xa;
     let mut entry = entry;
@@ -151,7 +149,7 @@ pub fn dax_writeback_one<'a>(
     let count = dax_entry_pages(entry);
     let index = align_index(base, dax_entry_order(entry));
     {
-        let w = cx.world();
+        let w = &cx.w;
         let _i = cx.down_read(&w.files[file as usize].i_mmap, LockId::IMmap(file));
         // vma_interval_tree_foreach over [index, index + count - 1]: every
         // live VMA of the file (each process maps the whole file).
@@ -168,7 +166,7 @@ pub fn dax_writeback_one<'a>(
     let owner = xa.owners.remove(&index);
     if old != Some(entry | DAX_LOCKED) || owner != Some(cx.tid) {
         cx.violate(
-            Check::Inv(10),
+            Check::Inv(Inv::EntryLockExclusion),
             format!(
                 "T{} stores {}[{index}] unlocked, but found {:?} owned by {:?}",
                 cx.tid,
@@ -187,103 +185,12 @@ pub fn dax_writeback_one<'a>(
     (xa, 0)
 }
 
-/// `pfn_mkclean_range` → `page_vma_mkclean_one`: in one process's VMA of
-/// the file, write-protect (and clean) every PTE or PMD that maps a pfn in
-/// `[pfn, pfn + nr)` at `[pgoff, pgoff + nr)`, each under its page-table lock.
-/// Returns how many mappings were cleaned.
-pub fn pfn_mkclean_range(cx: &Cx, mm: u8, file: u8, pfn: u64, nr: u64, pgoff: u64) -> usize {
-    let _f = cx.enter("pfn_mkclean_range");
-    let w = cx.world();
-    let slots = &w.mms[mm as usize].pt[file as usize];
-    let hits = |p: u64| p >= pfn && p < pfn + nr;
-    let mut cleaned = 0;
-    let mut base = align_index(pgoff, PMD_ORDER);
-    // page_vma_mapped_walk: one PMD slot at a time.
-    while base < pgoff + nr {
-        let Some(s) = slots.get((base / PG_PMD_NR) as usize) else {
-            break;
-        };
-        let sl = (base / PG_PMD_NR) as u8;
-        let mut pmd = cx.lock(&s.pmd, LockId::Pmd(mm, file, sl));
-        match *pmd {
-            Pmd::Huge {
-                pfn: p,
-                write: true,
-                special,
-            } if hits(p) => {
-                // pmdp_invalidate, pmd_wrprotect, pmd_mkclean, set_pmd_at.
-                let new = Pmd::Huge {
-                    pfn: p,
-                    write: false,
-                    special,
-                };
-                crate::mm::set_pmd(cx, mm, file, base, &mut pmd, new);
-                cleaned += 1;
-            }
-            Pmd::Table => {
-                drop(pmd);
-                let mut ptes = cx.lock(&s.ptes, LockId::Pte(mm, file, sl));
-                for i in 0..PG_PMD_NR {
-                    let index = base + i;
-                    if index < pgoff || index >= pgoff + nr {
-                        continue;
-                    }
-                    if let Pte::Present {
-                        pfn: p,
-                        write: true,
-                        special,
-                    } = ptes[i as usize]
-                    {
-                        if hits(p) {
-                            // ptep_clear_flush, pte_wrprotect, pte_mkclean.
-                            let new = Pte::Present {
-                                pfn: p,
-                                write: false,
-                                special,
-                            };
-                            crate::mm::set_pte(cx, mm, file, index, &mut ptes, new);
-                            cleaned += 1;
-                        }
-                    }
-                }
-            }
-            _ => {}
-        }
-        base += PG_PMD_NR;
-    }
-    cleaned
-}
-
-/// `vfs_fsync_range(file, start, end, datasync=1)` → `xfs_file_fsync`:
-/// write back the range's dirty entries, then force the log so every
-/// metadata change of the inode is durable. Returns 0 (no I/O errors here).
-pub fn vfs_fsync_range(cx: &Cx, file: u8, start: u64, end: u64) -> i32 {
-    let _f = cx.enter("vfs_fsync_range");
-    // file_write_and_wait_range → do_writepages → xfs_dax_writepages.
-    let ret = writeback_range(cx, file, start, end);
-    if ret != 0 {
-        return ret;
-    }
-    xfs_fsync_flush_log(cx, file);
-    0
-}
-
-/// `xfs_fsync_flush_log`: the log force; the inode's metadata is durable.
-fn xfs_fsync_flush_log(cx: &Cx, file: u8) {
-    let _f = cx.enter("xfs_fsync_flush_log");
-    let _i = cx.down_write(&cx.w.file(file).ilock, LockId::ILock(file));
-    for c in &cx.w.file(file).meta_dirty {
-        c.set(false);
-    }
-    cx.note(format!("log forced: {} metadata durable", file_name(file)));
-}
-
 /// I16, checked where a data-integrity writeback returns (a model check:
 /// reads shadows only). Every mapping in the range that is still writable
 /// must belong to an entry tagged DIRTY, so that the next fsync flushes what
 /// is written through it. An entry that is gone is I15's business.
 fn check_written_back(cx: &Cx, file: u8, start: u64, end: u64) {
-    let w = cx.world();
+    let w = &cx.w;
     let xa = w.files[file as usize].xa.peek();
     for mm in &w.mms {
         for (s, slot) in mm.pt[file as usize].iter().enumerate() {
@@ -304,7 +211,7 @@ fn check_written_back(cx: &Cx, file: u8, start: u64, end: u64) {
                 if let Some((base, _)) = xa.load(index) {
                     if !xa.dirty.contains(&base) {
                         cx.violate(
-                            Check::Inv(16),
+                            Check::Inv(Inv::DirtyTracking),
                             format!(
                                 "writeback of {} returned while mm{} maps [{index}] writable and entry [{base}] is not DIRTY",
                                 file_name(file),

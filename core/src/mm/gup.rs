@@ -1,19 +1,23 @@
-//! mm/gup.c for fsdax pages (spec §3.12.5): the slow path under the PTL,
-//! GUP-fast (lockless walk, inc-not-zero, re-check), FOLL_PIN accounting and
-//! unpin, which resolves the folio at unpin time.
+//! `mm/gup.c` (v6.15) for fsdax pages (spec §3.12.5): the slow path under
+//! the PTL, GUP-fast (lockless walk, inc-not-zero, re-check), FOLL_PIN
+//! accounting and unpin, which resolves the folio at unpin time.
 
 use crate::config::Mutant;
-use crate::entry::{align_index, PG_PMD_NR, PMD_ORDER};
-use crate::fs::{handle_mm_fault_locked, FaultSize};
-use crate::mm::{folio_order, folio_put_refs, folio_ref_count, page_folio, Fault};
+use crate::cx::{Cx, LockId};
+use crate::entry::*;
+use crate::mm::folio::{folio_order, folio_put_refs, folio_ref_count, page_folio, ref_add};
+use crate::mm::memory::handle_mm_fault_locked;
 use crate::sync::Ordering;
-use crate::trace::{LockId, What};
-use crate::violation::Check;
-use crate::world::{Cx, Pmd, Pte};
+use crate::trace::What;
+use crate::violation::{Check, Inv};
+use crate::vm::{Fault, FaultSize};
+use crate::world::{File, Mm, PinRec, Pmd, Pte};
 
-/// `GUP_PIN_COUNTING_BIAS`: a FOLL_PIN on a small folio adds this much.
+/// `include/linux/mm.h` `GUP_PIN_COUNTING_BIAS`: a FOLL_PIN on a small folio
+/// adds this much.
 pub const GUP_PIN_COUNTING_BIAS: i32 = 1024;
 
+/// `mm/gup.c` `gup_flags`: the FOLL_* bits the model distinguishes.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct GupFlags {
     /// FOLL_WRITE
@@ -24,6 +28,8 @@ pub struct GupFlags {
     pub longterm: bool,
     /// The VMA is PMD-aligned: a fault-in tries a PMD fault first.
     pub huge: bool,
+    /// FOLL_FAST_ONLY: GUP-fast without the slow-path fallback.
+    pub fast_only: bool,
 }
 
 /// A page returned by GUP, to be released by `unpin_user_page`/`put_page`.
@@ -33,19 +39,8 @@ pub struct Pinned {
     pub pin: bool,
 }
 
-/// Model bookkeeping of an outstanding GUP reference: what it added to which
-/// folio (for I1's Pins(f)).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PinRec {
-    pub tid: u8,
-    pub page: u64,
-    pub head: u64,
-    pub refs: i32,
-    pub large: bool,
-}
-
 /// Model bookkeeping: note an outstanding GUP reference for I1.
-fn record(cx: &Cx, page: u64, head: u64, refs: i32, large: bool) {
+pub(crate) fn record(cx: &Cx, page: u64, head: u64, refs: i32, large: bool) {
     let mut p = cx.w.pins.lock().unwrap_or_else(|e| e.into_inner());
     p.push(PinRec {
         tid: cx.tid,
@@ -78,7 +73,8 @@ fn pincount_add(cx: &Cx, head: u64, d: i32) {
     });
 }
 
-/// `try_grab_folio` (slow path, under the PTL): fails on refcount <= 0.
+/// `mm/gup.c` `try_grab_folio` (slow path, under the PTL): fails on refcount <=
+/// 0.
 fn try_grab_folio(cx: &Cx, page: u64, head: u64, flags: GupFlags) -> bool {
     let _f = cx.enter("try_grab_folio");
     let r = folio_ref_count(cx, head);
@@ -91,7 +87,7 @@ fn try_grab_folio(cx: &Cx, page: u64, head: u64, flags: GupFlags) -> bool {
     }
     let large = folio_order(cx, head) > 0;
     let refs = grab_amount(large, flags);
-    crate::mm::ref_add(
+    ref_add(
         cx,
         head,
         refs,
@@ -119,17 +115,18 @@ fn longterm_refused(cx: &Cx, flags: GupFlags) -> bool {
     false
 }
 
-/// `__get_user_pages` → `follow_page_mask` for one page, faulting it in
-/// (`faultin_page`) once if it is not mapped as needed.
-pub fn get_user_pages(
+/// `mm/gup.c` `__get_user_pages` → `follow_page_mask` for one page, faulting it
+/// in (`faultin_page`) once if it is not mapped as needed.
+pub fn __get_user_pages(
     cx: &Cx,
-    mm: u8,
-    file: u8,
+    mm: Mm,
+    file: File,
     index: u64,
     flags: GupFlags,
 ) -> Result<Pinned, &'static str> {
     let _f = cx.enter("__get_user_pages");
-    let w = cx.world();
+    let (mm, file) = (mm.0, file.0);
+    let w = &cx.w;
     let m = &w.mms[mm as usize];
     let _l = cx.down_read(&m.mmap_lock, LockId::MmapLock(mm));
     if !m.vma_live[file as usize].get() {
@@ -139,11 +136,11 @@ pub fn get_user_pages(
         return Err("-EOPNOTSUPP");
     }
     for attempt in 0..2 {
-        match follow_page(cx, mm, file, index, flags) {
+        match follow_page_mask(cx, mm, file, index, flags) {
             Some(Ok(p)) => {
                 if flags.longterm {
                     cx.violate(
-                        Check::Inv(18),
+                        Check::Inv(Inv::NoLongtermPins),
                         format!("FOLL_LONGTERM pin of fsdax page {} succeeded", p.page),
                     );
                 }
@@ -167,9 +164,9 @@ pub fn get_user_pages(
     Err("-EFAULT")
 }
 
-/// `follow_page_mask`: under the PMD or PTE lock, grab the page if it is
-/// mapped with the access asked for. None: fault it in first.
-fn follow_page(
+/// `mm/gup.c` `follow_page_mask`: under the PMD or PTE lock, grab the page if
+/// it is mapped with the access asked for. None: fault it in first.
+fn follow_page_mask(
     cx: &Cx,
     mm: u8,
     file: u8,
@@ -221,37 +218,31 @@ fn follow_page(
     }
 }
 
-/// `get_user_pages_fast` / `pin_user_pages_fast` for one page: the
-/// lockless walk, falling back to the slow path when it bails.
-pub fn get_user_pages_fast(
+/// `mm/gup.c` `gup_fast_fallback` for one page, as `get_user_pages_fast` /
+/// `pin_user_pages_fast` call it: the lockless walk, falling back to the slow
+/// path when it bails, unless `FOLL_FAST_ONLY` (`get_user_pages_fast_only`)
+/// forbids the fallback (and so any fault in the slow path). Recorded as
+/// `gup_fast`, the function whose walk the scope stands for.
+pub fn gup_fast(
     cx: &Cx,
-    mm: u8,
-    file: u8,
+    mm: Mm,
+    file: File,
     index: u64,
     flags: GupFlags,
 ) -> Result<Pinned, &'static str> {
     let _f = cx.enter("gup_fast");
-    if let Some(p) = gup_fast(cx, mm, file, index, flags) {
+    let walked = gup_fast_pgd_range(cx, mm.0, file.0, index, flags);
+    if flags.fast_only {
+        return walked.ok_or("-EFAULT (fast only)");
+    }
+    if let Some(p) = walked {
         return Ok(p);
     }
     cx.note("gup_fast bailed: slow path");
-    get_user_pages(cx, mm, file, index, flags)
+    __get_user_pages(cx, mm, file, index, flags)
 }
 
-/// `get_user_pages_fast_only`: the lockless walk alone (no fallback, so no
-/// fault in the slow path).
-pub fn get_user_pages_fast_only(
-    cx: &Cx,
-    mm: u8,
-    file: u8,
-    index: u64,
-    flags: GupFlags,
-) -> Result<Pinned, &'static str> {
-    let _f = cx.enter("gup_fast");
-    gup_fast(cx, mm, file, index, flags).ok_or("-EFAULT (fast only)")
-}
-
-/// `folio_try_get`: inc-not-zero, fully ordered.
+/// `mm/gup.c` `folio_try_get`: inc-not-zero, fully ordered.
 fn folio_try_get(cx: &Cx, head: u64, refs: i32) -> bool {
     let c = &cx.w.frames[head as usize].refcount;
     if cx.w.has(Mutant::M20) {
@@ -292,12 +283,12 @@ fn folio_try_get(cx: &Cx, head: u64, refs: i32) -> bool {
     }
 }
 
-/// `gup_fast_pte_range` / `gup_fast_pmd_leaf` for one address: None when it
-/// bails to the slow path.
-fn gup_fast(cx: &Cx, mm: u8, file: u8, index: u64, flags: GupFlags) -> Option<Pinned> {
+/// `mm/gup.c` `gup_fast_pte_range` / `gup_fast_pmd_leaf` for one address: None
+/// when it bails to the slow path.
+fn gup_fast_pgd_range(cx: &Cx, mm: u8, file: u8, index: u64, flags: GupFlags) -> Option<Pinned> {
     let s = &cx.w.mms[mm as usize].pt[file as usize][(index / PG_PMD_NR) as usize];
     let pmd = cx.read_once(index, "pmd (lockless)", &s.pmd_word, |p| {
-        crate::trace::Val::Num(crate::world::Word::to_word(p))
+        crate::trace::Val::Num(crate::sync::shadow::Word::to_word(p))
     });
     let (page, head_guess, large_leaf, reread): (u64, u64, bool, Box<dyn Fn() -> bool>) = match pmd
     {
@@ -354,7 +345,7 @@ fn gup_fast(cx: &Cx, mm: u8, file: u8, index: u64, flags: GupFlags) -> Option<Pi
     let large = folio_order(cx, head) > 0;
     let refs = grab_amount(large, flags);
     if refs > 1 {
-        crate::mm::ref_add(
+        ref_add(
             cx,
             head,
             refs - 1,
@@ -395,11 +386,13 @@ fn gup_fast(cx: &Cx, mm: u8, file: u8, index: u64, flags: GupFlags) -> Option<Pi
     })
 }
 
-fn word<T: crate::world::Word>(v: T) -> crate::trace::Val {
+/// A page-table word as a trace value (the lockless walk's reads).
+fn word<T: crate::sync::shadow::Word>(v: T) -> crate::trace::Val {
     crate::trace::Val::Num(v.to_word())
 }
 
-/// `unpin_user_page` / `put_page`: the folio is resolved now, at unpin time.
+/// `mm/gup.c` `unpin_user_page` / `put_page`: the folio is resolved now, at
+/// unpin time.
 pub fn unpin_user_page(cx: &Cx, p: Pinned) {
     let _f = cx.enter(if p.pin { "unpin_user_page" } else { "put_page" });
     let Some(head) = page_folio(cx, p.page) else {

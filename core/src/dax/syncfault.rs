@@ -1,37 +1,43 @@
-//! Synchronous (MAP_SYNC) write faults (spec §3.6): after `dax_fault_iter`
-//! returned NEEDDSYNC with the entry inserted but nothing mapped, the FS
-//! handler, still holding its fault lock shared, fsyncs and then maps the
-//! pfn writable with `dax_insert_pfn_mkwrite`.
+//! `fs/dax.c` (v6.15, 00c010e1): synchronous (MAP_SYNC) write faults (spec
+//! §3.6): after `dax_fault_iter` returned NEEDDSYNC with the entry inserted
+//! but nothing mapped, the FS handler, still holding its fault lock shared,
+//! fsyncs and then maps the pfn writable with `dax_insert_pfn_mkwrite`.
 //!
 //! I17 is checked where the writable mapping is made: the re-found entry
 //! must name the pfn being mapped (H4: the kernel never compares them) and
 //! the block's metadata must be durable.
 
-use crate::dax::{
-    dax_lock_entry, dax_unlock_entry, get_next_unlocked_entry, put_unlocked_entry, Lookup, Vmf,
+use crate::cx::Cx;
+use crate::dax::entry_lock::Lookup;
+use crate::dax::entry_lock::{
+    dax_lock_entry, dax_unlock_entry, get_next_unlocked_entry, put_unlocked_entry,
 };
 use crate::entry::*;
-use crate::mm::{self, page_folio, Fault};
+use crate::mm::folio::{folio_put, folio_ref_inc, page_folio};
+use crate::mm::huge_memory::vmf_insert_folio_pmd;
+use crate::mm::memory::vmf_insert_page_mkwrite;
 use crate::trace::file_name;
-use crate::violation::Check;
+use crate::vfs::vfs_fsync_range;
+use crate::violation::{Check, Inv};
+use crate::vm::{Fault, Vmf};
 use crate::wait::WakeMode;
-use crate::world::Cx;
+use crate::world::File;
 
-/// `dax_finish_sync_fault`: fsync the faulting range, then insert the pfn
-/// writable. `order` is 0 or PMD_ORDER.
+/// `fs/dax.c` `dax_finish_sync_fault`: fsync the faulting range, then insert
+/// the pfn writable. `order` is 0 or PMD_ORDER.
 pub fn dax_finish_sync_fault(cx: &Cx, vmf: &Vmf, pfn: u64, order: u32) -> Fault {
     let _f = cx.enter("dax_finish_sync_fault");
     let start = align_index(vmf.index, order);
     let end = start + (1 << order) - 1;
-    if crate::writeback::vfs_fsync_range(cx, vmf.file, start, end) != 0 {
+    if vfs_fsync_range(cx, File(vmf.file), start, end) != 0 {
         return Fault::SigBus;
     }
     dax_insert_pfn_mkwrite(cx, vmf, pfn, order)
 }
 
-/// `dax_insert_pfn_mkwrite`: re-find the entry (waiting while it is locked),
-/// tag it DIRTY, lock it, and map `pfn` (the one passed in, not the entry's)
-/// writable with the usual temporary reference.
+/// `fs/dax.c` `dax_insert_pfn_mkwrite`: re-find the entry (waiting while it is
+/// locked), tag it DIRTY, lock it, and map `pfn` (the one passed in, not the
+/// entry's) writable with the usual temporary reference.
 pub fn dax_insert_pfn_mkwrite(cx: &Cx, vmf: &Vmf, pfn: u64, order: u32) -> Fault {
     let _f = cx.enter("dax_insert_pfn_mkwrite");
     let file = vmf.file;
@@ -59,17 +65,17 @@ pub fn dax_insert_pfn_mkwrite(cx: &Cx, vmf: &Vmf, pfn: u64, order: u32) -> Fault
         dax_unlock_entry(cx, file, base, e);
         return Fault::SigBus;
     };
-    mm::folio_ref_inc(cx, folio);
+    folio_ref_inc(cx, folio);
     let ret = if order == 0 {
         // The kernel maps `&folio->page`, the folio's head page: the same
         // page as `pfn` unless the folio grew around it (only in H4's race).
-        mm::vmf_insert_page_mkwrite(cx, vmf.mm, file, vmf.index, folio, true)
+        vmf_insert_page_mkwrite(cx, vmf.mm, file, vmf.index, folio, true)
     } else if order == PMD_ORDER {
-        mm::vmf_insert_folio_pmd(cx, vmf.mm, file, vmf.index, folio, true)
+        vmf_insert_folio_pmd(cx, vmf.mm, file, vmf.index, folio, true)
     } else {
         Fault::Fallback
     };
-    mm::folio_put(cx, folio);
+    folio_put(cx, folio);
     dax_unlock_entry(cx, file, base, e);
     ret
 }
@@ -82,7 +88,7 @@ fn check_sync_insert(cx: &Cx, file: u8, base: u64, e: u64, pfn: u64, order: u32)
     let epfn = dax_to_pfn(e);
     if dax_is_zero_entry(e) || dax_is_empty_entry(e) || epfn != pfn {
         cx.violate(
-            Check::Inv(17),
+            Check::Inv(Inv::SyncFaultDurability),
             format!(
                 "H4: dax_insert_pfn_mkwrite maps pfn {pfn} writable at {}[{base}] but the entry it re-found is {}",
                 file_name(file),
@@ -95,7 +101,7 @@ fn check_sync_insert(cx: &Cx, file: u8, base: u64, e: u64, pfn: u64, order: u32)
     for i in base..base + (1 << order) {
         if ino.meta_dirty.get(i as usize).is_some_and(|c| c.peek()) {
             cx.violate(
-                Check::Inv(17),
+                Check::Inv(Inv::SyncFaultDurability),
                 format!(
                     "sync fault maps {}[{i}] writable while its block metadata is not durable",
                     file_name(file)

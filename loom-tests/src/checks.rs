@@ -1,0 +1,118 @@
+//! The vocabulary of a report: every check the model can break (the spec's
+//! invariants I1-I20 and the other kinds of finding) and the hypotheses
+//! H1-H7 the catalogue's `finds` scenarios test. `daxcheck list --checks`
+//! prints it; `docs/checks.md` is its Markdown form, kept equal by a test.
+
+use std::fmt::Write;
+
+use daxcheck_core::violation::{Check, Inv};
+
+/// What each invariant requires, in one line (the spec's §5, reworded).
+const INVARIANTS: [&str; 20] = [
+    "at quiescence a folio's refcount equals its page-table mappings plus its GUP references (in flight: plus temporary and deferred TLB-gather references)",
+    "a refcount never drops below zero; a put on a zero count is the kernel's VM_BUG_ON",
+    "tail pages of a compound folio hold no references; after a split every former page has refcount 0",
+    "a folio's mapping/index (or share count) names exactly the xarray entries that point at it, with the entry's order",
+    "the index/share union is read as a share count only while mapping is NULL, and as an index only while it is set",
+    "a block the filesystem may free has refcount 0, mapcount 0, no mapping, no share, order 0 and clean page[1] fields",
+    "a block is handed to a new owner (associated afresh) only when it is FS-free",
+    "when dax_break_layout returns 0, every folio of the range is idle and no entry is left, until the FS lock is dropped",
+    "dax_folio_put clears and splits a folio only at refcount 0 and mapcount 0",
+    "at most one thread owns an entry lock at a time; unlocking an unlocked entry is the kernel's BUG",
+    "a folio's association (mapping, share, index, order) changes only under its mapping's xa_lock and the entry's lock",
+    "no entry wakeup is lost: every thread waiting on an entry is woken or blocked behind a new owner who will wake it (a hang here is reported as I12)",
+    "a break-layout waiter sleeping on a folio is woken once its refcount reaches 0 (a hang here is reported as I13)",
+    "within one PMD range of a file the xarray holds one PMD entry or PTE entries, never both",
+    "every present PTE/PMD of a DAX VMA maps a pfn whose entry is in the xarray at that index",
+    "a mapping becomes writable only while its entry is marked DIRTY; writeback clears DIRTY only after write-protecting and flushing",
+    "a MAP_SYNC write fault installs a writable PTE only after fsync succeeded, and only while the entry is present",
+    "FOLL_LONGTERM GUP never succeeds on an fsdax folio",
+    "a memory-failure cookie from dax_lock_folio holds the entry lock of the folio's (mapping, index), and mapping stays set until unlock",
+    "a mapping's nrpages equals the sum of 2^order over its entries",
+];
+
+/// The hypotheses about the kernel that `finds` scenarios test (spec §6.3;
+/// H7 is the model's own).
+pub const HYPOTHESES: [(&str, &str); 7] = [
+    ("H1", "invalidation disassociates and splits a PMD folio before unmapping it, so a still-mapped folio is split (S9)"),
+    ("H2", "a shared re-fault splits and re-preps a folio while a concurrent unpin of a tail page reads the split state (S10)"),
+    ("H3", "two files sharing a reflinked block update the folio's mapping/share union under different xa_locks (S7, S8)"),
+    ("H4", "the sync-fault path maps the pfn it was handed without checking it still matches the entry (S11)"),
+    ("H5", "v6.15 leaves a stale index in the union of an order-0 folio, later read as a share count (S15)"),
+    ("H6", "truncate's break-layout drops the FS lock while waiting, a fault maps the page again, and truncate waits on that mapping (S13)"),
+    ("H7", "an order-0 store over a multi-index PMD entry (a shared-extent PTE fault) leaves the xarray inconsistent (S18)"),
+];
+
+/// The other kinds of check: `(id, what it means)`.
+const OTHERS: [(&str, &str); 7] = [
+    ("WARN", "a kernel WARN_ON/WARN_ON_ONCE site was reached; the report quotes the site and its condition"),
+    ("BUG", "a kernel BUG_ON/VM_BUG_ON site was reached; the report quotes the site"),
+    ("lock-rule", "a lock-discipline rule of the spec's lock catalogue was broken (order, or a field changed without its lock)"),
+    ("data-race", "loom saw two accesses to a plain field that no lock orders"),
+    ("deadlock", "every remaining thread is blocked and none sleeps on an entry or var waitqueue (those are I12 and I13)"),
+    ("livelock", "threads kept running without finishing until the explorer's step bound: a retry loop that never succeeds"),
+    ("internal", "a model thread panicked for a reason that is not a model check: a daxcheck bug"),
+];
+
+/// Every check as `(id, name, meaning)`.
+pub fn all() -> Vec<(String, String, &'static str)> {
+    let mut v: Vec<(String, String, &'static str)> = Inv::ALL
+        .iter()
+        .zip(INVARIANTS)
+        .map(|(inv, meaning)| (Check::Inv(*inv).id(), inv.name().to_string(), meaning))
+        .collect();
+    v.extend(
+        OTHERS
+            .iter()
+            .map(|(id, meaning)| (id.to_string(), id.to_string(), *meaning)),
+    );
+    v
+}
+
+/// Whether `id` names a check (as replay files and `finds` carry them).
+pub fn is_check(id: &str) -> bool {
+    all().iter().any(|(i, _, _)| i == id)
+}
+
+/// The hypothesis id of a `finds` expectation (`H3: ...` gives `H3`).
+pub fn hypothesis_id(h: &str) -> &str {
+    h.split(':').next().unwrap_or(h).trim()
+}
+
+pub fn render_text() -> String {
+    let mut out = String::from("checks (the VIOLATION line names one):\n");
+    for (id, name, meaning) in all() {
+        if id == name {
+            let _ = writeln!(out, "  {id:<10} {meaning}");
+        } else {
+            let _ = writeln!(out, "  {id:<10} {name}: {meaning}");
+        }
+    }
+    out.push_str("\nhypotheses (a `finds` scenario confirms one on the unmutated model):\n");
+    for (id, meaning) in HYPOTHESES {
+        let _ = writeln!(out, "  {id:<10} {meaning}");
+    }
+    out
+}
+
+pub fn render_markdown() -> String {
+    let mut out = String::from(
+        "# Checks and hypotheses\n\n\
+         Generated by `daxcheck list --checks --format markdown`; `loom-tests/tests/docs.rs` fails \
+         when this file differs. A report's `VIOLATION` line names one check. The invariants keep \
+         the numbers of the spec's §5; their meanings are restated here so that a clone needs \
+         nothing outside the repository.\n\n\
+         ## Checks\n\n| id | name | meaning |\n|---|---|---|\n",
+    );
+    for (id, name, meaning) in all() {
+        let _ = writeln!(out, "| {id} | {name} | {meaning} |");
+    }
+    out.push_str(
+        "\n## Hypotheses\n\nA `finds` scenario confirms one on the unmutated model \
+         (`docs/findings.md` has the evidence).\n\n| id | hypothesis |\n|---|---|\n",
+    );
+    for (id, meaning) in HYPOTHESES {
+        let _ = writeln!(out, "| {id} | {meaning} |");
+    }
+    out
+}
