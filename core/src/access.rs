@@ -49,15 +49,11 @@ thread_local! {
 
 pub fn set_mode(m: Mode) {
     MODE.with(|c| c.set(m));
+    crate::sync::set_loom_cells(m != Mode::Own);
 }
 
 pub fn mode() -> Mode {
     MODE.with(|c| c.get())
-}
-
-/// Whether plain fields under loom should be loom's tracked cells.
-pub fn loom_cells() -> bool {
-    mode() != Mode::Own
 }
 
 /// The log of the execution now running on this OS thread (the driver reads
