@@ -218,6 +218,12 @@ mutants! {
     M40: Mistake, spec "ours (B16 shape)",
         "dax_lock_folio does not re-check folio->mapping after taking xa_lock",
         code "`dax/lock_folio.rs: dax_lock_folio` skips the `folio->mapping != m` re-check under `xa_lock`";
+    M41: Mistake, spec "ours (§4 Q3, split side)",
+        "__split_huge_pmd_locked treats DAX VMAs as special-huge (no !vma_is_dax guard): no rmap removal, no folio_put",
+        code "`mm/huge_memory.rs: __split_huge_pmd_locked` returns after clearing a DAX PMD, as `vma_is_special_huge()` without the `!vma_is_dax()` guard would (no rmap removal, no `folio_put`)";
+    M42: Mistake, spec "ours (`why --without`)",
+        "dax_busy_page drops the folio_ref_count test: no folio is ever busy",
+        code "`dax/folio.rs: dax_busy_page` drops the `folio_ref_count(folio) - folio_mapcount(folio)` test: no folio is ever busy";
     B1: Historical, spec "§6 B1",
         "(pre-98c183a4fccf) dax_disassociate_entry without the zero/empty guard",
         code "as M16 (same line)";

@@ -131,6 +131,7 @@ impl<T: Clone> Drop for Held<'_, T> {
         }
         if let Some(g) = self.g.take() {
             *self.shadow.lock().unwrap_or_else(|e| e.into_inner()) = (*g).clone();
+            crate::access::release(self.cx, self.id, false);
             // Unlock, then record (see RwHeld).
             drop(g);
         }
@@ -147,6 +148,7 @@ impl<'a, T: Clone> Held<'a, T> {
             .take()
             .expect("[daxcheck internal bug] guard used after release");
         *self.shadow.lock().unwrap_or_else(|e| e.into_inner()) = (*g).clone();
+        crate::access::release(self.cx, self.id, false);
         g
     }
 
@@ -178,6 +180,7 @@ impl Drop for RwHeld<'_> {
             }
             return;
         }
+        crate::access::release(self.cx, self.id, matches!(self.g, Some(RwGuard::Read(_))));
         let how = match self.g.take() {
             Some(RwGuard::Read(_)) => "up_read",
             _ => "up_write",
@@ -218,6 +221,7 @@ impl Cx {
     }
 
     pub fn ev(&self, what: What) {
+        crate::access::on_event(self, &what);
         let touched = crate::step_check::touched(&what);
         self.w.rec.push(Event {
             tid: self.tid,

@@ -72,6 +72,7 @@ pub fn execute(cfg: &Config, setup: &Setup, threads: &[ThreadSpec]) -> Arc<Recor
     for h in handles {
         h.join();
     }
+    crate::access::join_all(&main);
     check::quiescent(&main);
     rec
 }

@@ -38,6 +38,7 @@
 //! signals (an interruptible wait that never ends is reported as a hang), no
 //! cache flushing or data copies, memcg only as the `page[1]` cell of bug B3.
 
+pub mod access;
 pub mod check;
 pub mod config;
 pub mod cx;
@@ -49,6 +50,7 @@ pub mod mm;
 pub mod step_check;
 pub mod sync;
 pub mod trace;
+pub mod vclock;
 pub mod vfs;
 pub mod violation;
 pub mod vm;

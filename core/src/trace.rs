@@ -118,6 +118,18 @@ pub enum What {
         new: PtEntry,
     },
     Note(String),
+    /// A plain read of a field (a step only while accesses are recorded).
+    Load {
+        pfn: u64,
+        field: &'static str,
+        val: Val,
+    },
+    /// `mapping->nrpages` changed (a step only while accesses are recorded).
+    Nrpages {
+        file: u8,
+        old: i64,
+        new: i64,
+    },
 }
 
 /// A page-table value of a `What::Pte` step: a PTE or a PMD.
@@ -297,6 +309,10 @@ impl fmt::Display for What {
                 write!(f, "mm{mm} {}[{index}] {old} -> {new}", file_name(*file))
             }
             What::Note(s) => f.write_str(s),
+            What::Load { pfn, field, val } => write!(f, "read page {pfn} {field} = {val}"),
+            What::Nrpages { file, old, new } => {
+                write!(f, "{} nrpages {old} -> {new}", file_name(*file))
+            }
         }
     }
 }
@@ -329,6 +345,8 @@ pub struct RecState {
     pub names: Vec<String>,
     /// Threads that ran to completion.
     pub finished: Vec<bool>,
+    /// Accesses were recorded (`access::Mode` as a number: 0 off, 1 on, 2 own).
+    pub accesses: u8,
 }
 
 impl Recorder {
@@ -401,6 +419,12 @@ impl Recorder {
             }
             s.finished[t] = true;
         })
+    }
+
+    /// Mark the record as made with access recording on (its plain reads
+    /// are steps, so a replay must record too).
+    pub fn set_accesses(&self, mode: u8) {
+        self.with(|s| s.accesses = mode)
     }
 
     pub fn snapshot(&self) -> RecState {

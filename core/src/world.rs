@@ -419,6 +419,8 @@ pub struct World {
     /// Run when the last thread leaves an operation (the world is at rest):
     /// the runner's quiescent checker.
     pub(crate) on_quiescent: fn(&Cx),
+    /// Recorded accesses and vector clocks (`access.rs`); None when off.
+    pub acc: Option<Arc<crate::access::Log>>,
 }
 
 /// The operations of the filesystem every file of a world lives on.
@@ -548,6 +550,7 @@ impl World {
         });
         let buckets = cfg.wait_buckets.max(1);
         Arc::new(World {
+            acc: crate::access::for_new_world(&rec),
             frames,
             files,
             mms,

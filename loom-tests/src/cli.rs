@@ -61,6 +61,11 @@ enum Cmd {
         #[command(flatten)]
         jobs: Jobs,
     },
+    /// What synchronizes a field, its values at a site, whether a guard is
+    /// needed: answered from executions with access recording on.
+    Why(crate::why::cli::WhyArgs),
+    /// Write ANSWERS.md: the review questions of spec §4 answered by `why`.
+    Answers(crate::why::answers::AnswersArgs),
     /// Re-run a saved failing schedule exactly (RUST_LOG=daxcheck=trace
     /// adds the model's events as tracing on stderr).
     Replay {
@@ -232,6 +237,8 @@ pub fn dispatch(cli: Cli) -> cmd::Res {
             format: a.format,
         }),
         Cmd::BenchMutants { seeds, jobs } => cmd::bench_mutants(seeds, jobs.get()),
+        Cmd::Why(a) => crate::why::cli::why(a),
+        Cmd::Answers(a) => crate::why::answers::answers(a),
         Cmd::Replay {
             file,
             fuzz,

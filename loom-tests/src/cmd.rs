@@ -253,7 +253,10 @@ pub fn check(o: CheckOpts) -> Res {
     };
     let runs = runs_for(&cat, &specs, &o)?;
     let start = Instant::now();
-    let results = run::execute_all_with(&runs, o.jobs, true);
+    let mut results = run::execute_all_with(&runs, o.jobs, true);
+    for r in &mut results {
+        crate::why::race::explain(&cat, r);
+    }
     let elapsed = start.elapsed();
     // A passing check writes nothing: only results that are not as
     // expected are saved, and expected findings on request.

@@ -220,6 +220,7 @@ fn install_quiet_hook() {
 fn one_execution(m: &Model, count: &AtomicUsize, stop_by_panic: bool) {
     count.fetch_add(1, Ordering::Relaxed);
     let rec = execute(&m.cfg, &m.setup, &m.threads);
+    crate::why::observe(&rec);
     if stop_by_panic && counts(&m.want, &rec.snapshot()) {
         panic::panic_any(Stop);
     }

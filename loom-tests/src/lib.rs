@@ -16,3 +16,4 @@ pub mod replay;
 pub mod report;
 pub mod run;
 pub mod stderr;
+pub mod why;

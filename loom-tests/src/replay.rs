@@ -279,7 +279,8 @@ impl ReplayFile {
             }
         }
         let check = field("check")?;
-        if !crate::checks::is_check(check) {
+        // `none`: a `daxcheck why` witness, an execution that breaks no check.
+        if check != "none" && !crate::checks::is_check(check) {
             return Err(format!("unknown check `{check}`"));
         }
         Ok(ReplayFile {
@@ -366,7 +367,10 @@ pub fn run(path: &Path, html: Option<&Path>, svg: Option<&Path>) -> Res {
     let (rf, si, vi) = load(path, &cat).map_err(Fail)?;
     let how = how(&rf).map_err(|e| Fail(format!("{}: {e}", path.display())))?;
     let m = run::model_of(&cat[si], vi, rf.kernel, rf.mutant);
+    // A file made with access recording on has its plain reads as steps.
+    daxcheck_core::access::set_mode(crate::why::mode_of_spec(&rf.explorer));
     let outcome = explore(&m, &how);
+    daxcheck_core::access::set_mode(daxcheck_core::access::Mode::Off);
     if matches!(how, Explorer::LoomReplay { .. }) && outcome.executions < rf.execution {
         return Err(Fail(format!(
             "{}: `execution {}` is past the end of loom's search ({} executions)",
@@ -395,6 +399,10 @@ pub fn run(path: &Path, html: Option<&Path>, svg: Option<&Path>) -> Res {
         .position(|(a, b)| a != b)
         .map(|i| i + 1);
     let Some(f) = &result.outcome.failure else {
+        if rf.check == "none" {
+            // A `why` witness of an execution that breaks no check.
+            return crate::why::replay_clean(&result, &rf, path);
+        }
         out(&format!(
             "replay of {} ran to completion without a violation (schedule diverged at step {}): the model no longer fails on this schedule\n",
             path.display(),

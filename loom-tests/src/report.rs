@@ -343,7 +343,11 @@ impl Report {
     pub fn one_line(&self) -> String {
         let mut s = format!(
             "{}/{}  {}  {}",
-            self.scenario, self.variant, self.explorer, self.violation.headline
+            self.scenario,
+            self.variant,
+            self.explorer,
+            // A race's headline goes on with its two accesses, one a line.
+            self.violation.headline.lines().next().unwrap_or_default()
         );
         if let Some(p) = &self.replay {
             s.push_str(&format!("  (replay: {p})"));

@@ -146,7 +146,7 @@ impl RunResult {
             variant: self.variant.to_string(),
             kernel: self.kernel,
             mutant: self.mutant,
-            explorer: self.explorer.spec(),
+            explorer: crate::why::spec_with_accesses(&self.explorer, &f.rec),
             execution: f.execution,
             check: f.violation.check.id(),
             schedule: f.rec.events.iter().map(|e| e.tid).collect(),

@@ -56,3 +56,46 @@ fn readme_violation_example_is_real_output() {
         );
     }
 }
+
+/// The race example of README.md: `check S7/faults --explorer loom`, told
+/// by the access checker.
+fn render_race() -> String {
+    let cat = catalogue();
+    let sc = cat.iter().find(|s| s.name == "S7").expect("S7");
+    let vi = sc
+        .variants
+        .iter()
+        .position(|v| v.name == "faults")
+        .expect("faults");
+    let mut r = execute_run(&Run {
+        scenario: sc,
+        variant: vi,
+        kernel: KernelState::V6_15,
+        mutant: None,
+        explorer: Explorer::Loom { bound: 2 },
+    });
+    daxcheck::why::race::explain(&cat, &mut r);
+    let f = r.outcome.failure.as_ref().expect("S7/faults races");
+    render_failure(&r, f, None)
+}
+
+#[test]
+fn readme_race_example_is_real_output() {
+    let now = render_race();
+    insta::assert_snapshot!("readme_race", now);
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .expect("README");
+    let quoted: Vec<&str> = readme
+        .lines()
+        .skip_while(|l| !l.starts_with("== S7/faults"))
+        .take_while(|l| !l.starts_with("```"))
+        .filter(|l| l.trim() != "...")
+        .collect();
+    assert!(quoted.len() > 3, "README quotes the race report");
+    for line in quoted {
+        assert!(
+            now.lines().any(|s| s == line),
+            "README quotes a line the real report does not have: {line:?}"
+        );
+    }
+}

@@ -50,6 +50,7 @@ pub fn grab_mapping_entry(cx: &Cx, file: u8, index: u64, order: u32) -> Result<(
             });
             dax_wake_entry(cx, file, index, e, WakeMode::All);
             xa.nrpages -= PG_PMD_NR as i64;
+            crate::access::nrpages(cx, file, xa.nrpages + PG_PMD_NR as i64, xa.nrpages);
             found = Lookup::None;
         }
     }
@@ -68,6 +69,7 @@ pub fn grab_mapping_entry(cx: &Cx, file: u8, index: u64, order: u32) -> Result<(
         new: Some(e | DAX_LOCKED),
     });
     xa.nrpages += 1 << order;
+    crate::access::nrpages(cx, file, xa.nrpages - (1 << order), xa.nrpages);
     Ok((base, e))
 }
 

@@ -2,6 +2,7 @@
 //! `dax_associate_entry`, `dax_folio_put` with its split back to order-0
 //! pages, `dax_disassociate_entry` and `dax_busy_page`.
 
+use crate::access;
 use crate::config::{KernelState, Mutant};
 use crate::cx::Cx;
 use crate::dax::entry_lock::assert_xa_held;
@@ -42,7 +43,8 @@ fn set_mapping(cx: &Cx, f: u64, m: Option<u8>) {
 /// `share`, non-zero.
 pub fn dax_folio_is_shared(cx: &Cx, f: u64) -> bool {
     let fr = &cx.w.frames[f as usize];
-    fr.mapping.get().is_none() && fr.index_share.get() != 0
+    access::read(cx, f, "mapping", &fr.mapping, Val::Mapping).is_none()
+        && access::read(cx, f, "share", &fr.index_share, Val::Num) != 0
 }
 
 /// `fs/dax.c` `dax_folio_make_shared`: mapping := NULL, then the cell becomes
@@ -90,11 +92,12 @@ pub(crate) fn dax_associate_entry(cx: &Cx, file: u8, e: u64, index: u64, shared:
     let index = align_index(index, dax_entry_order(e));
     let Some(f) = dax_to_folio(cx, e) else { return };
     let fr = &cx.w.frames[f as usize];
-    if shared && (fr.mapping.get().is_some() || dax_folio_is_shared(cx, f)) {
-        if fr.mapping.get().is_some() {
+    let owned = || access::read(cx, f, "mapping", &fr.mapping, Val::Mapping).is_some();
+    if shared && (owned() || dax_folio_is_shared(cx, f)) {
+        if owned() {
             dax_folio_make_shared(cx, f);
         }
-        let share = fr.index_share.get();
+        let share = access::read(cx, f, "share", &fr.index_share, Val::Num);
         cx.warn_on(
             share == 0,
             "fs/dax.c dax_associate_entry: WARN_ON_ONCE(!folio->share)",
@@ -106,7 +109,7 @@ pub(crate) fn dax_associate_entry(cx: &Cx, file: u8, e: u64, index: u64, shared:
         });
         cx.field(f, "share", &fr.index_share, share + 1, Val::Num);
     } else {
-        let owner = fr.mapping.get();
+        let owner = access::read(cx, f, "mapping", &fr.mapping, Val::Mapping);
         cx.warn_on(
             owner.is_some(),
             "fs/dax.c dax_associate_entry: WARN_ON_ONCE(folio->mapping)",
@@ -147,7 +150,7 @@ pub(crate) fn dax_folio_put(cx: &Cx, f: u64) -> u64 {
         );
     }
     let left = if dax_folio_is_shared(cx, f) {
-        let s = fr.index_share.get() - 1;
+        let s = access::read(cx, f, "share", &fr.index_share, Val::Num) - 1;
         cx.field(f, "share", &fr.index_share, s, Val::Num);
         s
     } else {
@@ -255,6 +258,8 @@ pub(crate) fn dax_busy_page(cx: &Cx, e: u64) -> Option<u64> {
         r > 1
     } else if cx.w.has(Mutant::M14) {
         r != 0
+    } else if cx.w.has(Mutant::M42) {
+        false
     } else {
         r - m != 0
     };

@@ -39,6 +39,7 @@ pub fn __dax_invalidate_entry(cx: &Cx, file: u8, index: u64, trunc: bool) -> i32
                 new: None,
             });
             xa.nrpages -= dax_entry_pages(e) as i64;
+            crate::access::nrpages(cx, file, xa.nrpages + dax_entry_pages(e) as i64, xa.nrpages);
             ret = 1;
         }
     }

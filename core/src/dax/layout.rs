@@ -188,6 +188,12 @@ pub fn dax_delete_mapping_range(cx: &Cx, file: u8, start: u64, end: u64) {
         });
         if !cx.w.has(Mutant::M33) {
             xa.nrpages -= dax_entry_pages(e2) as i64;
+            crate::access::nrpages(
+                cx,
+                file,
+                xa.nrpages + dax_entry_pages(e2) as i64,
+                xa.nrpages,
+            );
         }
         let mode = if cx.w.has(Mutant::M3) {
             WakeMode::Next

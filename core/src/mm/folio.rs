@@ -29,10 +29,12 @@ pub fn page_folio(cx: &Cx, pfn: u64) -> Option<u64> {
 /// `include/linux/mm.h` `folio_order`: the order bits live in `page[1]`.
 pub fn folio_order(cx: &Cx, head: u64) -> u32 {
     let f = &cx.w.frames[head as usize];
-    if f.head.get() {
-        cx.w.frames
-            .get(head as usize + 1)
-            .map_or(0, |p1| p1.order.get() as u32)
+    if crate::access::read(cx, head, "PG_head", &f.head, Val::Flag) {
+        cx.w.frames.get(head as usize + 1).map_or(0, |p1| {
+            crate::access::read(cx, head + 1, "folio order", &p1.order, |v| {
+                Val::Num(v as u64)
+            }) as u32
+        })
     } else {
         0
     }

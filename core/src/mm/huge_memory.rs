@@ -124,6 +124,10 @@ pub(crate) fn __split_huge_pmd_locked(cx: &Cx, mm: u8, file: u8, base: u64, pmd:
     let old = *pmd;
     let Pmd::Huge { pfn, .. } = old else { return };
     set_pmd(cx, mm, file, base, pmd, Pmd::None);
+    if cx.w.has(Mutant::M41) {
+        // `vma_is_special_huge()` without the `!vma_is_dax()` guard: no rmap, no put.
+        return;
+    }
     if pfn == HUGE_ZERO_PFN {
         return;
     }

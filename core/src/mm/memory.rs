@@ -277,6 +277,21 @@ pub fn unmap_mapping_pages(cx: &Cx, file: u8, first: u64, last: u64) {
     }
 }
 
+/// `mm/madvise.c` `madvise_dontneed_single_vma`: `madvise(MADV_DONTNEED)`
+/// over `[first, last]` of one file VMA, `mmap_lock` shared, zap, flush. A
+/// range inside a huge PMD splits it (`__split_huge_pmd_locked`).
+pub fn madvise_dontneed(cx: &Cx, mm: Mm, file: File, first: u64, last: u64) {
+    let _f = cx.enter("madvise_dontneed");
+    let (mm, file) = (mm.0, file.0);
+    let m = &cx.w.mms[mm as usize];
+    let _l = cx.down_read(&m.mmap_lock, LockId::MmapLock(mm));
+    if !m.vma_live[file as usize].get() {
+        return;
+    }
+    zap_vma_range(cx, mm, file, first, last);
+    tlb_finish_mmu(cx);
+}
+
 /// `mm/vma.c` `munmap` of the file's whole VMA in `mm`: zap, unlink the VMA
 /// from `i_mmap`, then flush the gather (the references drop last).
 pub fn munmap(cx: &Cx, mm: Mm, file: File) {

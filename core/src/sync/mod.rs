@@ -27,6 +27,13 @@ pub enum Backend {
 
 thread_local! {
     static BACKEND: Cell<Backend> = const { Cell::new(Backend::Std) };
+    static LOOM_CELLS: Cell<bool> = const { Cell::new(true) };
+}
+
+/// Whether plain fields built under loom are loom's tracked cells (off
+/// while `access.rs` checks races itself, in its `Own` mode).
+pub fn set_loom_cells(on: bool) {
+    LOOM_CELLS.with(|c| c.set(on));
 }
 
 /// The backend new primitives are built on (per OS thread).
@@ -303,9 +310,10 @@ impl<T: Copy> DataCell<T> {
     #[track_caller]
     pub fn new(v: T) -> Self {
         match backend() {
-            Backend::Loom => {
+            Backend::Loom if LOOM_CELLS.with(|c| c.get()) => {
                 DataCell::Loom(loom::cell::UnsafeCell::new(v), std::sync::Mutex::new(v))
             }
+            Backend::Loom => DataCell::Std(std::sync::Mutex::new(v)),
             Backend::Std | Backend::Shuttle => DataCell::Std(std::sync::Mutex::new(v)),
         }
     }

@@ -4,9 +4,8 @@
 //! "free" step, where I6/I8 are asserted (spec §3.8, §9).
 
 use crate::cx::{Cx, LockId, RwHeld};
-use crate::dax::folio::dax_folio_is_shared;
 use crate::dax::layout::dax_break_layout;
-use crate::mm::folio::{folio_order, page_folio};
+use crate::mm::folio::page_folio;
 use crate::mm::memory::unmap_mapping_pages;
 use crate::mm::truncate::truncate_inode_pages_range;
 use crate::trace::file_name;
@@ -46,12 +45,15 @@ fn xfs_free_block(cx: &Cx, file: u8, index: u64) {
             );
         }
         let fr = &cx.w.frames[head as usize];
-        let (mapping, cell, order) = (
-            fr.mapping.get(),
-            fr.index_share.get(),
-            folio_order(cx, head),
-        );
-        let shared = dax_folio_is_shared(cx, head) && !cx.w.stale_index_cell(head);
+        // Model-check reads (peeks): not kernel accesses, so neither loom's
+        // race check nor access recording sees them.
+        let order = if fr.head.peek() {
+            cx.w.frames[head as usize + 1].order.peek()
+        } else {
+            0
+        };
+        let (mapping, cell) = (fr.mapping.peek(), fr.index_share.peek());
+        let shared = mapping.is_none() && cell != 0 && !cx.w.stale_index_cell(head);
         if mapping.is_some() || shared || order != 0 {
             cx.violate(
                 Check::Inv(Inv::FsFreeState),
