@@ -43,12 +43,12 @@ pub struct Frame {
     pub refcount: Counter,
     /// Per-page `_mapcount`, counted from 0 (the kernel stores -1 for none).
     pub mapcount: Counter,
-    /// The folio counters live in page[1], where this frame is page[1]:
+    /// The folio counters live in `page[1]`, where this frame is `page[1]`:
     /// `_entire_mapcount` (PMD mappings, from 0; kernel -1-based) overlays
-    /// page[1]'s `mapping` word, and `prep_compound_page` resets it.
+    /// `page[1]`'s `mapping` word, and `prep_compound_page` resets it.
     pub entire_mapcount: Counter,
     /// `_large_mapcount` (every PTE and PMD mapping of the folio, from 0;
-    /// what `folio_mapcount` reads in one go), in page[1]'s `lru.prev`.
+    /// what `folio_mapcount` reads in one go), in `page[1]`'s `lru.prev`.
     pub large_mapcount: Counter,
     /// PG_head.
     pub head: DataCell<bool>,
@@ -62,8 +62,8 @@ pub struct Frame {
     /// What a lockless `READ_ONCE(folio->mapping)` sees: written with every
     /// store to `mapping` (see `dax::set_mapping`).
     pub mapping_once: Marked<Option<u8>>,
-    /// `_pincount` of a large folio (FOLL_PIN), where this frame is page[1]:
-    /// the upper half of page[1]'s `mapping` word; reset by
+    /// `_pincount` of a large folio (FOLL_PIN), where this frame is `page[1]`:
+    /// the upper half of `page[1]`'s `mapping` word; reset by
     /// `prep_compound_page`.
     pub pincount: Counter,
     /// Model-only: the index an order-0 non-shared association wrote into
