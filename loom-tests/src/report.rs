@@ -346,9 +346,25 @@ impl Report {
             self.scenario,
             self.variant,
             self.explorer,
-            // A race's headline goes on with its two accesses, one a line.
             self.violation.headline.lines().next().unwrap_or_default()
         );
+        // A race's headline goes on with its two accesses, one a line: the
+        // one-line form still names both (without their locksets).
+        let accesses: Vec<String> = self
+            .violation
+            .headline
+            .lines()
+            .skip(1)
+            .map(str::trim)
+            .filter(|l| l.starts_with("earlier:") || l.starts_with("later:"))
+            .map(|l| {
+                let access = l.split("; locks held").next().unwrap_or(l);
+                access.split_whitespace().collect::<Vec<_>>().join(" ")
+            })
+            .collect();
+        if !accesses.is_empty() {
+            s.push_str(&format!(" [{}]", accesses.join(" | ")));
+        }
         if let Some(p) = &self.replay {
             s.push_str(&format!("  (replay: {p})"));
         }

@@ -250,3 +250,24 @@ fn every_checked_in_witness_replays() {
     }
     assert!(n >= 3, "ANSWERS.md's witnesses are checked in");
 }
+
+#[test]
+fn the_default_check_names_the_field_and_both_accesses_of_the_race() {
+    // An expected finding prints one line; for a race that line still
+    // names the field and both accesses (issue 12: `daxcheck check S7`).
+    let dir = scratch("race-one-line");
+    let (code, out, _) = daxcheck(&["check", "S7/faults", "--explorer", "loom"], &dir);
+    assert_eq!(code, 0, "{out}");
+    let line = out
+        .lines()
+        .find(|l| l.contains("data race"))
+        .unwrap_or_else(|| panic!("no race line in:\n{out}"));
+    for want in [
+        "page 8 folio->mapping",
+        "earlier: step",
+        "later: step",
+        "no happens-before",
+    ] {
+        assert!(line.contains(want), "{want:?} missing from {line:?}");
+    }
+}
