@@ -2,16 +2,27 @@
 //! threads and what each runs, the property checked, the expected result,
 //! and the mutants it is shown to catch (see `docs/catalogue.md`).
 
-mod faults;
-mod gup;
-mod reflink;
-mod writeback;
+mod common;
+mod s01_fault_truncate;
+mod s02_scan_locked_entry;
+mod s03_fault_munmap_break;
+mod s04_gup_pin_truncate;
+mod s05_faults_same_entry;
+mod s06_mixed_pmd_pte;
+mod s07_reflink_two_files;
+mod s08_memory_failure;
+mod s09_invalidate_mapped_pmd;
+mod s10_shared_refault_unpin;
+mod s11_sync_fault_cow;
+mod s12_mkwrite_writeback;
+mod s13_refault_break_wait;
+mod s14_reflink_remap_lock;
+mod s15_reuse_after_disassociation;
+mod s16_three_invalidators;
+mod s17_shared_refault_one_file;
+mod s18_shared_pte_in_pmd;
 
-use std::sync::Arc;
-
-use daxcheck_core::cx::Cx;
 use daxcheck_core::exec::ThreadSpec;
-use daxcheck_core::vm::FaultSize;
 use daxcheck_core::world::Setup;
 use daxcheck_core::{KernelState, Mutant};
 
@@ -70,54 +81,27 @@ impl Scenario {
     }
 }
 
-pub(crate) fn thread(
-    name: impl Into<String>,
-    body: impl Fn(&Cx) + Send + Sync + 'static,
-) -> ThreadSpec {
-    ThreadSpec {
-        name: name.into(),
-        body: Arc::new(body),
-    }
-}
-
-/// One file A of one PMD range (two pages) backed by the PMD-aligned blocks
-/// pfn 8 and 9, mapped by `mms` processes.
-pub(crate) fn file_a(mms: u8) -> Setup {
-    Setup::file(2).mms(mms)
-}
-
-pub(crate) fn size_name(s: FaultSize) -> &'static str {
-    match s {
-        FaultSize::Pte => "PTE",
-        FaultSize::Pmd => "PMD",
-    }
-}
-
-pub(crate) fn holds(_: KernelState) -> Expect {
-    Expect::Holds
-}
-
 /// The whole catalogue, in order.
 pub fn catalogue() -> Vec<Scenario> {
     vec![
-        faults::s1(),
-        writeback::s2(),
-        faults::s3(),
-        gup::s4(),
-        faults::s5(),
-        faults::s6(),
-        reflink::s7(),
-        writeback::s8(),
-        writeback::s9(),
-        gup::s10(),
-        writeback::s11(),
-        writeback::s12(),
-        gup::s13(),
-        reflink::s14(),
-        reflink::s15(),
-        writeback::s16(),
-        reflink::s17(),
-        reflink::s18(),
+        s01_fault_truncate::scenario(),
+        s02_scan_locked_entry::scenario(),
+        s03_fault_munmap_break::scenario(),
+        s04_gup_pin_truncate::scenario(),
+        s05_faults_same_entry::scenario(),
+        s06_mixed_pmd_pte::scenario(),
+        s07_reflink_two_files::scenario(),
+        s08_memory_failure::scenario(),
+        s09_invalidate_mapped_pmd::scenario(),
+        s10_shared_refault_unpin::scenario(),
+        s11_sync_fault_cow::scenario(),
+        s12_mkwrite_writeback::scenario(),
+        s13_refault_break_wait::scenario(),
+        s14_reflink_remap_lock::scenario(),
+        s15_reuse_after_disassociation::scenario(),
+        s16_three_invalidators::scenario(),
+        s17_shared_refault_one_file::scenario(),
+        s18_shared_pte_in_pmd::scenario(),
     ]
 }
 
