@@ -19,7 +19,7 @@ use crate::engine::{classify, EngineStop};
 use crate::report::On;
 use daxcheck_core::exec::{execute, ThreadSpec};
 use daxcheck_core::sync::{set_backend, Backend};
-use daxcheck_core::trace::{self, Blocked, RecState};
+use daxcheck_core::trace::{self, Blocked, RecState, Recorder};
 use daxcheck_core::violation::{Check, Violation};
 use daxcheck_core::world::Setup;
 use daxcheck_core::Config;
@@ -163,9 +163,18 @@ pub struct Model {
 
 /// Whether a record holds a violation that counts for `want`.
 pub fn counts(want: &[&'static str], rec: &RecState) -> bool {
-    rec.violations
-        .iter()
-        .any(|v| want.is_empty() || want.contains(&v.check.id().as_str()))
+    rec.violations.iter().any(|v| wanted(want, v))
+}
+
+/// Whether `v` counts for `want`.
+fn wanted(want: &[&'static str], v: &Violation) -> bool {
+    want.is_empty() || want.contains(&v.check.id().as_str())
+}
+
+/// [`counts`] on a live recorder, without copying its record (asked after
+/// every execution).
+fn rec_counts(want: &[&'static str], rec: &Recorder) -> bool {
+    rec.any_violation(|v| wanted(want, v))
 }
 
 /// The first failing execution.
@@ -221,7 +230,7 @@ fn one_execution(m: &Model, count: &AtomicUsize, stop_by_panic: bool) {
     count.fetch_add(1, Ordering::Relaxed);
     let rec = execute(&m.cfg, &m.setup, &m.threads);
     crate::why::observe(&rec);
-    if stop_by_panic && counts(&m.want, &rec.snapshot()) {
+    if stop_by_panic && rec_counts(&m.want, &rec) {
         panic::panic_any(Stop);
     }
 }
@@ -426,7 +435,7 @@ fn conclude(
         Err(p) => Some(failure_from(p, executions, &m.want)),
         // shuttle stopped after an execution that recorded a violation
         Ok(()) => trace::current()
-            .filter(|r| counts(&m.want, &r.snapshot()))
+            .filter(|r| rec_counts(&m.want, r))
             .map(|_| failure_from(Box::new(()), executions, &m.want)),
     };
     let last = match ex {
@@ -511,7 +520,7 @@ struct StopAfterViolation<S>(S, Vec<&'static str>);
 
 impl<S: Scheduler> Scheduler for StopAfterViolation<S> {
     fn new_execution(&mut self) -> Option<Schedule> {
-        if trace::current().is_some_and(|r| counts(&self.1, &r.snapshot())) {
+        if trace::current().is_some_and(|r| rec_counts(&self.1, &r)) {
             // Let the inner scheduler reach its own end, so that shuttle's
             // random scheduler does not print its seed report when dropped
             // (our replay file replaces it).
