@@ -41,6 +41,8 @@ enum Cmd {
         /// List the mutants and kernel states.
         #[arg(long)]
         mutants: bool,
+        /// `markdown`: the scenarios as `docs/catalogue.md`, the checks as
+        /// `docs/checks.md`.
         #[arg(long, value_enum, ignore_case = true, default_value_t = DocFormat::Text)]
         format: DocFormat,
     },

@@ -10,7 +10,7 @@ use std::time::Instant;
 use daxcheck_core::{KernelState, Mutant};
 
 use crate::catalogue::{catalogue, resolve, Expect, Scenario};
-use crate::checks::{self, hypothesis_id};
+use crate::checks;
 use crate::explore::ExplorerKind;
 use crate::matrix;
 use crate::report::Report;
@@ -72,7 +72,7 @@ pub fn list(what: ListWhat, format: DocFormat) -> Res {
                 .collect();
             let h: Vec<_> = checks::HYPOTHESES
                 .iter()
-                .map(|(id, m)| serde_json::json!({"id": id, "meaning": m}))
+                .map(|(id, m)| serde_json::json!({"id": id.to_string(), "meaning": m}))
                 .collect();
             format!("{}\n", serde_json::json!({"checks": v, "hypotheses": h}))
         }
@@ -102,7 +102,7 @@ pub fn list(what: ListWhat, format: DocFormat) -> Res {
                     serde_json::json!({
                         "name": sc.name,
                         "title": sc.title,
-                        "header": sc.header,
+                        "header": sc.rendered_header(),
                         "catches": sc.catches.iter().map(|m| m.name()).collect::<Vec<_>>(),
                         "variants": sc.variants.iter().enumerate().map(|(vi, v)| serde_json::json!({
                             "name": v.name,
@@ -113,7 +113,8 @@ pub fn list(what: ListWhat, format: DocFormat) -> Res {
                 .collect();
             format!("{}\n", serde_json::Value::Array(v))
         }
-        (ListWhat::Scenarios, _) => list_scenarios(),
+        (ListWhat::Scenarios, DocFormat::Markdown) => crate::catalogue::render_markdown(),
+        (ListWhat::Scenarios, DocFormat::Text) => list_scenarios(),
     };
     out(&text)?;
     Ok(ExitCode::SUCCESS)
@@ -153,14 +154,6 @@ fn list_mutants() -> String {
     s
 }
 
-/// A variant's expectation in a word: `holds`, or `finds H3 (I4)`.
-fn expect_word(e: Expect) -> String {
-    match e {
-        Expect::Holds => "holds".into(),
-        Expect::Finds(h, checks) => format!("finds {} ({})", hypothesis_id(h), checks.join("|")),
-    }
-}
-
 fn list_scenarios() -> String {
     let mut s = String::new();
     for sc in catalogue() {
@@ -172,7 +165,7 @@ fn list_scenarios() -> String {
                 format!(
                     "{}: {}",
                     v.name,
-                    expect_word(sc.expected(vi, KernelState::V6_15))
+                    sc.expected(vi, KernelState::V6_15).words()
                 )
             })
             .collect();
@@ -188,7 +181,7 @@ fn list_scenarios() -> String {
                 catches.join(", ")
             }
         ));
-        for line in sc.header.lines() {
+        for line in sc.rendered_header().lines() {
             s.push_str(&format!("    {line}\n"));
         }
     }
@@ -292,8 +285,8 @@ pub fn check(o: CheckOpts) -> Res {
                 if let Some(f) = &r.outcome.failure {
                     let rep = Report::new(r, f, p.as_deref());
                     let h = match r.expected {
-                        Expect::Finds(h, _) => hypothesis_id(h),
-                        Expect::Holds => "-",
+                        Expect::Finds(f) => f.id(),
+                        Expect::Holds => "-".into(),
                     };
                     out(&format!("  {h:<5} {}\n", rep.one_line()))?;
                 }
@@ -372,11 +365,11 @@ pub fn verdict(results: &[RunResult], mutant: Option<Mutant>, t: std::time::Dura
         })
         .collect();
     if bad.is_empty() {
-        let hyps: BTreeSet<&str> = results
+        let hyps: BTreeSet<String> = results
             .iter()
             .filter(|r| r.outcome.failure.is_some())
             .filter_map(|r| match r.expected {
-                Expect::Finds(h, _) => Some(hypothesis_id(h)),
+                Expect::Finds(f) => Some(f.id()),
                 Expect::Holds => None,
             })
             .collect();

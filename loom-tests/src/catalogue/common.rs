@@ -6,12 +6,14 @@ use std::sync::Arc;
 use daxcheck_core::cx::Cx;
 use daxcheck_core::exec::ThreadSpec;
 use daxcheck_core::mm::gup::{__get_user_pages, gup_fast, unpin_user_page, GupFlags};
+use daxcheck_core::violation::CheckKind;
 use daxcheck_core::vm::FaultSize;
 use daxcheck_core::world::{Block, FileSetup, Setup, DAX_BASE};
 use daxcheck_core::world::{Mm, FILE_A};
 use daxcheck_core::KernelState;
 
-use super::Expect;
+use super::{Expect, Finding};
+use crate::checks::Hyp;
 
 pub(crate) fn thread(
     name: impl Into<String>,
@@ -124,9 +126,11 @@ pub(crate) fn pin_unpin(cx: &Cx, mm: u8, index: u64, fast: bool, flags: GupFlags
 pub(crate) fn finds_h5(k: KernelState) -> Expect {
     match k {
         KernelState::Y2026 => Expect::Holds,
-        _ => Expect::Finds(
-            "H5: the stale order-0 index is read as a share count",
-            &["I4", "WARN", "I6"],
-        ),
+        _ => Expect::Finds(Finding {
+            hypotheses: &[Hyp::H5],
+            bug: None,
+            what: "the stale order-0 index is read as a share count",
+            checks: &[CheckKind::I4, CheckKind::Warn, CheckKind::I6],
+        }),
     }
 }

@@ -43,8 +43,8 @@ T2: xfs_setattr_size(A, 0): MMAPLOCK excl, dax_break_layout (callback drops/reta
     truncate, free blocks
 Property: when break-layout returns, T1's folio has refcount 0 and mapcount 0 and no entry is
           left (I8); a deferred TLB put is waited for, not missed; blocks are freed FS-free (I6);
-          T1 either never mapped (SIGBUS past i_size) or was zapped; no hang (I12/I13)
-Result: holds",
+          T1 either never mapped (SIGBUS past i_size) or was zapped; no hang (I12/I13)",
+        notes: "",
         expect: holds,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
         catches: &[

@@ -23,8 +23,9 @@ T2: xfs_free_file_space(A, 0..1): the busy scan and dax_delete_mapping_range mee
     wait for it (wait_entry_unlocked_exclusive) and must come back to the same index
 T3: fsync A (a second exclusive waiter on the same entry)
 Property: the locked entry is examined and deleted after its unlock (I8: no entry left, no busy page
-          missed); every waiter is woken or passed the wake (I12)
-Result: holds",
+          missed); every waiter is woken or passed the wake (I12)",
+        notes:
+            "M15, B4 and B20 break the same step: the scan resumes past the entry it waited for.",
         expect: holds,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
         catches: &[Mutant::M15, Mutant::B4, Mutant::B20],

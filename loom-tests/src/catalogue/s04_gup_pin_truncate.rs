@@ -23,10 +23,8 @@ T1: pin_user_pages(A[0]) (slow path faults it in; -fast: a fault, then get_user_
     -munmap: the process unmaps between pin and unpin (B19); -longterm: FOLL_LONGTERM must fail (I18)
 T2: xfs_setattr_size(A, 0)
 Property: break-layout returns only once the pin is released (I8); GUP-fast either is seen by the
-          scan or bails (I6/I8); no refcount underflow (I2); refcount == mappings + pins (I1)
-Result: holds
-(Both explorers: loom's bounded search misses B19's interleaving — truncate entirely between the
-munmap and the unpin — at preemption bounds 2 to 4, which PCT finds; loom finds M20's at once.)",
+          scan or bails (I6/I8); no refcount underflow (I2); refcount == mappings + pins (I1)",
+        notes: "Why `fast` never falls back: findings O1. Both explorers run by default: loom's bounded search misses B19's interleaving (truncate entirely between the munmap and the unpin) at preemption bounds 2 to 4, which PCT finds; loom finds M20's at once.",
         expect: holds,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
         catches: &[Mutant::M20, Mutant::M39, Mutant::B19, Mutant::M10],

@@ -45,8 +45,8 @@ pte-pmd:     T1 PTE-faults A[1] in mm0, T2 PMD-faults A[0] in mm1 (CONFLICT, fal
 hole-pmd-pte: T1 PMD read of the hole A[0..1] (huge zero PMD) in mm0, T2 PTE read of A[1] in mm1 (downgrade)
 three:       T1, T2, T3 read-fault A[0] in three processes (a WAKE_NEXT chain)
 Property: entry lock exclusion (I10), no lost wake (I12), PMD/PTE exclusivity (I14), page tables match the
-          xarray (I15), refcount == installed mappings (I1)
-Result: holds",
+          xarray (I15), refcount == installed mappings (I1)",
+        notes: "",
         expect: holds,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
         catches: &[Mutant::M4, Mutant::M18, Mutant::M23, Mutant::M24, Mutant::M25, Mutant::B12],

@@ -19,8 +19,8 @@ pub(crate) fn scenario() -> Scenario {
 T1: mm0 PMD read fault A[0] (PMD entry, compound folio 8)
 T2: mm1 PTE read fault A[1] inside the PMD entry, then (-truncate) T3 truncates A
 Property: the PMD folio keeps mapping A / index 0 and its order (I4); P2's PTE holds a reference on the
-          large folio (I1); truncate waits for both mappings to go (I8)
-Result: holds",
+          large folio (I1); truncate waits for both mappings to go (I8)",
+        notes: "With B14 reverted, the PTE fault moves the association and splits the PMD folio.",
         expect: holds,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
         catches: &[Mutant::B14, Mutant::M28],

@@ -1,6 +1,7 @@
 //! S9: a CoW write(2) invalidates a PMD-mapped shared extent (H1).
 
 use daxcheck_core::mm::memory::handle_mm_fault;
+use daxcheck_core::violation::CheckKind;
 use daxcheck_core::vm::Access::Read;
 use daxcheck_core::vm::FaultSize;
 use daxcheck_core::world::{Mm, FILE_A};
@@ -8,13 +9,16 @@ use daxcheck_core::xfs::file::xfs_file_dax_write;
 use daxcheck_core::KernelState;
 
 use super::common::{file_spare, thread};
-use super::{DefaultExplorer, Expect, Scenario, Variant};
+use super::{DefaultExplorer, Expect, Finding, Scenario, Variant};
+use crate::checks::Hyp;
 
 fn finds_h1(_: KernelState) -> Expect {
-    Expect::Finds(
-        "H1: invalidation disassociates (and splits) a folio before unmapping it",
-        &["I9", "WARN"],
-    )
+    Expect::Finds(Finding {
+        hypotheses: &[Hyp::H1],
+        bug: None,
+        what: "invalidation disassociates (and splits) a folio before unmapping it",
+        checks: &[CheckKind::I9, CheckKind::Warn],
+    })
 }
 
 /// S9: a CoW write(2) invalidates a PMD-mapped shared extent (H1).
@@ -27,8 +31,8 @@ Setup: A and B share pfn 8-9; two spare frames for the CoW copy
 T1: mm0 PMD read fault A[0]
 T2: write(2) to A[0] (CoW over the shared extent): __dax_clear_dirty_range, then
     invalidate_inode_pages2_range, which deletes entries first and unmaps at the end
-Property: split only when idle (I9); page tables match the xarray (I15)
-Result: finds (H1): the folio is disassociated and split while T1's PMD maps it",
+Property: split only when idle (I9); page tables match the xarray (I15)",
+        notes: "The folio is disassociated and split while T1's PMD still maps it. Finding F5.",
         expect: finds_h1,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
         catches: &[],

@@ -2,19 +2,23 @@
 
 use daxcheck_core::mm::gup::GupFlags;
 use daxcheck_core::mm::memory::handle_mm_fault;
+use daxcheck_core::violation::CheckKind;
 use daxcheck_core::vm::Access::Read;
 use daxcheck_core::vm::FaultSize;
 use daxcheck_core::world::{Mm, FILE_A};
 use daxcheck_core::KernelState;
 
 use super::common::{pin_unpin, shared_ab, thread, PIN};
-use super::{DefaultExplorer, Expect, Scenario, Variant};
+use super::{DefaultExplorer, Expect, Finding, Scenario, Variant};
+use crate::checks::Hyp;
 
 fn finds_h2(_: KernelState) -> Expect {
-    Expect::Finds(
-        "H2/H1: a shared refault disassociates and splits a pinned PMD folio",
-        &["I9", "I2", "WARN"],
-    )
+    Expect::Finds(Finding {
+        hypotheses: &[Hyp::H2, Hyp::H1],
+        bug: None,
+        what: "a shared refault disassociates and splits a pinned PMD folio",
+        checks: &[CheckKind::I9, CheckKind::I2, CheckKind::Warn],
+    })
 }
 
 /// S10: shared refault vs unpin (H2).
@@ -27,8 +31,8 @@ Setup: A and B share their blocks (reflink); A[0..1] is one PMD extent
 T1: mm0 PMD read fault A[0]; pin the tail page A[1]; unpin it
 T2: mm1 PMD read fault A[0] (IOMAP_F_SHARED): unmap all, disassociate (last share: clear and split),
     associate again (prep the compound folio again), all under A's xa_lock
-Property: the folio is split only when idle (I9); the unpin lands on the folio it pinned, no underflow (I2)
-Result: finds (H2) — the split runs while the pin is held",
+Property: the folio is split only when idle (I9); the unpin lands on the folio it pinned, no underflow (I2)",
+        notes: "The split runs while the pin is held. Finding F6 tells what loom and PCT each report.",
         expect: finds_h2,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
         catches: &[],

@@ -1,6 +1,7 @@
 //! S11: a MAP_SYNC write fault against a CoW write that replaces its entry (H4).
 
 use daxcheck_core::mm::memory::handle_mm_fault;
+use daxcheck_core::violation::CheckKind;
 use daxcheck_core::vm::Access::{Read, Write};
 use daxcheck_core::vm::FaultSize;
 use daxcheck_core::world::{Mm, SetupExt, FILE_A};
@@ -8,13 +9,16 @@ use daxcheck_core::xfs::file::xfs_file_dax_write;
 use daxcheck_core::KernelState;
 
 use super::common::{file_spare, thread};
-use super::{DefaultExplorer, Expect, Scenario, Variant};
+use super::{DefaultExplorer, Expect, Finding, Scenario, Variant};
+use crate::checks::Hyp;
 
 fn finds_h4(_: KernelState) -> Expect {
-    Expect::Finds(
-        "H4: dax_insert_pfn_mkwrite maps the pfn of an entry that was replaced",
-        &["I17"],
-    )
+    Expect::Finds(Finding {
+        hypotheses: &[Hyp::H4],
+        bug: None,
+        what: "dax_insert_pfn_mkwrite maps the pfn of an entry that was replaced",
+        checks: &[CheckKind::I17],
+    })
 }
 
 /// S11: a MAP_SYNC write fault vs a CoW write that replaces its entry (H4).
@@ -35,8 +39,8 @@ T1: mm0 write fault A[0]: NEEDDSYNC (entry inserted, nothing mapped), fsync, dax
 T2: write(2) to A[0] (CoW): invalidates the clean sync entry, remaps A[0] to a new block
 T3: mm1 read fault A[0] (creates the new entry)
 Property: a writable PTE only after fsync and only while the re-found entry's pfn is the one mapped
-          (I17); page tables match the xarray (I15)
-Result: finds (H4)",
+          (I17); page tables match the xarray (I15)",
+        notes: "As run, PCT reports `dax_insert_pfn_mkwrite maps pfn 8 writable at A[0] but the entry it re-found is pfn 10`. Finding F7.",
         expect: finds_h4,
         explorers: &[DefaultExplorer::Pct],
         catches: &[],

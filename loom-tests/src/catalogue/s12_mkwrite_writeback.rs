@@ -22,8 +22,8 @@ sync:        A[0]'s metadata not yet durable, mm0 maps A with MAP_SYNC. T1: mm0 
              (NEEDDSYNC: entry inserted, fsync, dax_insert_pfn_mkwrite); T2: fsync A
 Property: when an fsync returns, every writable PTE of its range has DIRTY set (I16); the upgrade takes
           no new reference (I1); writeback holds the entry lock across write-protect and flush; a
-          MAP_SYNC PTE becomes writable only after its fsync (I17)
-Result: holds",
+          MAP_SYNC PTE becomes writable only after its fsync (I17)",
+        notes: "`sync` (added for coverage, issue 10) is the holds counterpart of S11: before it, no holds run reached `dax_finish_sync_fault`/`dax_insert_pfn_mkwrite`. It catches the generated mutant `syncfault.rs:88 replace != with == in check_sync_insert`, which S11 (expecting I17) cannot tell from its finding (`docs/adequacy.md`).",
         expect: holds,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
         catches: &[Mutant::M21, Mutant::M18],

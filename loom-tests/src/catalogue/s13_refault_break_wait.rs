@@ -2,6 +2,7 @@
 
 use daxcheck_core::mm::gup::{__get_user_pages, unpin_user_page};
 use daxcheck_core::mm::memory::{handle_mm_fault, munmap};
+use daxcheck_core::violation::CheckKind;
 use daxcheck_core::vm::Access::Read;
 use daxcheck_core::vm::FaultSize;
 use daxcheck_core::world::{Mm, FILE_A};
@@ -9,13 +10,16 @@ use daxcheck_core::xfs::inode::xfs_setattr_size;
 use daxcheck_core::{KernelState, Mutant};
 
 use super::common::{file_a, holds, pin_unpin, thread, PIN};
-use super::{DefaultExplorer, Expect, Scenario, Variant};
+use super::{DefaultExplorer, Expect, Finding, Scenario, Variant};
+use crate::checks::Hyp;
 
 fn s13_expect(_: KernelState) -> Expect {
-    Expect::Finds(
-        "H6: truncate sleeps until a mapping made during its own wait goes away",
-        &["I13"],
-    )
+    Expect::Finds(Finding {
+        hypotheses: &[Hyp::H6],
+        bug: None,
+        what: "truncate sleeps until a mapping made during its own wait goes away",
+        checks: &[CheckKind::I13],
+    })
 }
 
 /// S13: a refault while break-layout waits with the FS lock dropped (H6).
@@ -33,9 +37,8 @@ pub(crate) fn scenario() -> Scenario {
 T1: xfs_setattr_size(A, 0): the busy scan finds T3's pin; wait_page_idle's callback drops MMAPLOCK
 T2: mm1 read fault A[0] in that window (maps the page again: a new reference); -munmap: then unmaps
 T3: mm0 fault A[0], pin it, unpin (-munmap: munmap before the unpin)
-Property: every thread finishes (I13); break-layout's postcondition (I8)
-Result: finds (H6) in the base variant — T1 waits for refcount 0 while T2's mapping holds a reference;
-        the -munmap variant holds",
+Property: every thread finishes (I13); break-layout's postcondition (I8)",
+        notes: "In `refault`, T1 waits for refcount 0 while T2's mapping holds a reference; in `refault-munmap` T2 unmaps it, so the wait ends. Finding F8.",
         expect: s13_expect,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
         catches: &[Mutant::M12, Mutant::M29],

@@ -26,8 +26,8 @@ T2: mm1 fault B[0], pin it, unpin it
     NOWAIT scan of B may consume the entry's WAKE_NEXT: it must pass it on (put_unlocked_entry), or T3
     never unpins and T1 retries forever
 Property: T1 makes progress once the pin goes (no livelock: M13, M26), no deadlock through the inode
-          order, and the remap happens only with both layouts broken (I8)
-Result: holds",
+          order, and the remap happens only with both layouts broken (I8)",
+        notes: "M13 and M26 each turn the retry into a livelock; M26's NOWAIT scan swallows the wake T3 needed (`writeback-waiter`).",
         expect: holds,
         explorers: &[DefaultExplorer::Pct],
         catches: &[Mutant::M13, Mutant::M26],

@@ -61,9 +61,8 @@ T1 (sequential): read fault A[2] (order 0: mapping = A, index = 2); munmap; refl
     break-layout deletes A's entry: mapping = NULL, the union cell keeps 2); read fault A[2] and B[2] on
     the now shared extent (-pte: PTE faults; -pmd: PMD faults, pfn 10 becomes a PMD head)
 Property: share == number of live associations (I4); FS-free state after disassociation (I6); no
-          order-mismatch WARN
-Result: finds (H5) on v6.15 and v6.16 (the cell reads as share = 2 before any sharing);
-        holds on 2026 (dax_folio_reset_order clears share)",
+          order-mismatch WARN",
+        notes: "On v6.15 and v6.16 the cell reads as share = 2 before any sharing; on 2026 `dax_folio_reset_order` clears it. Finding F9.",
         expect: finds_h5,
         explorers: &[DefaultExplorer::Pct],
         catches: &[],

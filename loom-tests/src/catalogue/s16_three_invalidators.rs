@@ -27,8 +27,8 @@ pub(crate) fn scenario() -> Scenario {
 T1: mm0 read fault on the hole A[0] (holds the entry lock while it inserts the zero entry)
 T2, T3, T4: invalidate_inode_pages2_range(A, 0, 0), no FS lock between them (virtiofs-like)
 Property: when the first invalidator deletes the entry, every other waiter is woken (WAKE_ALL): all
-          threads finish (I12); page tables match the xarray afterwards (I15)
-Result: holds",
+          threads finish (I12); page tables match the xarray afterwards (I15)",
+        notes: "With M3 or B11, a waiter that finds NULL passes no wake on.",
         expect: holds,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
         catches: &[Mutant::M3, Mutant::B11],

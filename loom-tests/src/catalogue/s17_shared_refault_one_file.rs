@@ -26,13 +26,12 @@ pub(crate) fn scenario() -> Scenario {
 Setup: A[0] shares pfn 8 with B[0] (IOMAP_F_SHARED); B is not touched
 T1: mm0 read fault A[0]; T2: mm1 read fault A[0]: the second fault of a shared extent unmaps every
     mapping of the index (unmap_mapping_pages), then disassociates and associates again
+pte-index1: the same two faults at A[1] (the direct H5 trigger): the first is a first-owner association
+    (index = 1), the second disassociates (order 0: the cell keeps 1) and associates with shared = true,
+    reading 1 as a share count: share 2 for one entry
 Property: the disassociation happens only once the other process's mapping is gone (I9); refcount ==
-          mappings (I1)
-Result: holds
-  -pte-index1: the same two faults at A[1] (the direct H5 trigger): the first is a first-owner
-          association (index = 1), the second disassociates (order 0: the cell keeps 1) and associates
-          with shared = true, reading 1 as a share count: share 2 for one entry. Finds (H5, I4) on v6.15
-          and v6.16; holds on 2026",
+          mappings (I1)",
+        notes: "`pte-index1` is the direct H5 trigger (spec errata 9); on 2026 `dax_folio_reset_order` clears the cell.",
         expect: holds,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
         catches: &[Mutant::M38],
