@@ -15,6 +15,7 @@ use crate::explore::ExplorerKind;
 use crate::matrix;
 use crate::report::Report;
 use crate::run::{self, Budget, Run, RunResult};
+use crate::shard::Shard;
 
 /// A one-line error: the command exits 2.
 #[derive(Debug)]
@@ -196,6 +197,8 @@ pub struct CheckOpts {
     pub explorer: Option<ExplorerKind>,
     pub budget: Budget,
     pub jobs: usize,
+    /// `--shard I/N`: only this shard's runs (shard.rs).
+    pub shard: Option<Shard>,
     pub format: Format,
     pub show_findings: bool,
     pub save_findings: bool,
@@ -244,7 +247,10 @@ pub fn check(o: CheckOpts) -> Res {
     } else {
         o.specs.clone()
     };
-    let runs = runs_for(&cat, &specs, &o)?;
+    let mut runs = runs_for(&cat, &specs, &o)?;
+    if let Some(s) = o.shard {
+        runs = s.select(runs);
+    }
     let start = Instant::now();
     let mut results = run::execute_all_with(&runs, o.jobs, true);
     for r in &mut results {
@@ -269,6 +275,9 @@ pub fn check(o: CheckOpts) -> Res {
         });
     }
     if o.format == Format::Json {
+        if let Some(s) = o.shard {
+            out(&format!("{}\n", s.header("check")))?;
+        }
         for (r, p) in results.iter().zip(&saved) {
             out(&format!("{}\n", run::render_json(r, p.as_deref())))?;
         }
@@ -305,7 +314,11 @@ pub fn check(o: CheckOpts) -> Res {
                 }
             }
         }
-        out(&format!("\n{}\n", verdict(&results, o.mutant, elapsed)))?;
+        let shard = o.shard.map_or(String::new(), |s| format!("shard {s}: "));
+        out(&format!(
+            "\n{shard}{}\n",
+            verdict(&results, o.mutant, elapsed)
+        ))?;
     }
     Ok(if results.iter().all(|r| r.as_expected()) {
         ExitCode::SUCCESS
@@ -404,6 +417,8 @@ pub struct MutantOpts {
     pub explorer: Option<ExplorerKind>,
     pub budget: Budget,
     pub jobs: usize,
+    /// `--shard I/N`: only this shard's baseline runs and cells.
+    pub shard: Option<Shard>,
     pub format: DocFormat,
 }
 
@@ -425,14 +440,38 @@ pub fn mutants(o: MutantOpts) -> Res {
         o.mutants.clone()
     };
     let pick = |sc: &Scenario| run::explorers_for(o.explorer, sc, &o.budget);
-    let m = matrix::run_matrix(&cat, &ms, &scenarios, o.all, &pick, o.kernel, o.jobs);
+    let m = matrix::run_matrix(
+        &cat, &ms, &scenarios, o.all, &pick, o.kernel, o.jobs, o.shard,
+    );
     let text = match o.format {
-        DocFormat::Json => format!("{}\n", serde_json::to_string(&m)?),
+        DocFormat::Json => {
+            let head = o
+                .shard
+                .map_or(String::new(), |s| format!("{}\n", s.header("mutants")));
+            format!("{head}{}\n", serde_json::to_string(&m)?)
+        }
         DocFormat::Markdown => matrix::render_markdown(&m, &ms),
         DocFormat::Text => matrix::render(&m, &ms),
     };
     out(&text)?;
     Ok(if m.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// `daxcheck merge`: the shards' JSON outputs as the unsharded run's.
+pub fn merge(files: &[PathBuf]) -> Res {
+    let mut texts = Vec::new();
+    for f in files {
+        let t = std::fs::read_to_string(f)
+            .map_err(|e| Fail(format!("cannot read {}: {e}", f.display())))?;
+        texts.push((f.display().to_string(), t));
+    }
+    let (text, ok) = crate::shard::merge(&texts)?;
+    out(&text)?;
+    Ok(if ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
