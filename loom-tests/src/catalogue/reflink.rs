@@ -3,7 +3,7 @@
 //! shared-extent refault in one file) and S18 (a shared-extent PTE fault
 //! inside a PMD entry, H7).
 
-use daxcheck_core::mm::gup::{__get_user_pages, unpin_user_page, GupFlags};
+use daxcheck_core::mm::gup::{__get_user_pages, gup_fast, unpin_user_page, GupFlags};
 use daxcheck_core::mm::memory::{handle_mm_fault, munmap};
 use daxcheck_core::vfs::vfs_fsync_range;
 use daxcheck_core::vm::Access::Read;
@@ -88,7 +88,16 @@ pub(crate) fn s7() -> Scenario {
 Setup: A[0] and B[0] share pfn 8 (IOMAP_F_SHARED)
 T1: mm0 read fault A[0]: associates the folio (first owner: mapping = A, index = 0)
 T2: mm1 read fault B[0]: second owner: make_shared (mapping = NULL, share = 1), share = 2
-    (-punch: then T2 punches B[0..1])
+    (-fault-punch: then T2 punches B[0..1]: F3, B's break-layout waits on A's mapping)
+  -pin-punch: T2 faults A[0] (mm0) and B[0] (mm1), then punches B; T1 pins A[0] through mm0 with
+    GUP-fast only (no fault-in, so no fault's temporary reference) and unpins: a scan that sees the
+    pin waits, and after the unpin the refcount is A's mapcount, never 0 (F3 through a pin)
+  -longterm-punch: T2 faults A[0] (mm0) and B[0] (mm1), then punches B; T1 calls
+    pin_user_pages_fast(A[0], FOLL_LONGTERM) through mm0: try_grab_folio_fast takes a reference
+    before it finds the fsdax folio not long-term pinnable and puts it (the slow path then refuses):
+    the only transient reference T2's busy scan can see is that one (F3 through GUP-fast)
+  -fault-evict: T2 faults B[0], unmaps it and evicts B: dax_break_layout_final waits
+    TASK_UNINTERRUPTIBLE on A's mapping (F3 at eviction: an unkillable hang, I13)
 Property: folio->mapping/share/index change only under one lock that orders them (I11 as the kernel
           states it: xa_lock of *the* mapping) — with two files there are two xa_locks
 Result: finds (H3): under loom the two associations are unordered accesses (a data race); under
@@ -112,6 +121,77 @@ Result: finds (H3): under loom the two associations are unordered accesses (a da
                         handle_mm_fault(cx, Mm(1), FILE_B, 0, Read, FaultSize::Pte);
                         xfs_free_file_space(cx, FILE_B, 0, 1);
                     }),
+                ],
+                expect: None,
+            },
+            Variant {
+                name: "pin-punch",
+                setup: shared_ab(2, 0),
+                threads: vec![
+                    thread("mm0 pin_user_pages_fast_only(A[0]), unpin", |cx| {
+                        let flags = GupFlags {
+                            write: false,
+                            pin: true,
+                            longterm: false,
+                            huge: false,
+                            fast_only: true,
+                        };
+                        if let Ok(p) = gup_fast(cx, Mm(0), FILE_A, 0, flags) {
+                            unpin_user_page(cx, p);
+                        }
+                    }),
+                    thread(
+                        "mm0 read fault A[0], mm1 read fault B[0], punch B[0..1]",
+                        |cx| {
+                            handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte);
+                            handle_mm_fault(cx, Mm(1), FILE_B, 0, Read, FaultSize::Pte);
+                            xfs_free_file_space(cx, FILE_B, 0, 1);
+                        },
+                    ),
+                ],
+                expect: None,
+            },
+            Variant {
+                name: "longterm-punch",
+                setup: shared_ab(2, 0),
+                threads: vec![
+                    thread(
+                        "mm0 pin_user_pages_fast(A[0], FOLL_LONGTERM) (fails)",
+                        |cx| {
+                            let flags = GupFlags {
+                                write: false,
+                                pin: true,
+                                longterm: true,
+                                huge: false,
+                                fast_only: false,
+                            };
+                            let _ = gup_fast(cx, Mm(0), FILE_A, 0, flags);
+                        },
+                    ),
+                    thread(
+                        "mm0 read fault A[0], mm1 read fault B[0], punch B[0..1]",
+                        |cx| {
+                            handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte);
+                            handle_mm_fault(cx, Mm(1), FILE_B, 0, Read, FaultSize::Pte);
+                            xfs_free_file_space(cx, FILE_B, 0, 1);
+                        },
+                    ),
+                ],
+                expect: None,
+            },
+            Variant {
+                name: "fault-evict",
+                setup: shared_ab(2, 0),
+                threads: vec![
+                    fault(0, 0),
+                    thread(
+                        "mm1 read fault B[0], munmap B, evict B (dax_break_layout_final)",
+                        |cx| {
+                            handle_mm_fault(cx, Mm(1), FILE_B, 0, Read, FaultSize::Pte);
+                            munmap(cx, Mm(1), FILE_B);
+                            xfs_fs_evict_inode(cx, 1);
+                        },
+                    ),
                 ],
                 expect: None,
             },
