@@ -684,6 +684,30 @@ pub fn read<T: Copy>(
     cell.get()
 }
 
+/// A plain kernel read the explorers do not track: recorded (a step, with
+/// its locks and clock, so `daxcheck why` judges it) when recording is on,
+/// and otherwise a peek: no loom cell access, no scheduling point, no step.
+/// For the lockless `folio->mapping` readers whose races are stated in
+/// docs/findings.md (F1, F4), so that the catalogue's loom runs stay as
+/// they were.
+pub fn read_untracked<T: Copy>(
+    cx: &Cx,
+    pfn: u64,
+    field: &'static str,
+    cell: &DataCell<T>,
+    val: fn(T) -> Val,
+) -> T {
+    let v = cell.peek();
+    if cx.w.acc.is_some() {
+        cx.ev(What::Load {
+            pfn,
+            field,
+            val: val(v),
+        });
+    }
+    v
+}
+
 /// `mapping->nrpages` changed (a step only when recording).
 pub fn nrpages(cx: &Cx, file: u8, old: i64, new: i64) {
     if cx.w.acc.is_some() && old != new {

@@ -159,7 +159,16 @@ fn association_matches_xarray(cx: &Cx, s: &Snapshot) {
         let fr = &cx.w.frames[head as usize];
         let owners = s.entries_of(head);
         let (mapping, cell, order) = (fr.mapping.peek(), fr.index_share.peek(), order_of(cx, head));
-        if let Some(m) = mapping {
+        if mapping == Some(crate::world::MAPPING_GARBAGE) {
+            cx.violate_at_quiescence(
+                Check::Inv(Inv::AssociationMatchesXarray),
+                format!(
+                    "folio {head} mapping is garbage ({:#x}, page[1] counter bits), index {cell:#x}, entries naming it: {}",
+                    fr.mapping_bits.load(std::sync::atomic::Ordering::SeqCst),
+                    fmt_owners(&owners)
+                ),
+            );
+        } else if let Some(m) = mapping {
             // The folio's index must resolve to the entry (a multi-index
             // range answers every index in it).
             let resolves = |f: u8, i: u64| {
@@ -213,7 +222,7 @@ fn fmt_owners(o: &[(u8, u64, u64)]) -> String {
 }
 
 /// I6: a folio no entry names is FS-free: idle, unassociated, order 0 with a
-/// clean page[1], pgmap restored.
+/// clean `page[1]`, pgmap restored.
 fn fs_free_state(cx: &Cx, s: &Snapshot) {
     for head in dax_heads(cx) {
         if !s.entries_of(head).is_empty() {

@@ -303,8 +303,8 @@ mod tests {
         let s = Sequential::new(Config::default(), &one_file());
         s.op(|cx| {
             let _f = cx.enter("a_window_closed_before_quiescence_is_seen");
-            crate::mm::rmap::folio_add_file_rmap_pte(cx, DAX_BASE);
-            crate::mm::rmap::folio_remove_rmap_pte(cx, DAX_BASE);
+            crate::mm::rmap::folio_add_file_rmap_pte(cx, 0, DAX_BASE);
+            crate::mm::rmap::folio_remove_rmap_pte(cx, 0, DAX_BASE);
         });
         let v = s.violations();
         assert!(
@@ -323,8 +323,8 @@ mod tests {
         s.op(|cx| {
             let _f = cx.enter("reference_before_mapping_is_clean");
             ref_add(cx, DAX_BASE, 1, Ordering::Relaxed, "folio_get");
-            crate::mm::rmap::folio_add_file_rmap_pte(cx, DAX_BASE);
-            crate::mm::rmap::folio_remove_rmap_pte(cx, DAX_BASE);
+            crate::mm::rmap::folio_add_file_rmap_pte(cx, 0, DAX_BASE);
+            crate::mm::rmap::folio_remove_rmap_pte(cx, 0, DAX_BASE);
             ref_add(cx, DAX_BASE, -1, Ordering::Relaxed, "folio_put");
         });
         assert!(s.violations().is_empty(), "{:#?}", s.violations());

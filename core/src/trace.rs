@@ -15,7 +15,21 @@ use crate::wait::{WaitKey, WakeMode};
 use crate::world::{Pmd, Pte};
 
 pub fn file_name(f: u8) -> char {
-    (b'A' + f) as char
+    match f {
+        0..=25 => (b'A' + f) as char,
+        // MAPPING_GARBAGE and anything else that names no file.
+        _ => '?',
+    }
+}
+
+/// A `folio->mapping` value as reports print it: `NULL`, the file, or
+/// `garbage` for counter bits that are no `address_space` (H1).
+pub fn mapping_name(m: Option<u8>) -> String {
+    match m {
+        None => "NULL".into(),
+        Some(crate::world::MAPPING_GARBAGE) => "garbage".into(),
+        Some(f) => file_name(f).to_string(),
+    }
 }
 
 /// A value of a plain-data field, for `Field` events.
@@ -23,6 +37,8 @@ pub fn file_name(f: u8) -> char {
 pub enum Val {
     Mapping(Option<u8>),
     Num(u64),
+    /// A raw machine word (a `mapping` holding counter bits), in hex.
+    Word(u64),
     Flag(bool),
     Head(Option<u64>),
 }
@@ -31,7 +47,8 @@ impl fmt::Display for Val {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             Val::Mapping(None) | Val::Head(None) => f.write_str("NULL"),
-            Val::Mapping(Some(m)) => write!(f, "{}", file_name(m)),
+            Val::Mapping(Some(m)) => f.write_str(&mapping_name(Some(m))),
+            Val::Word(w) => write!(f, "{w:#x}"),
             Val::Num(n) => write!(f, "{n}"),
             Val::Flag(b) => write!(f, "{b}"),
             Val::Head(Some(p)) => write!(f, "pfn {p}"),

@@ -22,6 +22,33 @@ pub const HUGE_ZERO_PFN: u64 = 2;
 pub const DAX_BASE: u64 = 8;
 /// The pgmap id every DAX frame points back to.
 pub const PGMAP_ID: u8 = 1;
+/// A `mapping` value that is no `address_space`: the word holds the bits a
+/// folio counter overlay left there (`_entire_mapcount`/`_pincount` of the
+/// folio whose `page[1]` this page was, H1). The bits are in
+/// `Frame::mapping_bits`.
+pub const MAPPING_GARBAGE: u8 = 0xff;
+
+/// `_mm_ids`/`_mm_id_mapcount` (CONFIG_MM_ID) of the folio whose `page[1]`
+/// this frame is: which two processes map it and how often (kernel values,
+/// -1 for none). Updated under the folio's large-mapcount bit lock, which
+/// the model leaves out, so kept as model-only state while `page[1]` is a
+/// tail; the `private` word is not touched by the split, the `index` word
+/// is `Frame::index_share` (see `mm::rmap`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MmIds {
+    /// `mm + 1` per slot; 0 is `MM_ID_DUMMY`.
+    pub id: [u8; 2],
+    pub mapcount: [i32; 2],
+}
+
+impl Default for MmIds {
+    fn default() -> Self {
+        MmIds {
+            id: [0; 2],
+            mapcount: [-1; 2],
+        }
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FrameKind {
@@ -80,6 +107,13 @@ pub struct Frame {
     pub pgmap: Marked<Option<u8>>,
     /// PG_hwpoison, set by memory failure.
     pub hwpoison: DataCell<bool>,
+    /// Model-only: the raw `mapping` word while `mapping` is
+    /// `MAPPING_GARBAGE` (what the rmap's `_entire_mapcount` update left in
+    /// the page after the folio was split, H1).
+    pub mapping_bits: std::sync::atomic::AtomicU64,
+    /// Model-only: `page[1]`'s `_mm_ids` and, while it is a tail,
+    /// `_mm_id_mapcount` (see `MmIds`).
+    pub mm_ids: std::sync::Mutex<MmIds>,
 }
 
 impl Frame {
@@ -106,7 +140,14 @@ impl Frame {
                 None
             }),
             hwpoison: DataCell::new(false),
+            mapping_bits: std::sync::atomic::AtomicU64::new(0),
+            mm_ids: std::sync::Mutex::new(MmIds::default()),
         }
+    }
+
+    /// Model-only: `page[1]`'s `_mm_ids`/`_mm_id_mapcount`.
+    pub fn mm_ids(&self) -> std::sync::MutexGuard<'_, MmIds> {
+        self.mm_ids.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 

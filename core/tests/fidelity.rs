@@ -155,7 +155,7 @@ fn the_split_zeroes_the_heads_pgmap_until_it_restores_it() {
     assert!(s.violations().is_empty(), "{:#?}", s.violations());
 }
 
-/// The folio counters are page[1]'s words, and `prep_compound_page`
+/// The folio counters are `page[1]`'s words, and `prep_compound_page`
 /// (`prep_compound_head`) resets them. H2's sequence: a pin of the PMD
 /// folio, a shared refault that splits and re-preps it under the pin, then
 /// the unpin: `_pincount` ends at -1.
@@ -215,5 +215,67 @@ fn page1_counters_live_in_page1_and_the_reprep_resets_them() {
     assert!(
         v.contains(&"I9".to_string()),
         "the split under the pin: {v:?}"
+    );
+}
+
+/// H1's second half. A PMD-mapped folio is split by the invalidation of a
+/// CoW write(2) while still mapped; the PMD unmap that follows removes a
+/// PMD rmap from what is now order-0 page 8, and the folio counters it
+/// writes are page 9's words: `_entire_mapcount` the low half of page 9's
+/// `mapping`, `_mm_id_mapcount` of mm0's slot the low half of its `index`.
+/// Page 9 is an independent page by then (the split zeroed both words), so
+/// it ends up with `mapping` = `index` = 0xffffffff. Readers then see it:
+/// memory failure dereferences the garbage `mapping`, and a shared fault
+/// takes it for an owner and counts a share that no entry holds.
+#[test]
+fn h1_pmd_rmap_after_the_split_writes_the_next_pages_mapping_and_index() {
+    use daxcheck_core::mm::memory_failure::mf_generic_kill_procs;
+    use daxcheck_core::world::MAPPING_GARBAGE;
+    use daxcheck_core::xfs::file::xfs_file_dax_write;
+    use std::sync::atomic::Ordering;
+    let setup = Setup::files(vec![
+        FileSetup::backed(2).shared(),
+        FileSetup::backed(2).shared(),
+    ])
+    .spare(2);
+    let s = Sequential::new(Config::default(), &setup);
+    s.op(|cx| handle_mm_fault(cx, Mm(0), File(0), 0, Access::Read, FaultSize::Pmd));
+    let p9 = &s.cx.w.frames[DAX_BASE as usize + 1];
+    assert_eq!(p9.mapping.peek(), None, "page[1] of a PMD-mapped folio");
+    s.op(|cx| xfs_file_dax_write(cx, File(0), 0));
+    assert_eq!(p9.mapping.peek(), Some(MAPPING_GARBAGE));
+    assert_eq!(p9.mapping_bits.load(Ordering::SeqCst), 0xffff_ffff);
+    assert_eq!(
+        p9.index_share.peek(),
+        0xffff_ffff,
+        "_mm_id_mapcount[0] = -1"
+    );
+    let v = ids(&s);
+    assert!(
+        v.contains(&"I9".to_string()),
+        "the split under the PMD: {v:?}"
+    );
+    // A lockless reader: memory failure on pfn 9 reads the garbage mapping
+    // and dereferences it in dax_mapping().
+    s.op(|cx| mf_generic_kill_procs(cx, DAX_BASE + 1));
+    assert!(
+        s.violations().iter().any(|v| v.check
+            == Check::Bug("dereference of a garbage folio->mapping (page[1] counter bits, H1)")
+            && v.detail.contains("0xffffffff")),
+        "{:#?}",
+        s.violations()
+    );
+    // A fault of the still-shared A[1]: the garbage reads as an owner, so
+    // dax_associate_entry makes the folio "shared" (share 1) and adds this
+    // association: share 2 for one entry.
+    s.op(|cx| handle_mm_fault(cx, Mm(1), File(0), 1, Access::Read, FaultSize::Pte));
+    assert_eq!(p9.mapping.peek(), None);
+    assert_eq!(p9.index_share.peek(), 2, "share 2, one entry");
+    assert!(
+        s.violations()
+            .iter()
+            .any(|v| v.check.id() == "I4" && v.detail.contains("folio 9 share 2")),
+        "{:#?}",
+        s.violations()
     );
 }

@@ -138,3 +138,61 @@ fn a_shared_association_from_two_files_gives_share_2() {
     );
     clean(&s);
 }
+
+/// mm/gup.c `try_grab_folio_fast`: a FOLL_LONGTERM pin takes its reference
+/// first and checks `folio_is_longterm_pinnable()` after; an fsdax folio is
+/// not, so the reference is put again and the slow path refuses the pin.
+/// The transient reference is what a cross-file busy scan can see (F3,
+/// S7/longterm-punch). In the PTE path the walk also re-reads the PMD word.
+#[test]
+fn gup_fast_longterm_takes_and_puts_a_transient_reference() {
+    use daxcheck_core::trace::What;
+    let s = Sequential::new(Config::default(), &Setup::file(2));
+    s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte));
+    let head = DAX_BASE;
+    assert_eq!(folio_ref_count(&s.cx, head), 1);
+    let longterm = GupFlags {
+        longterm: true,
+        ..PIN
+    };
+    assert_eq!(
+        s.op(|cx| gup_fast(cx, Mm(0), FILE_A, 0, longterm)),
+        Err("-EOPNOTSUPP"),
+        "GUP-fast bails, the slow path refuses"
+    );
+    assert_eq!(folio_ref_count(&s.cx, head), 1, "the reference went back");
+    let events = s.cx.w.rec.snapshot().events;
+    let refs: Vec<(i32, i32)> = events
+        .iter()
+        .filter_map(|e| match e.what {
+            What::Ref { pfn, old, new, .. } if pfn == head && e.func == "gup_fast" => {
+                Some((old, new))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(refs, [(1, 2), (2, 1)], "taken, then put");
+    // An ordinary GUP-fast pin re-reads the PMD word and the PTE after its
+    // grab (gup_fast_pte_range), before it keeps the reference.
+    let fast = GupFlags {
+        fast_only: true,
+        ..PIN
+    };
+    let p = s
+        .op(|cx| gup_fast(cx, Mm(0), FILE_A, 0, fast))
+        .expect("GUP-fast pin");
+    let rechecks: Vec<&str> =
+        s.cx.w
+            .rec
+            .snapshot()
+            .events
+            .iter()
+            .filter_map(|e| match e.what {
+                What::ReadField { field, .. } if field.ends_with("(recheck)") => Some(field),
+                _ => None,
+            })
+            .collect();
+    assert_eq!(rechecks, ["pmd (recheck)", "pte (recheck)"]);
+    s.op(|cx| unpin_user_page(cx, p));
+    clean(&s);
+}

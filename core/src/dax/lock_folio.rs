@@ -79,6 +79,18 @@ pub(crate) fn deref_mapping(cx: &Cx, folio: u64, m: Option<u8>, site: &'static s
         );
         return None;
     };
+    if m == crate::world::MAPPING_GARBAGE {
+        cx.violate(
+            Check::Bug("dereference of a garbage folio->mapping (page[1] counter bits, H1)"),
+            format!(
+                "{site}: folio {folio}'s mapping word is {:#x}, left by a PMD rmap removal after the split",
+                cx.w.frames[folio as usize]
+                    .mapping_bits
+                    .load(std::sync::atomic::Ordering::SeqCst)
+            ),
+        );
+        return None;
+    }
     if cx.w.file(m).evicted.peek() {
         cx.violate(
             Check::Bug("use-after-free of an evicted inode's address_space"),
@@ -105,7 +117,7 @@ pub(crate) fn check_mf_lock(cx: &Cx, folio: u64, locked: u8, when: &str) {
                  but folio->mapping is now {}",
                 cx.tid,
                 file_name(locked),
-                m.map_or("NULL".to_string(), |m| file_name(m).to_string())
+                crate::trace::mapping_name(m)
             ),
         );
         return;
@@ -153,7 +165,13 @@ pub fn dax_lock_folio(cx: &Cx, folio: u64) -> u64 {
         let Some(m) = read_once_mapping(cx, folio) else {
             return 0;
         };
-        // dax_mapping(m) holds for every modelled file; no S_ISCHR host.
+        // dax_mapping(m) dereferences `mapping->host`; it holds for every
+        // modelled file (no S_ISCHR host), not for counter bits (H1).
+        // (Under rcu_read_lock: an evicted inode is not reported here.)
+        if m == crate::world::MAPPING_GARBAGE {
+            deref_mapping(cx, folio, Some(m), "dax_lock_folio: dax_mapping()");
+            return 0;
+        }
         let mut xa = cx.xa_lock(m);
         let fr = &cx.w.frames[folio as usize];
         // M40 drops the re-check (pre-c93db7bb6ef3 shape, B16).

@@ -155,3 +155,41 @@ pub fn page_pgmap(cx: &Cx, pfn: u64) -> Option<u8> {
 pub fn pfn_folio(cx: &Cx, pfn: u64) -> Option<u64> {
     page_folio(cx, pfn)
 }
+
+/// `include/linux/page-flags.h` `folio_test_anon`: bit 0 of
+/// `folio->mapping`, a plain lockless read. No modelled `address_space`
+/// pointer has it; the counter bits an H1 overlay leaves do
+/// (`world::MAPPING_GARBAGE`). Recorded for `daxcheck why`, untracked by
+/// loom (`access::read_untracked`).
+pub fn folio_test_anon(cx: &Cx, head: u64, site: &'static str) -> bool {
+    let fr = &cx.w.frames[head as usize];
+    let m = crate::access::read_untracked(cx, head, "mapping", &fr.mapping, Val::Mapping);
+    let anon = m == Some(crate::world::MAPPING_GARBAGE)
+        && fr.mapping_bits.load(std::sync::atomic::Ordering::SeqCst) & 1 != 0;
+    if anon {
+        cx.note(format!(
+            "{site}: folio_test_anon(folio {head}) is true: its mapping word holds counter bits"
+        ));
+    }
+    anon
+}
+
+/// `mm/page-writeback.c` `folio_mark_dirty` → `folio_mapping`: a plain
+/// lockless read of `folio->mapping` (NULL when a flag bit is set), then
+/// `mapping->a_ops->dirty_folio` (`noop_dirty_folio` for DAX) through it.
+/// The dereference of an evicted inode's mapping is reported (B16's class).
+pub fn folio_mark_dirty(cx: &Cx, head: u64) {
+    let fr = &cx.w.frames[head as usize];
+    let m = crate::access::read_untracked(cx, head, "mapping", &fr.mapping, Val::Mapping);
+    match m {
+        None | Some(crate::world::MAPPING_GARBAGE) => {}
+        Some(f) if cx.w.file(f).evicted.peek() => cx.violate(
+            Check::Bug("use-after-free of an evicted inode's address_space"),
+            format!(
+                "folio_mark_dirty: folio {head}'s mapping {} was evicted and freed",
+                crate::trace::file_name(f)
+            ),
+        ),
+        Some(_) => {}
+    }
+}

@@ -60,7 +60,7 @@ fn grab_amount(large: bool, flags: GupFlags) -> i32 {
     }
 }
 
-/// `atomic_add(d, &folio->_pincount)` (a page[1] word), recorded.
+/// `atomic_add(d, &folio->_pincount)` (a `page[1]` word), recorded.
 fn pincount_add(cx: &Cx, head: u64, d: i32) {
     let old = cx.w.frames[head as usize + 1]
         .pincount
@@ -315,12 +315,18 @@ fn gup_fast_pgd_range(cx: &Cx, mm: u8, file: u8, index: u64, flags: GupFlags) ->
                 Pte::Present { write, .. } if flags.write && !write => return None,
                 Pte::Present { pfn, .. } => {
                     let head = page_folio(cx, pfn)?;
+                    // gup_fast_pte_range re-checks the PMD value it walked
+                    // through as well as the PTE (a PTE table freed or
+                    // replaced under the walk).
+                    let cur = pmd;
                     (
                         pfn,
                         head,
                         false,
                         Box::new(move || {
-                            cx.read_once(index, "pte (recheck)", &s.pte_words[i], word) == pte
+                            cx.read_once(index, "pmd (recheck)", &s.pmd_word, word) == cur
+                                && cx.read_once(index, "pte (recheck)", &s.pte_words[i], word)
+                                    == pte
                         }),
                     )
                 }
@@ -328,9 +334,6 @@ fn gup_fast_pgd_range(cx: &Cx, mm: u8, file: u8, index: u64, flags: GupFlags) ->
         }
     };
     let _ = large_leaf;
-    if flags.longterm {
-        return None;
-    }
     // try_grab_folio_fast: take the reference, then make sure the folio did
     // not change under us.
     if !folio_try_get(cx, head_guess, 1) {
@@ -340,6 +343,15 @@ fn gup_fast_pgd_range(cx: &Cx, mm: u8, file: u8, index: u64, flags: GupFlags) ->
     if head != head_guess {
         folio_put_refs(cx, head_guess, 1);
         cx.note("gup_fast: folio changed under us (split): retry in the slow path");
+        return None;
+    }
+    // Still try_grab_folio_fast, FOLL_PIN: a FOLL_LONGTERM pin checks
+    // folio_is_longterm_pinnable() only now, with the reference taken; an
+    // fsdax folio is not, so the reference is put again. A busy scan that
+    // reads the refcount in between sees it (F3).
+    if flags.longterm {
+        cx.note("try_grab_folio_fast: FOLL_LONGTERM and !folio_is_longterm_pinnable (fsdax): put");
+        folio_put_refs(cx, head, 1);
         return None;
     }
     let large = folio_order(cx, head) > 0;

@@ -4,7 +4,7 @@
 use crate::config::{KernelState, Mutant};
 use crate::cx::{Cx, LockId};
 use crate::entry::*;
-use crate::mm::folio::{folio_get, folio_order, folio_put};
+use crate::mm::folio::{folio_get, folio_mark_dirty, folio_order, folio_put, folio_test_anon};
 use crate::mm::memory::{set_pmd, slot};
 use crate::mm::rmap::{folio_add_file_rmap_pmd, folio_remove_rmap_pmd};
 use crate::violation::Check;
@@ -37,7 +37,7 @@ pub fn vmf_insert_folio_pmd(
     let new = match old {
         Pmd::None => {
             folio_get(cx, head);
-            folio_add_file_rmap_pmd(cx, head);
+            folio_add_file_rmap_pmd(cx, mm, head);
             // v6.15 built the PMD through the pfn path: special (B5).
             let special = cx.w.cfg.kernel == KernelState::V6_15 || cx.w.has(Mutant::B5);
             if special && cx.w.cfg.kernel != KernelState::V6_15 {
@@ -113,7 +113,9 @@ pub(crate) fn zap_huge_pmd(cx: &Cx, mm: u8, file: u8, base: u64, pmd: &mut Pmd) 
     if pfn == HUGE_ZERO_PFN {
         return;
     }
-    folio_remove_rmap_pmd(cx, pfn);
+    folio_remove_rmap_pmd(cx, mm, pfn);
+    // `if (folio_test_anon(folio))` picks the mm counter to adjust.
+    folio_test_anon(cx, pfn, "zap_huge_pmd");
     cx.gather.borrow_mut().push(pfn);
 }
 
@@ -122,7 +124,9 @@ pub(crate) fn zap_huge_pmd(cx: &Cx, mm: u8, file: u8, base: u64, pmd: &mut Pmd) 
 pub(crate) fn __split_huge_pmd_locked(cx: &Cx, mm: u8, file: u8, base: u64, pmd: &mut Pmd) {
     let _f = cx.enter("__split_huge_pmd_locked");
     let old = *pmd;
-    let Pmd::Huge { pfn, .. } = old else { return };
+    let Pmd::Huge { pfn, write, .. } = old else {
+        return;
+    };
     set_pmd(cx, mm, file, base, pmd, Pmd::None);
     if cx.w.has(Mutant::M41) {
         // `vma_is_special_huge()` without the `!vma_is_dax()` guard: no rmap, no put.
@@ -131,7 +135,12 @@ pub(crate) fn __split_huge_pmd_locked(cx: &Cx, mm: u8, file: u8, base: u64, pmd:
     if pfn == HUGE_ZERO_PFN {
         return;
     }
-    folio_remove_rmap_pmd(cx, pfn);
+    // `if (!folio_test_dirty(folio) && pmd_dirty(old_pmd))` (a writable
+    // PMD stands for a dirty one; the folio's dirty flag is not modelled).
+    if write {
+        folio_mark_dirty(cx, pfn);
+    }
+    folio_remove_rmap_pmd(cx, mm, pfn);
     folio_put(cx, pfn);
 }
 

@@ -5,7 +5,9 @@
 use crate::config::Mutant;
 use crate::cx::{Cx, LockId};
 use crate::entry::*;
-use crate::mm::folio::{folio_get, folio_put, folio_ref_count, page_folio};
+use crate::mm::folio::{
+    folio_get, folio_mark_dirty, folio_put, folio_ref_count, folio_test_anon, page_folio,
+};
 use crate::mm::huge_memory::{__split_huge_pmd_locked, zap_huge_pmd};
 use crate::mm::rmap::{folio_add_file_rmap_pte, folio_remove_rmap_pte};
 use crate::trace::{PtEntry, What};
@@ -111,7 +113,12 @@ fn validate_page_before_insert(cx: &Cx, pfn: u64) -> bool {
         return true;
     }
     match page_folio(cx, pfn) {
-        Some(head) => folio_ref_count(cx, head) != 0,
+        // folio_test_anon() refuses an anonymous folio (-EINVAL): an
+        // H1 overlay's counter bits in `mapping` look like one.
+        Some(head) => {
+            folio_ref_count(cx, head) != 0
+                && !folio_test_anon(cx, head, "validate_page_before_insert")
+        }
         None => false,
     }
 }
@@ -129,7 +136,7 @@ pub fn vmf_insert_page_mkwrite(
     let _f = cx.enter("vmf_insert_page_mkwrite");
     if !validate_page_before_insert(cx, pfn) {
         cx.note(format!(
-            "validate_page_before_insert: page {pfn} has refcount 0: -EINVAL"
+            "validate_page_before_insert: page {pfn} has refcount 0 or looks anonymous: -EINVAL"
         ));
         return Fault::SigBus;
     }
@@ -180,7 +187,7 @@ pub fn vmf_insert_page_mkwrite(
                 return Fault::SigBus;
             };
             folio_get(cx, head);
-            folio_add_file_rmap_pte(cx, pfn);
+            folio_add_file_rmap_pte(cx, mm, pfn);
             Pte::Present {
                 pfn,
                 write: mkwrite,
@@ -209,8 +216,19 @@ fn zap_pte_range(cx: &Cx, mm: u8, file: u8, first: u64, last: u64) {
         if special {
             continue; // vm_normal_page() == NULL: the zero page
         }
+        // zap_present_folio_ptes: `if (!folio_test_anon(folio))`, then a
+        // dirty PTE marks the file folio dirty (the model's writable PTEs
+        // stand for dirty ones). The folio is the one the flush resolves
+        // again; looked up here without a scheduling point of its own.
+        if let Some(fr) = cx.w.frame(pfn) {
+            let head = fr.compound_head.peek().unwrap_or(pfn);
+            let anon = folio_test_anon(cx, head, "zap_present_folio_ptes");
+            if !anon && matches!(old, Pte::Present { write: true, .. }) {
+                folio_mark_dirty(cx, head);
+            }
+        }
         if !cx.w.has(Mutant::M28) {
-            folio_remove_rmap_pte(cx, pfn);
+            folio_remove_rmap_pte(cx, mm, pfn);
         }
         cx.gather.borrow_mut().push(pfn);
     }

@@ -5,12 +5,13 @@
 //! rather than over the largest mapping size of the collected tasks.
 
 use crate::cx::Cx;
+use crate::cx::LockId;
 use crate::dax::lock_folio::{
     check_mf_lock, dax_lock_folio, dax_lock_mapping_entry, dax_unlock_folio,
     dax_unlock_mapping_entry, deref_mapping, locked_through, read_index,
 };
 use crate::entry::*;
-use crate::mm::folio::pfn_folio;
+use crate::mm::folio::{folio_test_anon, pfn_folio};
 use crate::mm::memory::unmap_mapping_pages;
 use crate::trace::Val;
 use crate::violation::{Check, Inv};
@@ -32,6 +33,52 @@ fn unmap_and_kill(cx: &Cx, file: u8, index: u64, cookie: u64) {
     let _f = cx.enter("unmap_and_kill");
     let base = align_index(index, dax_entry_order(cookie));
     unmap_mapping_pages(cx, file, base, base + dax_entry_pages(cookie) - 1);
+}
+
+/// `mm/memory-failure.c` `collect_procs` → `collect_procs_file` for an FS_DAX
+/// folio: `if (!folio->mapping) return;`, `folio_test_anon()`, then
+/// `collect_procs_file` reads `folio->mapping` once more and takes
+/// `i_mmap_lock_read(mapping)` on it: three plain reads with nothing
+/// between them that excludes another file's shared association, which
+/// sets `mapping` to NULL under that file's `xa_lock` (H3, F4). The first
+/// two are recorded for `daxcheck why` and untracked by loom; the last is a
+/// plain read. Returns how many processes map the page at `folio->index`
+/// (`page_to_pgoff`, a share count when the folio became shared).
+fn collect_procs(cx: &Cx, folio: u64) -> usize {
+    let _f = cx.enter("collect_procs");
+    let fr = &cx.w.frames[folio as usize];
+    if crate::access::read_untracked(cx, folio, "mapping", &fr.mapping, Val::Mapping).is_none() {
+        return 0;
+    }
+    if folio_test_anon(cx, folio, "collect_procs") {
+        // collect_procs_anon: folio_lock_anon_vma_read() on the counter bits.
+        deref_mapping(
+            cx,
+            folio,
+            Some(crate::world::MAPPING_GARBAGE),
+            "collect_procs_anon: folio_lock_anon_vma_read",
+        );
+        return 0;
+    }
+    let m = fr.mapping.get();
+    let Some(m) = deref_mapping(cx, folio, m, "collect_procs_file: i_mmap_lock_read") else {
+        return 0;
+    };
+    let ino = cx.w.file(m);
+    let _i = cx.down_read(&ino.i_mmap, LockId::IMmap(m));
+    let pgoff = fr.index_share.get();
+    // Every process maps the whole file at page offset = address.
+    if pgoff >= ino.blocks.len() as u64 {
+        cx.note(format!(
+            "collect_procs_file: pgoff {pgoff} of folio {folio} is beyond {}: nobody collected",
+            crate::trace::file_name(m)
+        ));
+        return 0;
+    }
+    cx.w.mms
+        .iter()
+        .filter(|mm| mm.vma_live[m as usize].get())
+        .count()
 }
 
 /// `mm/memory-failure.c` `mf_generic_kill_procs` for an FS_DAX page the
@@ -60,15 +107,17 @@ pub fn mf_generic_kill_procs(cx: &Cx, pfn: u64) -> i32 {
         ),
     }
     set_page_hwpoison(cx, folio);
-    // collect_procs() returns nothing for a NULL mapping; otherwise
-    // unmap_and_kill(folio->mapping, folio->index) unmaps.
+    let to_kill = collect_procs(cx, folio);
+    // unmap_and_kill(&to_kill, pfn, folio->mapping, folio->index, flags):
+    // both read again, after collect_procs_file's i_mmap lock cycle.
     let m = fr.mapping.get();
-    if m.is_some() {
+    if to_kill > 0 {
+        // unmap_mapping_range(mapping, ...) takes i_mmap_lock_read(mapping).
         if let Some(m) = deref_mapping(cx, folio, m, "mf_generic_kill_procs: unmap_and_kill") {
             if let Some(l) = locked {
                 check_mf_lock(cx, folio, l, "mf_generic_kill_procs before unmap_and_kill");
             }
-            let index = read_index(cx, folio, "mf_generic_kill_procs");
+            let index = read_index(cx, folio, "mf_generic_kill_procs: unmap_and_kill");
             unmap_and_kill(cx, m, index, cookie);
         }
     }

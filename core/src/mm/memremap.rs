@@ -4,7 +4,7 @@
 use crate::config::Mutant;
 use crate::cx::Cx;
 use crate::dax::folio::dax_split_folio;
-use crate::mm::folio::folio_order;
+use crate::mm::folio::{folio_order, folio_test_anon};
 use crate::violation::Check;
 use crate::wait::{WaitKey, WakeMode};
 
@@ -46,6 +46,12 @@ pub fn free_zone_device_folio(cx: &Cx, head: u64) {
             format!("folio {head} memcg_data = {memcg} (stale _nr_pages)"),
         );
     }
+    // `if (folio_test_anon(folio))`: a plain read of `mapping`, which a
+    // split running in F1's window sets to NULL (a value-changing race,
+    // harmless: neither value is anonymous; recorded for `daxcheck why`).
+    // When true the kernel clears PG_anon_exclusive, a flag the model does
+    // not keep.
+    folio_test_anon(cx, head, "free_zone_device_folio");
     if w.has(Mutant::M9) {
         let order = folio_order(cx, head);
         if order > 0 {

@@ -1,10 +1,12 @@
 //! S7: two reflinked files associate one folio (H3).
 
-use daxcheck_core::mm::memory::handle_mm_fault;
+use daxcheck_core::mm::gup::{gup_fast, unpin_user_page, GupFlags};
+use daxcheck_core::mm::memory::{handle_mm_fault, munmap};
 use daxcheck_core::violation::CheckKind;
 use daxcheck_core::vm::Access::Read;
 use daxcheck_core::vm::FaultSize;
-use daxcheck_core::world::{File, Mm, FILE_B};
+use daxcheck_core::world::{File, Mm, FILE_A, FILE_B};
+use daxcheck_core::xfs::evict::xfs_fs_evict_inode;
 use daxcheck_core::xfs::inode::xfs_free_file_space;
 use daxcheck_core::KernelState;
 
@@ -46,10 +48,19 @@ pub(crate) fn scenario() -> Scenario {
 Setup: A[0] and B[0] share pfn 8 (IOMAP_F_SHARED)
 T1: mm0 read fault A[0]: associates the folio (first owner: mapping = A, index = 0)
 T2: mm1 read fault B[0]: second owner: make_shared (mapping = NULL, share = 1), share = 2
-    (-punch: then T2 punches B[0..1])
+    (-fault-punch: then T2 punches B[0..1]: F3, B's break-layout waits on A's mapping)
+  -pin-punch: T2 faults A[0] (mm0) and B[0] (mm1), then punches B; T1 pins A[0] through mm0 with
+    GUP-fast only (no fault-in, so no fault's temporary reference) and unpins: a scan that sees the
+    pin waits, and after the unpin the refcount is A's mapcount, never 0 (F3 through a pin)
+  -longterm-punch: T2 faults A[0] (mm0) and B[0] (mm1), then punches B; T1 calls
+    pin_user_pages_fast(A[0], FOLL_LONGTERM) through mm0: try_grab_folio_fast takes a reference
+    before it finds the fsdax folio not long-term pinnable and puts it (the slow path then refuses):
+    the only transient reference T2's busy scan can see is that one (F3 through GUP-fast)
+  -fault-evict: T2 faults B[0], unmaps it and evicts B: dax_break_layout_final waits
+    TASK_UNINTERRUPTIBLE on A's mapping (F3 at eviction: an unkillable hang, I13)
 Property: folio->mapping/share/index change only under one lock that orders them (I11 as the kernel
           states it: xa_lock of *the* mapping) — with two files there are two xa_locks",
-        notes: "Under loom the two associations are unordered accesses (a data race); under shuttle they interleave and both take the first-owner branch (I4); in `fault-punch` PCT may instead meet the I13 hang. Findings F2 and F3 in `docs/findings.md`.",
+        notes: "Under loom the two associations are unordered accesses (a data race); under shuttle they interleave and both take the first-owner branch (I4); in `fault-punch` PCT may instead meet the I13 hang. `pin-punch`, `longterm-punch` and `fault-evict` give F3 through a GUP-fast pin, through GUP-fast's transient FOLL_LONGTERM reference, and at eviction (`dax_break_layout_final`, an unkillable wait): each I13 (loom at executions 192 and 157 for the first two; PCT at 21, 30 and 3). Findings F2 and F3 in `docs/findings.md`.",
         expect: finds_h3,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
         catches: &[],
@@ -69,6 +80,77 @@ Property: folio->mapping/share/index change only under one lock that orders them
                         handle_mm_fault(cx, Mm(1), FILE_B, 0, Read, FaultSize::Pte);
                         xfs_free_file_space(cx, FILE_B, 0, 1);
                     }),
+                ],
+                expect: None,
+            },
+            Variant {
+                name: "pin-punch",
+                setup: shared_ab(2, 0),
+                threads: vec![
+                    thread("mm0 pin_user_pages_fast_only(A[0]), unpin", |cx| {
+                        let flags = GupFlags {
+                            write: false,
+                            pin: true,
+                            longterm: false,
+                            huge: false,
+                            fast_only: true,
+                        };
+                        if let Ok(p) = gup_fast(cx, Mm(0), FILE_A, 0, flags) {
+                            unpin_user_page(cx, p);
+                        }
+                    }),
+                    thread(
+                        "mm0 read fault A[0], mm1 read fault B[0], punch B[0..1]",
+                        |cx| {
+                            handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte);
+                            handle_mm_fault(cx, Mm(1), FILE_B, 0, Read, FaultSize::Pte);
+                            xfs_free_file_space(cx, FILE_B, 0, 1);
+                        },
+                    ),
+                ],
+                expect: None,
+            },
+            Variant {
+                name: "longterm-punch",
+                setup: shared_ab(2, 0),
+                threads: vec![
+                    thread(
+                        "mm0 pin_user_pages_fast(A[0], FOLL_LONGTERM) (fails)",
+                        |cx| {
+                            let flags = GupFlags {
+                                write: false,
+                                pin: true,
+                                longterm: true,
+                                huge: false,
+                                fast_only: false,
+                            };
+                            let _ = gup_fast(cx, Mm(0), FILE_A, 0, flags);
+                        },
+                    ),
+                    thread(
+                        "mm0 read fault A[0], mm1 read fault B[0], punch B[0..1]",
+                        |cx| {
+                            handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte);
+                            handle_mm_fault(cx, Mm(1), FILE_B, 0, Read, FaultSize::Pte);
+                            xfs_free_file_space(cx, FILE_B, 0, 1);
+                        },
+                    ),
+                ],
+                expect: None,
+            },
+            Variant {
+                name: "fault-evict",
+                setup: shared_ab(2, 0),
+                threads: vec![
+                    fault(0, 0),
+                    thread(
+                        "mm1 read fault B[0], munmap B, evict B (dax_break_layout_final)",
+                        |cx| {
+                            handle_mm_fault(cx, Mm(1), FILE_B, 0, Read, FaultSize::Pte);
+                            munmap(cx, Mm(1), FILE_B);
+                            xfs_fs_evict_inode(cx, 1);
+                        },
+                    ),
                 ],
                 expect: None,
             },

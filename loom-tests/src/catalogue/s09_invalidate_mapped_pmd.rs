@@ -32,7 +32,7 @@ T1: mm0 PMD read fault A[0]
 T2: write(2) to A[0] (CoW over the shared extent): __dax_clear_dirty_range, then
     invalidate_inode_pages2_range, which deletes entries first and unmaps at the end
 Property: split only when idle (I9); page tables match the xarray (I15)",
-        notes: "The folio is disassociated and split while T1's PMD still maps it. Finding F5.",
+        notes: "The folio is disassociated and split while T1's PMD still maps it. The PMD unmap after the split then writes page 9's `mapping` and `index` (0xffffffff each: `_entire_mapcount` and `_mm_id_mapcount` live there), and I4/I6 report folio 9's garbage mapping. Finding F5.",
         expect: finds_h1,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
         catches: &[],

@@ -417,12 +417,25 @@ impl Agg {
                 "; every conflicting pair is ordered in the explored executions: SYNCHRONIZED",
             );
         } else {
-            let cross = races.iter().any(|(_, p)| p.cross_file);
-            let scen: BTreeSet<&String> = races.iter().flat_map(|(_, p)| &p.scenarios).collect();
+            // Cross-file pairs (reflink) and pairs within one file are
+            // named apart: they are different findings (H3; F1's split).
+            let scen = |cross: bool| {
+                let s: BTreeSet<&String> = races
+                    .iter()
+                    .filter(|(_, p)| p.cross_file == cross)
+                    .flat_map(|(_, p)| &p.scenarios)
+                    .collect();
+                s.into_iter().cloned().collect::<Vec<_>>().join(", ")
+            };
+            let groups: Vec<String> = [(true, "cross-file "), (false, "same-file ")]
+                .into_iter()
+                .map(|(c, word)| (scen(c), word))
+                .filter(|(s, _)| !s.is_empty())
+                .map(|(s, word)| format!("{word}accesses ({s})"))
+                .collect();
             out.push_str(&format!(
-                "; {}accesses ({}) have no common lock and no happens-before: UNSYNCHRONIZED",
-                if cross { "cross-file " } else { "" },
-                scen.into_iter().cloned().collect::<Vec<_>>().join(", ")
+                "; {} have no common lock and no happens-before: UNSYNCHRONIZED",
+                groups.join(" and ")
             ));
         }
         out
