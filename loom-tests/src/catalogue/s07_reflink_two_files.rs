@@ -26,6 +26,21 @@ fn finds_h3(_: KernelState) -> Expect {
     })
 }
 
+/// The litmus-style header; `Result:` is derived from `expect`.
+const HEADER: &str = "\
+Setup: A[0] and B[0] share pfn 8 (IOMAP_F_SHARED)
+T1: mm0 read fault A[0]: associates the folio (first owner: mapping = A, index = 0)
+T2: mm1 read fault B[0]: second owner: make_shared (mapping = NULL, share = 1), share = 2
+    (-punch: then T2 punches B[0..1])
+Property: folio->mapping/share/index change only under one lock that orders them (I11 as the kernel
+          states it: xa_lock of *the* mapping) — with two files there are two xa_locks";
+
+/// Markdown for `docs/catalogue.md`.
+const NOTES: &str =
+    "Under loom the two associations are unordered accesses (a data race); under shuttle they \
+interleave and both take the first-owner branch (I4); in `fault-punch` PCT may instead meet the \
+I13 hang. Findings F2 and F3 in `docs/findings.md`.";
+
 /// S7: two files sharing one folio.
 pub(crate) fn scenario() -> Scenario {
     let fault = |mm: u8, file: u8| {
@@ -42,14 +57,8 @@ pub(crate) fn scenario() -> Scenario {
     Scenario {
         name: "S7",
         title: "reflink: two files associate one folio (H3)",
-        header: "\
-Setup: A[0] and B[0] share pfn 8 (IOMAP_F_SHARED)
-T1: mm0 read fault A[0]: associates the folio (first owner: mapping = A, index = 0)
-T2: mm1 read fault B[0]: second owner: make_shared (mapping = NULL, share = 1), share = 2
-    (-punch: then T2 punches B[0..1])
-Property: folio->mapping/share/index change only under one lock that orders them (I11 as the kernel
-          states it: xa_lock of *the* mapping) — with two files there are two xa_locks",
-        notes: "Under loom the two associations are unordered accesses (a data race); under shuttle they interleave and both take the first-owner branch (I4); in `fault-punch` PCT may instead meet the I13 hang. Findings F2 and F3 in `docs/findings.md`.",
+        header: HEADER,
+        notes: NOTES,
         expect: finds_h3,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
         catches: &[],
