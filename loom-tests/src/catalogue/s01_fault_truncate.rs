@@ -10,6 +10,19 @@ use daxcheck_core::Mutant;
 use super::common::{file_a, holds, size_name, thread};
 use super::{DefaultExplorer, Scenario, Variant};
 
+/// The litmus-style header; `Result:` is derived from `expect`.
+const HEADER: &str = "\
+T1: handle_mm_fault(A[0]) under MMAPLOCK shared; in the -exit variants the process then exits
+    (munmap: zap, unlink, TLB flush)
+T2: xfs_setattr_size(A, 0): MMAPLOCK excl, dax_break_layout (callback drops/retakes MMAPLOCK),
+    truncate, free blocks
+Property: when break-layout returns, T1's folio has refcount 0 and mapcount 0 and no entry is
+          left (I8); a deferred TLB put is waited for, not missed; blocks are freed FS-free (I6);
+          T1 either never mapped (SIGBUS past i_size) or was zapped; no hang (I12/I13)";
+
+/// Markdown for `docs/catalogue.md`.
+const NOTES: &str = "";
+
 /// S1: fault vs truncate.
 pub(crate) fn scenario() -> Scenario {
     let variant = |name, size: FaultSize, exit: bool| Variant {
@@ -36,15 +49,8 @@ pub(crate) fn scenario() -> Scenario {
     Scenario {
         name: "S1",
         title: "fault vs truncate",
-        header: "\
-T1: handle_mm_fault(A[0]) under MMAPLOCK shared; in the -exit variants the process then exits
-    (munmap: zap, unlink, TLB flush)
-T2: xfs_setattr_size(A, 0): MMAPLOCK excl, dax_break_layout (callback drops/retakes MMAPLOCK),
-    truncate, free blocks
-Property: when break-layout returns, T1's folio has refcount 0 and mapcount 0 and no entry is
-          left (I8); a deferred TLB put is waited for, not missed; blocks are freed FS-free (I6);
-          T1 either never mapped (SIGBUS past i_size) or was zapped; no hang (I12/I13)",
-        notes: "",
+        header: HEADER,
+        notes: NOTES,
         expect: holds,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
         catches: &[

@@ -11,21 +11,27 @@ use daxcheck_core::Mutant;
 use super::common::{file_a, holds, thread};
 use super::{DefaultExplorer, Scenario, Variant};
 
-/// S2: a busy scan meets an entry another thread holds locked.
-pub(crate) fn scenario() -> Scenario {
-    Scenario {
-        name: "S2",
-        title: "break-layout scan vs a locked entry",
-        header: "\
+/// The litmus-style header; `Result:` is derived from `expect`.
+const HEADER: &str = "\
 T1: mm0 write fault A[0] (DIRTY), then fsync: dax_writeback_one holds A[0]'s entry lock across
     pfn_mkclean_range and the flush
 T2: xfs_free_file_space(A, 0..1): the busy scan and dax_delete_mapping_range meet the locked entry,
     wait for it (wait_entry_unlocked_exclusive) and must come back to the same index
 T3: fsync A (a second exclusive waiter on the same entry)
 Property: the locked entry is examined and deleted after its unlock (I8: no entry left, no busy page
-          missed); every waiter is woken or passed the wake (I12)",
-        notes:
-            "M15, B4 and B20 break the same step: the scan resumes past the entry it waited for.",
+          missed); every waiter is woken or passed the wake (I12)";
+
+/// Markdown for `docs/catalogue.md`.
+const NOTES: &str =
+    "M15, B4 and B20 break the same step: the scan resumes past the entry it waited for.";
+
+/// S2: a busy scan meets an entry another thread holds locked.
+pub(crate) fn scenario() -> Scenario {
+    Scenario {
+        name: "S2",
+        title: "break-layout scan vs a locked entry",
+        header: HEADER,
+        notes: NOTES,
         expect: holds,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
         catches: &[Mutant::M15, Mutant::B4, Mutant::B20],

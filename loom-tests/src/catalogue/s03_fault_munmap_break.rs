@@ -10,6 +10,21 @@ use daxcheck_core::Mutant;
 use super::common::{file_a, holds, size_name, thread};
 use super::{DefaultExplorer, Scenario, Variant};
 
+/// The litmus-style header; `Result:` is derived from `expect`.
+const HEADER: &str = "\
+T1: handle_mm_fault(A[0]) in mm0
+T2: munmap(mm0, A): zap under the PTL (mapcount-1), unlink, then the TLB flush drops the reference
+    (pmd-dontneed: MADV_DONTNEED of A[1] instead, which splits the PMD and puts its reference at once)
+T3: xfs_free_file_space(A, 0..1): MMAPLOCK excl, dax_break_layout, delete entries, free blocks
+Property: T3 waits while refcount - mapcount > 0 (the deferred put) and is woken by free_zone_device_folio
+          (I13); it never completes early (I8, I9); every reference is accounted (I1)";
+
+/// Markdown for `docs/catalogue.md`.
+const NOTES: &str =
+    "`pmd-dontneed` takes the split side of the `vma_is_dax` exclusion: `__split_huge_pmd_locked` \
+drops the rmap and the reference at once. M41 (added for `daxcheck why --without`) breaks that \
+side.";
+
 /// S3: fault vs munmap vs break-layout.
 pub(crate) fn scenario() -> Scenario {
     let variant = |name, size: FaultSize| Variant {
@@ -32,17 +47,20 @@ pub(crate) fn scenario() -> Scenario {
     Scenario {
         name: "S3",
         title: "fault vs munmap vs break-layout",
-        header: "\
-T1: handle_mm_fault(A[0]) in mm0
-T2: munmap(mm0, A): zap under the PTL (mapcount-1), unlink, then the TLB flush drops the reference
-    (pmd-dontneed: MADV_DONTNEED of A[1] instead, which splits the PMD and puts its reference at once)
-T3: xfs_free_file_space(A, 0..1): MMAPLOCK excl, dax_break_layout, delete entries, free blocks
-Property: T3 waits while refcount - mapcount > 0 (the deferred put) and is woken by free_zone_device_folio
-          (I13); it never completes early (I8, I9); every reference is accounted (I1)",
-        notes: "`pmd-dontneed` takes the split side of the `vma_is_dax` exclusion: `__split_huge_pmd_locked` drops the rmap and the reference at once. M41 (added for `daxcheck why --without`) breaks that side.",
+        header: HEADER,
+        notes: NOTES,
         expect: holds,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
-        catches: &[Mutant::M6, Mutant::M9, Mutant::M10, Mutant::M12, Mutant::M29, Mutant::M30, Mutant::M41, Mutant::B19],
+        catches: &[
+            Mutant::M6,
+            Mutant::M9,
+            Mutant::M10,
+            Mutant::M12,
+            Mutant::M29,
+            Mutant::M30,
+            Mutant::M41,
+            Mutant::B19,
+        ],
         variants: vec![
             variant("pte", FaultSize::Pte),
             variant("pmd", FaultSize::Pmd),

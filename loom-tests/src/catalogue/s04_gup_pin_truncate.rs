@@ -11,20 +11,28 @@ use daxcheck_core::Mutant;
 use super::common::{file_a, holds, pin_unpin, thread, PIN};
 use super::{DefaultExplorer, Scenario, Variant};
 
+/// The litmus-style header; `Result:` is derived from `expect`.
+const HEADER: &str = "\
+T1: pin_user_pages(A[0]) (slow path faults it in; -fast: a fault, then get_user_pages_fast_only, which
+    never falls back: a fallback would fault in the page again, which is S13's H6), then unpin;
+    -munmap: the process unmaps between pin and unpin (B19); -longterm: FOLL_LONGTERM must fail (I18)
+T2: xfs_setattr_size(A, 0)
+Property: break-layout returns only once the pin is released (I8); GUP-fast either is seen by the
+          scan or bails (I6/I8); no refcount underflow (I2); refcount == mappings + pins (I1)";
+
+/// Markdown for `docs/catalogue.md`.
+const NOTES: &str = "Why `fast` never falls back: findings O1. Both explorers run by default: loom's bounded search \
+misses B19's interleaving (truncate entirely between the munmap and the unpin) at preemption \
+bounds 2 to 4, which PCT finds; loom finds M20's at once.";
+
 /// S4: GUP pin vs truncate.
 pub(crate) fn scenario() -> Scenario {
     let truncate = || thread("truncate A to 0", |cx| xfs_setattr_size(cx, FILE_A, 0));
     Scenario {
         name: "S4",
         title: "GUP pin vs truncate",
-        header: "\
-T1: pin_user_pages(A[0]) (slow path faults it in; -fast: a fault, then get_user_pages_fast_only, which
-    never falls back: a fallback would fault in the page again, which is S13's H6), then unpin;
-    -munmap: the process unmaps between pin and unpin (B19); -longterm: FOLL_LONGTERM must fail (I18)
-T2: xfs_setattr_size(A, 0)
-Property: break-layout returns only once the pin is released (I8); GUP-fast either is seen by the
-          scan or bails (I6/I8); no refcount underflow (I2); refcount == mappings + pins (I1)",
-        notes: "Why `fast` never falls back: findings O1. Both explorers run by default: loom's bounded search misses B19's interleaving (truncate entirely between the munmap and the unpin) at preemption bounds 2 to 4, which PCT finds; loom finds M20's at once.",
+        header: HEADER,
+        notes: NOTES,
         expect: holds,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
         catches: &[Mutant::M20, Mutant::M39, Mutant::B19, Mutant::M10],
@@ -32,8 +40,13 @@ Property: break-layout returns only once the pin is released (I8); GUP-fast eith
             Variant {
                 name: "slow",
                 setup: file_a(1),
-                threads: vec![thread("pin A[0] (slow), unpin", |cx| pin_unpin(cx, 0, 0, false, PIN)), truncate()],
-            expect: None,
+                threads: vec![
+                    thread("pin A[0] (slow), unpin", |cx| {
+                        pin_unpin(cx, 0, 0, false, PIN)
+                    }),
+                    truncate(),
+                ],
+                expect: None,
             },
             Variant {
                 name: "fast",
@@ -45,7 +58,7 @@ Property: break-layout returns only once the pin is released (I8); GUP-fast eith
                     }),
                     truncate(),
                 ],
-            expect: None,
+                expect: None,
             },
             Variant {
                 name: "munmap",
@@ -59,14 +72,23 @@ Property: break-layout returns only once the pin is released (I8); GUP-fast eith
                     }),
                     truncate(),
                 ],
-            expect: None,
+                expect: None,
             },
             Variant {
                 name: "longterm",
                 setup: file_a(1),
                 threads: vec![
                     thread("pin A[0] FOLL_LONGTERM (must fail)", |cx| {
-                        pin_unpin(cx, 0, 0, false, GupFlags { longterm: true, ..PIN })
+                        pin_unpin(
+                            cx,
+                            0,
+                            0,
+                            false,
+                            GupFlags {
+                                longterm: true,
+                                ..PIN
+                            },
+                        )
                     }),
                     truncate(),
                 ],

@@ -16,6 +16,21 @@ fn hole_a(mms: u8) -> Setup {
     s
 }
 
+/// The litmus-style header; `Result:` is derived from `expect`.
+const HEADER: &str = "\
+hole-read:   T1, T2 (two processes) read-fault the hole A[0]: one zero entry, zero-page PTEs, no refcount
+write-read:  T1 write-faults A[0] in mm0, T2 read-faults A[0] in mm1: one waits on the entry lock
+read-upgrade: T1 reads then writes A[0] in mm0 (the mkwrite upgrade takes no new reference), T2 reads in mm1
+pmd-pte:     T1 PMD-faults A[0] in mm0, T2 PTE-faults A[1] in mm1 inside the PMD entry (a PTE of the PMD folio)
+pte-pmd:     T1 PTE-faults A[1] in mm0, T2 PMD-faults A[0] in mm1 (CONFLICT, fallback to a PTE)
+hole-pmd-pte: T1 PMD read of the hole A[0..1] (huge zero PMD) in mm0, T2 PTE read of A[1] in mm1 (downgrade)
+three:       T1, T2, T3 read-fault A[0] in three processes (a WAKE_NEXT chain)
+Property: entry lock exclusion (I10), no lost wake (I12), PMD/PTE exclusivity (I14), page tables match the
+          xarray (I15), refcount == installed mappings (I1)";
+
+/// Markdown for `docs/catalogue.md`.
+const NOTES: &str = "";
+
 /// S5: two (or three) faults on the same entry.
 pub(crate) fn scenario() -> Scenario {
     let pte = FaultSize::Pte;
@@ -36,23 +51,31 @@ pub(crate) fn scenario() -> Scenario {
     Scenario {
         name: "S5",
         title: "faults on the same entry",
-        header: "\
-hole-read:   T1, T2 (two processes) read-fault the hole A[0]: one zero entry, zero-page PTEs, no refcount
-write-read:  T1 write-faults A[0] in mm0, T2 read-faults A[0] in mm1: one waits on the entry lock
-read-upgrade: T1 reads then writes A[0] in mm0 (the mkwrite upgrade takes no new reference), T2 reads in mm1
-pmd-pte:     T1 PMD-faults A[0] in mm0, T2 PTE-faults A[1] in mm1 inside the PMD entry (a PTE of the PMD folio)
-pte-pmd:     T1 PTE-faults A[1] in mm0, T2 PMD-faults A[0] in mm1 (CONFLICT, fallback to a PTE)
-hole-pmd-pte: T1 PMD read of the hole A[0..1] (huge zero PMD) in mm0, T2 PTE read of A[1] in mm1 (downgrade)
-three:       T1, T2, T3 read-fault A[0] in three processes (a WAKE_NEXT chain)
-Property: entry lock exclusion (I10), no lost wake (I12), PMD/PTE exclusivity (I14), page tables match the
-          xarray (I15), refcount == installed mappings (I1)",
-        notes: "",
+        header: HEADER,
+        notes: NOTES,
         expect: holds,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
-        catches: &[Mutant::M4, Mutant::M18, Mutant::M23, Mutant::M24, Mutant::M25, Mutant::B12],
+        catches: &[
+            Mutant::M4,
+            Mutant::M18,
+            Mutant::M23,
+            Mutant::M24,
+            Mutant::M25,
+            Mutant::B12,
+        ],
         variants: vec![
-            Variant { name: "hole-read", setup: hole_a(2), threads: vec![fault(Mm(0), 0, Read, pte), fault(Mm(1), 0, Read, pte)], expect: None },
-            Variant { name: "write-read", setup: file_a(2), threads: vec![fault(Mm(0), 0, Write, pte), fault(Mm(1), 0, Read, pte)], expect: None },
+            Variant {
+                name: "hole-read",
+                setup: hole_a(2),
+                threads: vec![fault(Mm(0), 0, Read, pte), fault(Mm(1), 0, Read, pte)],
+                expect: None,
+            },
+            Variant {
+                name: "write-read",
+                setup: file_a(2),
+                threads: vec![fault(Mm(0), 0, Write, pte), fault(Mm(1), 0, Read, pte)],
+                expect: None,
+            },
             Variant {
                 name: "read-upgrade",
                 setup: file_a(2),
@@ -63,21 +86,35 @@ Property: entry lock exclusion (I10), no lost wake (I12), PMD/PTE exclusivity (I
                     }),
                     fault(Mm(1), 0, Read, pte),
                 ],
-            expect: None,
+                expect: None,
             },
-            Variant { name: "pmd-pte", setup: file_a(2), threads: vec![fault(Mm(0), 0, Read, pmd), fault(Mm(1), 1, Read, pte)], expect: None },
-            Variant { name: "pte-pmd", setup: file_a(2), threads: vec![fault(Mm(0), 1, Read, pte), fault(Mm(1), 0, Read, pmd)], expect: None },
+            Variant {
+                name: "pmd-pte",
+                setup: file_a(2),
+                threads: vec![fault(Mm(0), 0, Read, pmd), fault(Mm(1), 1, Read, pte)],
+                expect: None,
+            },
+            Variant {
+                name: "pte-pmd",
+                setup: file_a(2),
+                threads: vec![fault(Mm(0), 1, Read, pte), fault(Mm(1), 0, Read, pmd)],
+                expect: None,
+            },
             Variant {
                 name: "hole-pmd-pte",
                 setup: hole_a(2),
                 threads: vec![fault(Mm(0), 0, Read, pmd), fault(Mm(1), 1, Read, pte)],
-            expect: None,
+                expect: None,
             },
             Variant {
                 name: "three",
                 setup: file_a(3),
-                threads: vec![fault(Mm(0), 0, Read, pte), fault(Mm(1), 0, Read, pte), fault(Mm(2), 0, Read, pte)],
-            expect: None,
+                threads: vec![
+                    fault(Mm(0), 0, Read, pte),
+                    fault(Mm(1), 0, Read, pte),
+                    fault(Mm(2), 0, Read, pte),
+                ],
+                expect: None,
             },
         ],
     }

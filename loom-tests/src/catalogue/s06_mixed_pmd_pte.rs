@@ -10,17 +10,24 @@ use daxcheck_core::Mutant;
 use super::common::{file_a, holds, thread};
 use super::{DefaultExplorer, Scenario, Variant};
 
+/// The litmus-style header; `Result:` is derived from `expect`.
+const HEADER: &str = "\
+T1: mm0 PMD read fault A[0] (PMD entry, compound folio 8)
+T2: mm1 PTE read fault A[1] inside the PMD entry, then (-truncate) T3 truncates A
+Property: the PMD folio keeps mapping A / index 0 and its order (I4); P2's PTE holds a reference on the
+          large folio (I1); truncate waits for both mappings to go (I8)";
+
+/// Markdown for `docs/catalogue.md`.
+const NOTES: &str =
+    "With B14 reverted, the PTE fault moves the association and splits the PMD folio.";
+
 /// S6: mixed PMD/PTE mappings across processes (B14).
 pub(crate) fn scenario() -> Scenario {
     Scenario {
         name: "S6",
         title: "mixed PMD and PTE mappings across processes",
-        header: "\
-T1: mm0 PMD read fault A[0] (PMD entry, compound folio 8)
-T2: mm1 PTE read fault A[1] inside the PMD entry, then (-truncate) T3 truncates A
-Property: the PMD folio keeps mapping A / index 0 and its order (I4); P2's PTE holds a reference on the
-          large folio (I1); truncate waits for both mappings to go (I8)",
-        notes: "With B14 reverted, the PTE fault moves the association and splits the PMD folio.",
+        header: HEADER,
+        notes: NOTES,
         expect: holds,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
         catches: &[Mutant::B14, Mutant::M28],
@@ -36,7 +43,7 @@ Property: the PMD folio keeps mapping A / index 0 and its order (I4); P2's PTE h
                         handle_mm_fault(cx, Mm(1), FILE_A, 1, Read, FaultSize::Pte);
                     }),
                 ],
-            expect: None,
+                expect: None,
             },
             Variant {
                 name: "truncate",
@@ -50,7 +57,7 @@ Property: the PMD folio keeps mapping A / index 0 and its order (I4); P2's PTE h
                     }),
                     thread("truncate A to 0", |cx| xfs_setattr_size(cx, FILE_A, 0)),
                 ],
-            expect: None,
+                expect: None,
             },
         ],
     }

@@ -28,6 +28,30 @@ fn finds_h3(_: KernelState) -> Expect {
     })
 }
 
+/// The litmus-style header; `Result:` is derived from `expect`.
+const HEADER: &str = "\
+Setup: A[0] and B[0] share pfn 8 (IOMAP_F_SHARED)
+T1: mm0 read fault A[0]: associates the folio (first owner: mapping = A, index = 0)
+T2: mm1 read fault B[0]: second owner: make_shared (mapping = NULL, share = 1), share = 2
+    (-fault-punch: then T2 punches B[0..1]: F3, B's break-layout waits on A's mapping)
+  -pin-punch: T2 faults A[0] (mm0) and B[0] (mm1), then punches B; T1 pins A[0] through mm0 with
+    GUP-fast only (no fault-in, so no fault's temporary reference) and unpins: a scan that sees the
+    pin waits, and after the unpin the refcount is A's mapcount, never 0 (F3 through a pin)
+  -longterm-punch: T2 faults A[0] (mm0) and B[0] (mm1), then punches B; T1 calls
+    pin_user_pages_fast(A[0], FOLL_LONGTERM) through mm0: try_grab_folio_fast takes a reference
+    before it finds the fsdax folio not long-term pinnable and puts it (the slow path then refuses):
+    the only transient reference T2's busy scan can see is that one (F3 through GUP-fast)
+  -fault-evict: T2 faults B[0], unmaps it and evicts B: dax_break_layout_final waits
+    TASK_UNINTERRUPTIBLE on A's mapping (F3 at eviction: an unkillable hang, I13)
+Property: folio->mapping/share/index change only under one lock that orders them (I11 as the kernel
+          states it: xa_lock of *the* mapping) — with two files there are two xa_locks";
+
+/// Markdown for `docs/catalogue.md`.
+const NOTES: &str =
+    "Under loom the two associations are unordered accesses (a data race); under shuttle they \
+interleave and both take the first-owner branch (I4); in `fault-punch` PCT may instead meet the \
+I13 hang. `pin-punch`, `longterm-punch` and `fault-evict` give F3 through a GUP-fast pin, through GUP-fast's transient FOLL_LONGTERM reference, and at eviction (`dax_break_layout_final`, an unkillable wait): each the I13 hang. Findings F2 and F3 in `docs/findings.md`.";
+
 /// S7: two files sharing one folio.
 pub(crate) fn scenario() -> Scenario {
     let fault = |mm: u8, file: u8| {
@@ -44,23 +68,8 @@ pub(crate) fn scenario() -> Scenario {
     Scenario {
         name: "S7",
         title: "reflink: two files associate one folio (H3)",
-        header: "\
-Setup: A[0] and B[0] share pfn 8 (IOMAP_F_SHARED)
-T1: mm0 read fault A[0]: associates the folio (first owner: mapping = A, index = 0)
-T2: mm1 read fault B[0]: second owner: make_shared (mapping = NULL, share = 1), share = 2
-    (-fault-punch: then T2 punches B[0..1]: F3, B's break-layout waits on A's mapping)
-  -pin-punch: T2 faults A[0] (mm0) and B[0] (mm1), then punches B; T1 pins A[0] through mm0 with
-    GUP-fast only (no fault-in, so no fault's temporary reference) and unpins: a scan that sees the
-    pin waits, and after the unpin the refcount is A's mapcount, never 0 (F3 through a pin)
-  -longterm-punch: T2 faults A[0] (mm0) and B[0] (mm1), then punches B; T1 calls
-    pin_user_pages_fast(A[0], FOLL_LONGTERM) through mm0: try_grab_folio_fast takes a reference
-    before it finds the fsdax folio not long-term pinnable and puts it (the slow path then refuses):
-    the only transient reference T2's busy scan can see is that one (F3 through GUP-fast)
-  -fault-evict: T2 faults B[0], unmaps it and evicts B: dax_break_layout_final waits
-    TASK_UNINTERRUPTIBLE on A's mapping (F3 at eviction: an unkillable hang, I13)
-Property: folio->mapping/share/index change only under one lock that orders them (I11 as the kernel
-          states it: xa_lock of *the* mapping) — with two files there are two xa_locks",
-        notes: "Under loom the two associations are unordered accesses (a data race); under shuttle they interleave and both take the first-owner branch (I4); in `fault-punch` PCT may instead meet the I13 hang. `pin-punch`, `longterm-punch` and `fault-evict` give F3 through a GUP-fast pin, through GUP-fast's transient FOLL_LONGTERM reference, and at eviction (`dax_break_layout_final`, an unkillable wait): each I13 (loom at executions 192 and 157 for the first two; PCT at 21, 30 and 3). Findings F2 and F3 in `docs/findings.md`.",
+        header: HEADER,
+        notes: NOTES,
         expect: finds_h3,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
         catches: &[],

@@ -13,6 +13,22 @@ use super::common::{file_a, holds, shared_ab, thread};
 use super::{DefaultExplorer, Expect, Finding, Scenario, Variant};
 use crate::checks::Hyp;
 
+/// The litmus-style header; `Result:` is derived from `expect`.
+const HEADER: &str = "\
+T1: mm0 read fault A[0], then mf_generic_kill_procs(pfn 8): dax_lock_folio (READ_ONCE mapping, xa_lock,
+    re-check, lock the entry), poison, unmap the processes, dax_unlock_folio (re-reads mapping)
+T2: -truncate: xfs_setattr_size(A, 0); -shared (S8b): mm1 read fault B[0] on the extent A shares
+Property: the cookie holder holds the entry lock of (mapping, index) and mapping stays set until unlock
+          (I19); no NULL or freed mapping is dereferenced (B16); no hang (non-exclusive waiter, B17)";
+
+/// Markdown for `docs/catalogue.md`.
+const NOTES: &str =
+    "`shared` (S8b): the shared association sets `mapping` = NULL while T1 holds the cookie, and \
+`dax_unlock_folio` dereferences it (H3, in the shape of B16). M40: without the re-check, \
+`dax_lock_folio` reads the index/share cell as an index after truncate cleared `mapping`. \
+Finding F4 (with `collect_procs`/`collect_procs_file`/`unmap_and_kill`'s reads of `folio->mapping`: \
+`--explorer pct --seed 11` dereferences NULL in `unmap_and_kill`).";
+
 /// S8: memory failure vs truncate, and vs a shared-extent fault (S8b, H3).
 pub(crate) fn scenario() -> Scenario {
     fn finds_s8b(_: KernelState) -> Expect {
@@ -32,13 +48,8 @@ pub(crate) fn scenario() -> Scenario {
     Scenario {
         name: "S8",
         title: "memory failure vs truncate / a shared fault",
-        header: "\
-T1: mm0 read fault A[0], then mf_generic_kill_procs(pfn 8): dax_lock_folio (READ_ONCE mapping, xa_lock,
-    re-check, lock the entry), poison, unmap the processes, dax_unlock_folio (re-reads mapping)
-T2: -truncate: xfs_setattr_size(A, 0); -shared (S8b): mm1 read fault B[0] on the extent A shares
-Property: the cookie holder holds the entry lock of (mapping, index) and mapping stays set until unlock
-          (I19); no NULL or freed mapping is dereferenced (B16); no hang (non-exclusive waiter, B17)",
-        notes: "`shared` (S8b): the shared association sets `mapping` = NULL while T1 holds the cookie, and `dax_unlock_folio` dereferences it (H3, in the shape of B16). M40: without the re-check, `dax_lock_folio` reads the index/share cell as an index after truncate cleared `mapping`. Finding F4 (with `collect_procs`/`collect_procs_file`/`unmap_and_kill`'s reads of `folio->mapping`: `--explorer pct --seed 11` dereferences NULL in `unmap_and_kill`).",
+        header: HEADER,
+        notes: NOTES,
         expect: holds,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
         catches: &[Mutant::M40],

@@ -21,18 +21,25 @@ fn finds_h2(_: KernelState) -> Expect {
     })
 }
 
+/// The litmus-style header; `Result:` is derived from `expect`.
+const HEADER: &str = "\
+Setup: A and B share their blocks (reflink); A[0..1] is one PMD extent
+T1: mm0 PMD read fault A[0]; pin the tail page A[1]; unpin it
+T2: mm1 PMD read fault A[0] (IOMAP_F_SHARED): unmap all, disassociate (last share: clear and split),
+    associate again (prep the compound folio again), all under A's xa_lock
+Property: the folio is split only when idle (I9); the unpin lands on the folio it pinned, no underflow (I2)";
+
+/// Markdown for `docs/catalogue.md`.
+const NOTES: &str =
+    "The split runs while the pin is held. Finding F6 tells what loom and PCT each report.";
+
 /// S10: shared refault vs unpin (H2).
 pub(crate) fn scenario() -> Scenario {
     Scenario {
         name: "S10",
         title: "shared-extent refault vs unpin of a tail page (H2)",
-        header: "\
-Setup: A and B share their blocks (reflink); A[0..1] is one PMD extent
-T1: mm0 PMD read fault A[0]; pin the tail page A[1]; unpin it
-T2: mm1 PMD read fault A[0] (IOMAP_F_SHARED): unmap all, disassociate (last share: clear and split),
-    associate again (prep the compound folio again), all under A's xa_lock
-Property: the folio is split only when idle (I9); the unpin lands on the folio it pinned, no underflow (I2)",
-        notes: "The split runs while the pin is held. Finding F6 tells what loom and PCT each report.",
+        header: HEADER,
+        notes: NOTES,
         expect: finds_h2,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
         catches: &[],
@@ -49,7 +56,7 @@ Property: the folio is split only when idle (I9); the unpin lands on the folio i
                     handle_mm_fault(cx, Mm(1), FILE_A, 0, Read, FaultSize::Pmd);
                 }),
             ],
-        expect: None,
+            expect: None,
         }],
     }
 }

@@ -21,6 +21,21 @@ fn finds_h4(_: KernelState) -> Expect {
     })
 }
 
+/// The litmus-style header; `Result:` is derived from `expect`.
+const HEADER: &str = "\
+Setup: mm0 maps A with MAP_SYNC; A[0]'s block metadata is not yet durable; A shares with B
+T1: mm0 write fault A[0]: NEEDDSYNC (entry inserted, nothing mapped), fsync, dax_insert_pfn_mkwrite
+    with the pfn from the first half
+T2: write(2) to A[0] (CoW): invalidates the clean sync entry, remaps A[0] to a new block
+T3: mm1 read fault A[0] (creates the new entry)
+Property: a writable PTE only after fsync and only while the re-found entry's pfn is the one mapped
+          (I17); page tables match the xarray (I15)";
+
+/// Markdown for `docs/catalogue.md`.
+const NOTES: &str =
+    "As run, PCT reports `dax_insert_pfn_mkwrite maps pfn 8 writable at A[0] but the entry it \
+re-found is pfn 10`. Finding F7.";
+
 /// S11: a MAP_SYNC write fault vs a CoW write that replaces its entry (H4).
 pub(crate) fn scenario() -> Scenario {
     let mut setup = file_spare(true, 2);
@@ -32,15 +47,8 @@ pub(crate) fn scenario() -> Scenario {
     Scenario {
         name: "S11",
         title: "sync fault vs a CoW write (H4)",
-        header: "\
-Setup: mm0 maps A with MAP_SYNC; A[0]'s block metadata is not yet durable; A shares with B
-T1: mm0 write fault A[0]: NEEDDSYNC (entry inserted, nothing mapped), fsync, dax_insert_pfn_mkwrite
-    with the pfn from the first half
-T2: write(2) to A[0] (CoW): invalidates the clean sync entry, remaps A[0] to a new block
-T3: mm1 read fault A[0] (creates the new entry)
-Property: a writable PTE only after fsync and only while the re-found entry's pfn is the one mapped
-          (I17); page tables match the xarray (I15)",
-        notes: "As run, PCT reports `dax_insert_pfn_mkwrite maps pfn 8 writable at A[0] but the entry it re-found is pfn 10`. Finding F7.",
+        header: HEADER,
+        notes: NOTES,
         expect: finds_h4,
         explorers: &[DefaultExplorer::Pct],
         catches: &[],

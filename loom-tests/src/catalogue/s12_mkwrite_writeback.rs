@@ -10,20 +10,29 @@ use daxcheck_core::Mutant;
 use super::common::{file_a, holds, thread};
 use super::{DefaultExplorer, Scenario, Variant};
 
-/// S12: mkwrite vs writeback (I16).
-pub(crate) fn scenario() -> Scenario {
-    Scenario {
-        name: "S12",
-        title: "mkwrite vs writeback",
-        header: "\
+/// The litmus-style header; `Result:` is derived from `expect`.
+const HEADER: &str = "\
 fsync-fsync: T1: mm0 write fault A[0], then fsync; T2: fsync A
 mkwrite:     T1: mm0 write fault A[0], fsync, write again (the pfn_mkwrite upgrade); T2: fsync A
 sync:        A[0]'s metadata not yet durable, mm0 maps A with MAP_SYNC. T1: mm0 write fault A[0]
              (NEEDDSYNC: entry inserted, fsync, dax_insert_pfn_mkwrite); T2: fsync A
 Property: when an fsync returns, every writable PTE of its range has DIRTY set (I16); the upgrade takes
           no new reference (I1); writeback holds the entry lock across write-protect and flush; a
-          MAP_SYNC PTE becomes writable only after its fsync (I17)",
-        notes: "`sync` (added for coverage, issue 10) is the holds counterpart of S11: before it, no holds run reached `dax_finish_sync_fault`/`dax_insert_pfn_mkwrite`. It catches the generated mutant `syncfault.rs:88 replace != with == in check_sync_insert`, which S11 (expecting I17) cannot tell from its finding (`docs/adequacy.md`).",
+          MAP_SYNC PTE becomes writable only after its fsync (I17)";
+
+/// Markdown for `docs/catalogue.md`.
+const NOTES: &str = "`sync` (added for coverage, issue 10) is the holds counterpart of S11: before it, no holds run \
+reached `dax_finish_sync_fault`/`dax_insert_pfn_mkwrite`. It catches the generated mutant \
+`syncfault.rs:88 replace != with == in check_sync_insert`, which S11 (expecting I17) cannot tell \
+from its finding (`docs/adequacy.md`).";
+
+/// S12: mkwrite vs writeback (I16).
+pub(crate) fn scenario() -> Scenario {
+    Scenario {
+        name: "S12",
+        title: "mkwrite vs writeback",
+        header: HEADER,
+        notes: NOTES,
         expect: holds,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
         catches: &[Mutant::M21, Mutant::M18],

@@ -22,6 +22,17 @@ fn s13_expect(_: KernelState) -> Expect {
     })
 }
 
+/// The litmus-style header; `Result:` is derived from `expect`.
+const HEADER: &str = "\
+T1: xfs_setattr_size(A, 0): the busy scan finds T3's pin; wait_page_idle's callback drops MMAPLOCK
+T2: mm1 read fault A[0] in that window (maps the page again: a new reference); -munmap: then unmaps
+T3: mm0 fault A[0], pin it, unpin (-munmap: munmap before the unpin)
+Property: every thread finishes (I13); break-layout's postcondition (I8)";
+
+/// Markdown for `docs/catalogue.md`.
+const NOTES: &str = "In `refault`, T1 waits for refcount 0 while T2's mapping holds a reference; in `refault-munmap` \
+T2 unmaps it, so the wait ends. Finding F8.";
+
 /// S13: a refault while break-layout waits with the FS lock dropped (H6).
 pub(crate) fn scenario() -> Scenario {
     let pinner = || {
@@ -33,12 +44,8 @@ pub(crate) fn scenario() -> Scenario {
     Scenario {
         name: "S13",
         title: "refault during the break-layout wait (H6)",
-        header: "\
-T1: xfs_setattr_size(A, 0): the busy scan finds T3's pin; wait_page_idle's callback drops MMAPLOCK
-T2: mm1 read fault A[0] in that window (maps the page again: a new reference); -munmap: then unmaps
-T3: mm0 fault A[0], pin it, unpin (-munmap: munmap before the unpin)
-Property: every thread finishes (I13); break-layout's postcondition (I8)",
-        notes: "In `refault`, T1 waits for refcount 0 while T2's mapping holds a reference; in `refault-munmap` T2 unmaps it, so the wait ends. Finding F8.",
+        header: HEADER,
+        notes: NOTES,
         expect: s13_expect,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
         catches: &[Mutant::M12, Mutant::M29],
@@ -53,7 +60,7 @@ Property: every thread finishes (I13); break-layout's postcondition (I8)",
                     }),
                     pinner(),
                 ],
-            expect: None,
+                expect: None,
             },
             Variant {
                 name: "refault-munmap",

@@ -39,6 +39,18 @@ fn a4() -> Setup {
     }
 }
 
+/// The litmus-style header; `Result:` is derived from `expect`.
+const HEADER: &str = "\
+T1 (sequential): read fault A[2] (order 0: mapping = A, index = 2); munmap; reflink A -> B (its
+    break-layout deletes A's entry: mapping = NULL, the union cell keeps 2); read fault A[2] and B[2] on
+    the now shared extent (-pte: PTE faults; -pmd: PMD faults, pfn 10 becomes a PMD head)
+Property: share == number of live associations (I4); FS-free state after disassociation (I6); no
+          order-mismatch WARN";
+
+/// Markdown for `docs/catalogue.md`.
+const NOTES: &str = "On v6.15 and v6.16 the cell reads as share = 2 before any sharing; on 2026 \
+`dax_folio_reset_order` clears it. Finding F9.";
+
 /// S15: reuse after disassociation, then a shared association (H5).
 pub(crate) fn scenario() -> Scenario {
     let story = |size: FaultSize| {
@@ -56,19 +68,24 @@ pub(crate) fn scenario() -> Scenario {
     Scenario {
         name: "S15",
         title: "reuse after disassociation, then a shared association (H5)",
-        header: "\
-T1 (sequential): read fault A[2] (order 0: mapping = A, index = 2); munmap; reflink A -> B (its
-    break-layout deletes A's entry: mapping = NULL, the union cell keeps 2); read fault A[2] and B[2] on
-    the now shared extent (-pte: PTE faults; -pmd: PMD faults, pfn 10 becomes a PMD head)
-Property: share == number of live associations (I4); FS-free state after disassociation (I6); no
-          order-mismatch WARN",
-        notes: "On v6.15 and v6.16 the cell reads as share = 2 before any sharing; on 2026 `dax_folio_reset_order` clears it. Finding F9.",
+        header: HEADER,
+        notes: NOTES,
         expect: finds_h5,
         explorers: &[DefaultExplorer::Pct],
         catches: &[],
         variants: vec![
-            Variant { name: "pte", setup: a4(), threads: vec![thread("the H5 sequence, PTE faults", story(FaultSize::Pte))], expect: None },
-            Variant { name: "pmd", setup: a4(), threads: vec![thread("the H5 sequence, PMD faults", story(FaultSize::Pmd))], expect: None },
+            Variant {
+                name: "pte",
+                setup: a4(),
+                threads: vec![thread("the H5 sequence, PTE faults", story(FaultSize::Pte))],
+                expect: None,
+            },
+            Variant {
+                name: "pmd",
+                setup: a4(),
+                threads: vec![thread("the H5 sequence, PMD faults", story(FaultSize::Pmd))],
+                expect: None,
+            },
         ],
     }
 }

@@ -10,6 +10,16 @@ use daxcheck_core::Mutant;
 use super::common::{file_a, holds, thread};
 use super::{DefaultExplorer, Scenario, Variant};
 
+/// The litmus-style header; `Result:` is derived from `expect`.
+const HEADER: &str = "\
+T1: mm0 read fault on the hole A[0] (holds the entry lock while it inserts the zero entry)
+T2, T3, T4: invalidate_inode_pages2_range(A, 0, 0), no FS lock between them (virtiofs-like)
+Property: when the first invalidator deletes the entry, every other waiter is woken (WAKE_ALL): all
+          threads finish (I12); page tables match the xarray afterwards (I15)";
+
+/// Markdown for `docs/catalogue.md`.
+const NOTES: &str = "With M3 or B11, a waiter that finds NULL passes no wake on.";
+
 /// S16: three invalidators and a fault on one entry, with no FS lock to
 /// serialise the invalidators (B11).
 pub(crate) fn scenario() -> Scenario {
@@ -23,12 +33,8 @@ pub(crate) fn scenario() -> Scenario {
     Scenario {
         name: "S16",
         title: "three invalidators and a fault on one entry (B11)",
-        header: "\
-T1: mm0 read fault on the hole A[0] (holds the entry lock while it inserts the zero entry)
-T2, T3, T4: invalidate_inode_pages2_range(A, 0, 0), no FS lock between them (virtiofs-like)
-Property: when the first invalidator deletes the entry, every other waiter is woken (WAKE_ALL): all
-          threads finish (I12); page tables match the xarray afterwards (I15)",
-        notes: "With M3 or B11, a waiter that finds NULL passes no wake on.",
+        header: HEADER,
+        notes: NOTES,
         expect: holds,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
         catches: &[Mutant::M3, Mutant::B11],

@@ -61,13 +61,8 @@ fn h7_state(cx: &daxcheck_core::cx::Cx) {
     handle_mm_fault(cx, Mm(1), FILE_A, 1, Read, FaultSize::Pte);
 }
 
-/// S18: a shared-extent PTE fault inside a real PMD entry (H7, the model's own hypothesis).
-pub(crate) fn scenario() -> Scenario {
-    Scenario {
-        name: "S18",
-        title: "shared-extent PTE fault inside a PMD entry (H7)",
-        header:
-            "\
+/// The litmus-style header; `Result:` is derived from `expect`.
+const HEADER: &str = "\
 Setup: A[0..1] shares pfn 8-9 with B (IOMAP_F_SHARED)
 T1: mm0 PMD read fault A[0] (a PMD entry, compound folio 8)
 T2: mm1 PTE read fault A[1]: shared, so dax_insert_entry unmaps, disassociates the PMD folio (split)
@@ -82,8 +77,19 @@ Variants show what follows in the kernel:
   -refault: then mm0 read-faults A[0] (pfn 8): zaps only A[0], disassociates folio 9 while mm1's PTE
           still maps it (I9, a model hazard marker on order 0) and stores pfn 8 for the whole range,
           so A[1] resolves to pfn 8 while mm1 maps pfn 9 (I15)
-Property: an entry fills exactly the range of its order (I14); nrpages == pages the slots cover (I20)",
-        notes: "H7 is this model's hypothesis, not the spec's; `docs/findings.md` has the evidence.",
+Property: an entry fills exactly the range of its order (I14); nrpages == pages the slots cover (I20)";
+
+/// Markdown for `docs/catalogue.md`.
+const NOTES: &str =
+    "H7 is this model's hypothesis, not the spec's; `docs/findings.md` has the evidence.";
+
+/// S18: a shared-extent PTE fault inside a real PMD entry (H7, the model's own hypothesis).
+pub(crate) fn scenario() -> Scenario {
+    Scenario {
+        name: "S18",
+        title: "shared-extent PTE fault inside a PMD entry (H7)",
+        header: HEADER,
+        notes: NOTES,
         expect: finds_h7,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
         catches: &[],
