@@ -333,6 +333,8 @@ pub struct Event {
 #[derive(Default)]
 pub struct Recorder {
     inner: Mutex<RecState>,
+    /// A replay's recorded length (0: none): see [`set_step_limit`].
+    limit: usize,
 }
 
 #[derive(Default, Clone)]
@@ -351,7 +353,10 @@ pub struct RecState {
 
 impl Recorder {
     pub fn new() -> Arc<Recorder> {
-        Arc::new(Recorder::default())
+        Arc::new(Recorder {
+            limit: STEP_LIMIT.with(|l| l.get()),
+            ..Recorder::default()
+        })
     }
 
     fn with<R>(&self, f: impl FnOnce(&mut RecState) -> R) -> R {
@@ -363,7 +368,16 @@ impl Recorder {
         if emit() && tracing::enabled!(target: "daxcheck", tracing::Level::TRACE) {
             tracing::trace!(target: "daxcheck", tid = ev.tid, func = ev.func, "{}", ev.what);
         }
-        self.with(|s| s.events.push(ev));
+        let over = self.with(|s| {
+            if self.limit != 0 && s.events.len() >= self.limit {
+                return true;
+            }
+            s.events.push(ev);
+            false
+        });
+        if over {
+            panic!("{REPLAY_LENGTH_STOP}");
+        }
     }
 
     pub fn steps(&self) -> usize {
@@ -431,6 +445,16 @@ impl Recorder {
         self.with(|s| s.clone())
     }
 
+    /// Whether the last recorded step is `tid` going to sleep: a replay
+    /// lets that thread run until it blocks (see `Guided` in daxcheck).
+    pub fn last_is_sleep_by(&self, tid: u8) -> bool {
+        self.with(|s| {
+            s.events
+                .last()
+                .is_some_and(|e| e.tid == tid && matches!(e.what, What::Sleep { .. }))
+        })
+    }
+
     /// The thread that made each step: the schedule a replay re-imposes.
     pub fn schedule(&self) -> Vec<u8> {
         self.with(|s| s.events.iter().map(|e| e.tid).collect())
@@ -446,6 +470,22 @@ thread_local! {
 
 thread_local! {
     static EMIT: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
+    static STEP_LIMIT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// The panic that ends a replay at its recorded length: in the words of
+/// shuttle's step bound, so that the runner reports the livelock it reported
+/// for the recorded execution.
+pub const REPLAY_LENGTH_STOP: &str =
+    "replay reached the recorded length (exceeded max_steps bound)";
+
+/// Executions started on this OS thread stop after `n` steps (`None`: no
+/// limit). A livelock is recorded where the explorer's step bound cut it,
+/// and that bound counts the explorer's scheduling steps, not ours; a replay
+/// of it stops at the recorded length instead, so it ends where the
+/// original did.
+pub fn set_step_limit(n: Option<usize>) {
+    STEP_LIMIT.with(|l| l.set(n.unwrap_or(0)));
 }
 
 /// Whether events go to `tracing` too (a loom replay turns this off for the

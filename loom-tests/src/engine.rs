@@ -68,6 +68,14 @@ mod tests {
     }
 
     #[test]
+    fn replay_at_its_recorded_length() {
+        assert_eq!(
+            classify(daxcheck_core::trace::REPLAY_LENGTH_STOP),
+            EngineStop::StepBound
+        );
+    }
+
+    #[test]
     fn loom_branch_bound() {
         assert_eq!(
             classify("Model exceeded maximum number of branches. This is often caused by an algorithm requiring the processor to make progress, e.g. spin locks."),

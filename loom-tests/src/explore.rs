@@ -380,7 +380,10 @@ pub fn explore(m: &Model, ex: &Explorer) -> Outcome {
                 schedule: schedule.clone(),
                 started: false,
             };
-            quietly(|| run_shuttle(s, m.want.clone(), body))
+            trace::set_step_limit(Some(schedule.len()));
+            let r = quietly(|| run_shuttle(s, m.want.clone(), body));
+            trace::set_step_limit(None);
+            r
         }
     };
     conclude(m, ex, result, count.load(Ordering::Relaxed), start)
@@ -562,6 +565,18 @@ impl Scheduler for Guided {
                 "guided: pos {pos} want {:?} runnable {ids:?} current {current:?}",
                 self.schedule.get(pos)
             );
+        }
+        // A thread that recorded `sleeps` still holds the wait-queue lock
+        // until the condvar wait releases it, behind a scheduling point of
+        // its own that no step records. Switching away there left the next
+        // recorded thread blocked on that lock ("replay diverged" on fresh
+        // PCT failures of S16 with M3); letting the sleeper block first
+        // commutes with every other step, since the release only enables.
+        if let (Some(c), Some(r)) = (current, trace::current()) {
+            let c_id = usize::from(c);
+            if ids.contains(&c_id) && u8::try_from(c_id).is_ok_and(|t| r.last_is_sleep_by(t)) {
+                return Some(c);
+            }
         }
         if let Some(&want) = self.schedule.get(pos) {
             if ids.contains(&(want as usize)) {

@@ -7,7 +7,8 @@ use daxcheck::replay::{digest, ReplayFile};
 use daxcheck::run::{execute_run, model_of, render_failure, save_replay, Run};
 use daxcheck_core::{KernelState, Mutant};
 
-fn round_trip(name: &str, variant: &str, m: Mutant, ex: Explorer) {
+/// The round trip of one failure; returns the id of the check it broke.
+fn round_trip(name: &str, variant: &str, m: Mutant, ex: Explorer) -> String {
     let cat = catalogue();
     let sc = cat.iter().find(|s| s.name == name).expect("scenario");
     let vi = sc
@@ -62,6 +63,7 @@ fn round_trip(name: &str, variant: &str, m: Mutant, ex: Explorer) {
         original.lines().skip(1).collect::<Vec<_>>()
     );
     let _ = std::fs::remove_dir_all(dir);
+    f.violation.check.id()
 }
 
 fn r_clone(r: &daxcheck::run::RunResult) -> daxcheck::run::RunResult {
@@ -114,4 +116,39 @@ fn loom_failure_replays_exactly() {
     // loom explores weak-memory reads a schedule cannot impose; its replay
     // re-runs loom's deterministic search to the failing execution.
     round_trip("S1", "pmd-exit", Mutant::M10, Explorer::Loom { bound: 2 });
+}
+
+#[test]
+fn pct_failure_past_a_sleep_replays_exactly() {
+    // The sleeper holds the wait-queue lock past its recorded `sleeps` step;
+    // a replay that switched away there blocked the next thread on it.
+    round_trip(
+        "S16",
+        "hole",
+        Mutant::M3,
+        Explorer::Pct {
+            depth: 3,
+            iterations: 2000,
+            seed: 1,
+        },
+    );
+}
+
+#[test]
+fn livelock_replays_to_its_recorded_length() {
+    // shuttle's step bound counts its own scheduling steps; the replay must
+    // stop after the recorded number of trace steps, not run on past it.
+    let check = round_trip(
+        "S14",
+        "busy-b",
+        Mutant::M13,
+        Explorer::Random {
+            iterations: 2000,
+            seed: 1,
+        },
+    );
+    assert_eq!(
+        check, "livelock",
+        "M13 on S14/busy-b is caught as a livelock"
+    );
 }
