@@ -6,7 +6,7 @@
 use daxcheck_core::mm::gup::{__get_user_pages, unpin_user_page, GupFlags};
 use daxcheck_core::mm::memory::{handle_mm_fault, munmap};
 use daxcheck_core::vfs::vfs_fsync_range;
-use daxcheck_core::vm::Access::Read;
+use daxcheck_core::vm::Access::{Read, Write};
 use daxcheck_core::vm::FaultSize;
 use daxcheck_core::world::{Block, FileSetup, Setup, DAX_BASE};
 use daxcheck_core::world::{File, Mm, FILE_A, FILE_B};
@@ -134,7 +134,7 @@ T2: mm1 fault B[0], pin it, unpin it
     never unpins and T1 retries forever
 Property: T1 makes progress once the pin goes (no livelock: M13, M26), no deadlock through the inode
           order, and the remap happens only with both layouts broken (I8)
-Result: holds",
+Result: holds (writeback-waiter: finds (B4, I9) on the v6.15 tag: the scan skips the locked entry)",
         expect: holds,
         explorers: &[DefaultExplorer::Pct],
         catches: &[Mutant::M13, Mutant::M26],
@@ -170,7 +170,7 @@ Result: holds",
                     }
                 }),
             ],
-            expect: None,
+            expect: Some(super::writeback::finds_b4_on_v6_15),
         }],
     }
 }
@@ -214,6 +214,44 @@ fn a4() -> Setup {
     }
 }
 
+/// A[0] shares pfn 8 with B[0]; A[1] owns pfn 9, which the allocator hands
+/// out once the punch has freed it (the free list stands for block reuse).
+fn cow_onto_stale() -> Setup {
+    let shared = Some(Block {
+        pfn: DAX_BASE,
+        shared: true,
+    });
+    let own = Some(Block {
+        pfn: DAX_BASE + 1,
+        shared: false,
+    });
+    let mut s = a4();
+    s.files = vec![
+        FileSetup {
+            pages: 2,
+            size: 2,
+            blocks: vec![shared, own],
+        },
+        FileSetup {
+            pages: 2,
+            size: 2,
+            blocks: vec![shared, None],
+        },
+    ];
+    s.dax_frames = 2;
+    s.ext.free_blocks = Some(vec![DAX_BASE + 1]);
+    s
+}
+
+/// H5 through a CoW write fault: the CoW block's page carries a stale
+/// order-0 index.
+fn cow_fault_story(cx: &daxcheck_core::cx::Cx) {
+    handle_mm_fault(cx, Mm(0), FILE_A, 1, Read, FaultSize::Pte);
+    munmap(cx, Mm(0), FILE_A);
+    xfs_free_file_space(cx, FILE_A, 1, 1);
+    handle_mm_fault(cx, Mm(1), FILE_A, 0, Write, FaultSize::Pte);
+}
+
 /// S15: reuse after disassociation, then a shared association (H5).
 pub(crate) fn s15() -> Scenario {
     let story = |size: FaultSize| {
@@ -235,6 +273,10 @@ pub(crate) fn s15() -> Scenario {
 T1 (sequential): read fault A[2] (order 0: mapping = A, index = 2); munmap; reflink A -> B (its
     break-layout deletes A's entry: mapping = NULL, the union cell keeps 2); read fault A[2] and B[2] on
     the now shared extent (-pte: PTE faults; -pmd: PMD faults, pfn 10 becomes a PMD head)
+-cow-fault: A[0] shares pfn 8 with B, A[1] owns pfn 9; read fault A[1] (mapping = A, index = 1);
+    munmap; punch A[1] (the cell keeps 1, pfn 9 is freed); write fault A[0]: XFS CoWs the shared
+    extent into the free block pfn 9 (the setup's free list names it: the model has no free-to-pool
+    path) and associates it with shared = true, reading the stale 1 as a share count
 Property: share == number of live associations (I4); FS-free state after disassociation (I6); no
           order-mismatch WARN
 Result: finds (H5) on v6.15 and v6.16 (the cell reads as share = 2 before any sharing);
@@ -245,6 +287,7 @@ Result: finds (H5) on v6.15 and v6.16 (the cell reads as share = 2 before any sh
         variants: vec![
             Variant { name: "pte", setup: a4(), threads: vec![thread("the H5 sequence, PTE faults", story(FaultSize::Pte))], expect: None },
             Variant { name: "pmd", setup: a4(), threads: vec![thread("the H5 sequence, PMD faults", story(FaultSize::Pmd))], expect: None },
+            Variant { name: "cow-fault", setup: cow_onto_stale(), threads: vec![thread("the H5 sequence, CoW write fault", cow_fault_story)], expect: None },
         ],
     }
 }

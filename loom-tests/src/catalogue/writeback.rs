@@ -29,6 +29,19 @@ fn file_spare(shared: bool, spare: u64) -> Setup {
     Setup::files(files).spare(spare)
 }
 
+/// The v6.15 tag's `wait_entry_unlocked_exclusive` (`xas_pause`) reloads the
+/// index after the entry it waited for, so a scan that met a locked entry
+/// skips it (B4; the fix is in 6.15.3 and 6.16).
+pub(crate) fn finds_b4_on_v6_15(k: KernelState) -> Expect {
+    match k {
+        KernelState::V6_15 => Expect::Finds(
+            "B4: the v6.15 tag's wait_entry_unlocked_exclusive skips the entry it waited for",
+            &["I8", "I9", "WARN"],
+        ),
+        _ => Expect::Holds,
+    }
+}
+
 /// S2: a busy scan meets an entry another thread holds locked.
 pub(crate) fn s2() -> Scenario {
     Scenario {
@@ -42,8 +55,8 @@ T2: xfs_free_file_space(A, 0..1): the busy scan and dax_delete_mapping_range mee
 T3: fsync A (a second exclusive waiter on the same entry)
 Property: the locked entry is examined and deleted after its unlock (I8: no entry left, no busy page
           missed); every waiter is woken or passed the wake (I12)
-Result: holds",
-        expect: holds,
+Result: finds (B4, I8) on the v6.15 tag; holds on v6.15.y, v6.16 and 2026",
+        expect: finds_b4_on_v6_15,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
         catches: &[Mutant::M15, Mutant::B4, Mutant::B20],
         variants: vec![Variant {
@@ -164,6 +177,20 @@ fn finds_h4(_: KernelState) -> Expect {
     )
 }
 
+fn s11_threads() -> Vec<daxcheck_core::exec::ThreadSpec> {
+    vec![
+        thread("mm0 MAP_SYNC write fault A[0]", |cx| {
+            handle_mm_fault(cx, Mm(0), FILE_A, 0, Write, FaultSize::Pte);
+        }),
+        thread("CoW write A[0]", |cx| {
+            xfs_file_dax_write(cx, FILE_A, 0);
+        }),
+        thread("mm1 read fault A[0]", |cx| {
+            handle_mm_fault(cx, Mm(1), FILE_A, 0, Read, FaultSize::Pte);
+        }),
+    ]
+}
+
 /// S11: a MAP_SYNC write fault vs a CoW write that replaces its entry (H4).
 pub(crate) fn s11() -> Scenario {
     let mut setup = file_spare(true, 2);
@@ -171,14 +198,16 @@ pub(crate) fn s11() -> Scenario {
         map_sync: vec![(0, 0)],
         meta_dirty: vec![(0, 0)],
         free_blocks: None,
+        always_cow: false,
     };
     Scenario {
         name: "S11",
         title: "sync fault vs a CoW write (H4)",
         header: "\
 Setup: mm0 maps A with MAP_SYNC; A[0]'s block metadata is not yet durable; A shares with B
-T1: mm0 write fault A[0]: NEEDDSYNC (entry inserted, nothing mapped), fsync, dax_insert_pfn_mkwrite
-    with the pfn from the first half
+    (-always-cow: XFS's always_cow knob on)
+T1: mm0 write fault A[0]: a CoW fault (the CoW fork's block, remapped at iomap_end), NEEDDSYNC (entry
+    inserted, nothing mapped), fsync, dax_insert_pfn_mkwrite with the pfn from the first half
 T2: write(2) to A[0] (CoW): invalidates the clean sync entry, remaps A[0] to a new block
 T3: mm1 read fault A[0] (creates the new entry)
 Property: a writable PTE only after fsync and only while the re-found entry's pfn is the one mapped
@@ -187,22 +216,28 @@ Result: finds (H4)",
         expect: finds_h4,
         explorers: &[DefaultExplorer::Pct],
         catches: &[],
-        variants: vec![Variant {
-            name: "cow",
-            setup,
-            threads: vec![
-                thread("mm0 MAP_SYNC write fault A[0]", |cx| {
-                    handle_mm_fault(cx, Mm(0), FILE_A, 0, Write, FaultSize::Pte);
-                }),
-                thread("CoW write A[0]", |cx| {
-                    xfs_file_dax_write(cx, FILE_A, 0);
-                }),
-                thread("mm1 read fault A[0]", |cx| {
-                    handle_mm_fault(cx, Mm(1), FILE_A, 0, Read, FaultSize::Pte);
-                }),
-            ],
-            expect: None,
-        }],
+        variants: vec![
+            Variant {
+                name: "cow",
+                setup: setup.clone(),
+                threads: s11_threads(),
+                expect: None,
+            },
+            Variant {
+                // XFS's always_cow debug knob: the write(2) CoWs A[0] again
+                // after T1's fault made it private (review D3).
+                name: "always-cow",
+                setup: Setup {
+                    ext: SetupExt {
+                        always_cow: true,
+                        ..setup.ext.clone()
+                    },
+                    ..setup
+                },
+                threads: s11_threads(),
+                expect: None,
+            },
+        ],
     }
 }
 
@@ -262,6 +297,7 @@ Result: holds",
                         map_sync: vec![(0, 0)],
                         meta_dirty: vec![(0, 0)],
                         free_blocks: None,
+                        always_cow: false,
                     },
                     ..file_a(1)
                 },
