@@ -283,22 +283,14 @@ fn pmd_pte_exclusive(cx: &Cx, s: &Snapshot) {
         }
     }
     for (f, es) in s.entries.iter().enumerate() {
-        for &(i, e) in es {
-            if dax_is_pmd_entry(e) {
-                let inside = es
-                    .iter()
-                    .filter(|&&(j, _)| j > i && j < i + PG_PMD_NR)
-                    .count();
-                if inside > 0 || i % PG_PMD_NR != 0 {
-                    cx.violate_at_quiescence(
-                        Check::Inv(Inv::PmdPteExclusive),
-                        format!(
-                            "PMD entry {}[{i}] overlaps {inside} PTE entries",
-                            file_name(f as u8)
-                        ),
-                    );
-                }
-            }
+        for (i, inside) in pmd_overlaps(es) {
+            cx.violate_at_quiescence(
+                Check::Inv(Inv::PmdPteExclusive),
+                format!(
+                    "PMD entry {}[{i}] overlaps {inside} PTE entries",
+                    file_name(f as u8)
+                ),
+            );
         }
     }
 }

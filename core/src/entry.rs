@@ -58,6 +58,23 @@ pub fn align_index(index: u64, order: u32) -> u64 {
     index & !((1u64 << order) - 1)
 }
 
+/// The PMD entries of `es` (index, entry) that are not PMD-aligned or have
+/// entries inside their range, with how many: I14's overlap half, shared by
+/// the every-step checker and the quiescent one.
+pub fn pmd_overlaps(es: &[(u64, u64)]) -> Vec<(u64, usize)> {
+    es.iter()
+        .filter(|&&(_, e)| dax_is_pmd_entry(e))
+        .map(|&(i, _)| {
+            let inside = es
+                .iter()
+                .filter(|&&(j, _)| j > i && j < i + PG_PMD_NR)
+                .count();
+            (i, inside)
+        })
+        .filter(|&(i, inside)| inside > 0 || i % PG_PMD_NR != 0)
+        .collect()
+}
+
 /// The first and last index of the PMD range that holds `index`.
 pub fn pmd_range(index: u64) -> (u64, u64) {
     let b = align_index(index, PMD_ORDER);

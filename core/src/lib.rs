@@ -59,4 +59,4 @@ pub mod world;
 pub mod xfs;
 
 pub use config::{Config, KernelState, Mutant, MutantKind};
-pub use violation::{Check, Inv, Violation};
+pub use violation::{Check, CheckKind, Inv, Violation};

@@ -245,22 +245,14 @@ fn owners_named_by_xarray(cx: &Cx, file: u8) {
 fn xarray_consistent(cx: &Cx, file: u8) {
     let xa = cx.w.files[file as usize].xa.peek();
     let es: Vec<(u64, u64)> = xa.entries().collect();
-    for &(i, e) in &es {
-        if dax_is_pmd_entry(e) {
-            let inside = es
-                .iter()
-                .filter(|&&(j, _)| j > i && j < i + PG_PMD_NR)
-                .count();
-            if inside > 0 || i % PG_PMD_NR != 0 {
-                cx.violate(
-                    Check::Inv(Inv::PmdPteExclusive),
-                    format!(
-                        "PMD entry {}[{i}] overlaps {inside} PTE entries",
-                        file_name(file)
-                    ),
-                );
-            }
-        }
+    for (i, inside) in pmd_overlaps(&es) {
+        cx.violate(
+            Check::Inv(Inv::PmdPteExclusive),
+            format!(
+                "PMD entry {}[{i}] overlaps {inside} PTE entries",
+                file_name(file)
+            ),
+        );
     }
     // The pages the stored ranges cover (an order-0 store into a PMD range
     // keeps the range: lib/xarray.c), as the quiescent I20 counts them.

@@ -352,10 +352,17 @@ pub struct RecState {
 }
 
 impl Recorder {
+    /// A recorder whose event list starts as large as the last execution's
+    /// on this OS thread: the executions of one variant have about the
+    /// same length, so the list is not regrown step by step each time.
     pub fn new() -> Arc<Recorder> {
+        let cap = LAST_LEN.with(|l| l.get());
         Arc::new(Recorder {
             limit: STEP_LIMIT.with(|l| l.get()),
-            ..Recorder::default()
+            inner: Mutex::new(RecState {
+                events: Vec::with_capacity(cap),
+                ..RecState::default()
+            }),
         })
     }
 
@@ -403,6 +410,12 @@ impl Recorder {
 
     pub fn has_violation(&self) -> bool {
         self.with(|s| !s.violations.is_empty())
+    }
+
+    /// Whether a recorded violation satisfies `f`: what the explorers ask
+    /// after every execution, answered without copying the record.
+    pub fn any_violation(&self, f: impl Fn(&Violation) -> bool) -> bool {
+        self.with(|s| s.violations.iter().any(f))
     }
 
     pub fn set_blocked(&self, tid: u8, on: Option<Blocked>) {
@@ -471,6 +484,9 @@ thread_local! {
 thread_local! {
     static EMIT: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
     static STEP_LIMIT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    /// Events of the last execution recorded on this OS thread (a capacity
+    /// hint for the next recorder; never more than 4096).
+    static LAST_LEN: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 /// The panic that ends a replay at its recorded length: in the words of
@@ -499,7 +515,13 @@ fn emit() -> bool {
 }
 
 pub fn set_current(r: Option<Arc<Recorder>>) {
-    CURRENT.with(|c| *c.borrow_mut() = r);
+    CURRENT.with(|c| {
+        if let Some(old) = c.borrow().as_ref() {
+            let n = old.with(|s| s.events.len()).min(4096);
+            LAST_LEN.with(|l| l.set(n));
+        }
+        *c.borrow_mut() = r
+    });
 }
 
 pub fn current() -> Option<Arc<Recorder>> {

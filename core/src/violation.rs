@@ -137,19 +137,79 @@ impl fmt::Display for Inv {
     }
 }
 
+/// A check without its site or rule: what a scenario's `finds` names, the
+/// way a litmus test's `exists` clause names an outcome, and what
+/// [`Check::id`] prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CheckKind {
+    Inv(Inv),
+    Warn,
+    Bug,
+    LockRule,
+    DataRace,
+    Deadlock,
+    Livelock,
+    Internal,
+}
+
+impl CheckKind {
+    pub const I1: CheckKind = CheckKind::Inv(Inv::RefcountAccounting);
+    pub const I2: CheckKind = CheckKind::Inv(Inv::NoRefcountUnderflow);
+    pub const I3: CheckKind = CheckKind::Inv(Inv::TailsHoldNoRefs);
+    pub const I4: CheckKind = CheckKind::Inv(Inv::AssociationMatchesXarray);
+    pub const I5: CheckKind = CheckKind::Inv(Inv::IndexShareUnion);
+    pub const I6: CheckKind = CheckKind::Inv(Inv::FsFreeState);
+    pub const I7: CheckKind = CheckKind::Inv(Inv::NoBlockReuseWhileReferenced);
+    pub const I8: CheckKind = CheckKind::Inv(Inv::BreakLayoutDone);
+    pub const I9: CheckKind = CheckKind::Inv(Inv::SplitOnlyWhenIdle);
+    pub const I10: CheckKind = CheckKind::Inv(Inv::EntryLockExclusion);
+    pub const I11: CheckKind = CheckKind::Inv(Inv::AssociationUnderLocks);
+    pub const I12: CheckKind = CheckKind::Inv(Inv::NoLostEntryWakeup);
+    pub const I13: CheckKind = CheckKind::Inv(Inv::BreakLayoutLiveness);
+    pub const I14: CheckKind = CheckKind::Inv(Inv::PmdPteExclusive);
+    pub const I15: CheckKind = CheckKind::Inv(Inv::PageTablesMatchXarray);
+    pub const I16: CheckKind = CheckKind::Inv(Inv::DirtyTracking);
+    pub const I17: CheckKind = CheckKind::Inv(Inv::SyncFaultDurability);
+    pub const I18: CheckKind = CheckKind::Inv(Inv::NoLongtermPins);
+    pub const I19: CheckKind = CheckKind::Inv(Inv::MemoryFailureLock);
+    pub const I20: CheckKind = CheckKind::Inv(Inv::NrpagesAccounting);
+}
+
+/// The stable identifier (`I4`, `WARN`, `data-race`) that JSON output and
+/// replay files carry.
+impl fmt::Display for CheckKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CheckKind::Inv(i) => f.pad(&i.to_string()),
+            CheckKind::Warn => f.pad("WARN"),
+            CheckKind::Bug => f.pad("BUG"),
+            CheckKind::LockRule => f.pad("lock-rule"),
+            CheckKind::DataRace => f.pad("data-race"),
+            CheckKind::Deadlock => f.pad("deadlock"),
+            CheckKind::Livelock => f.pad("livelock"),
+            CheckKind::Internal => f.pad("internal"),
+        }
+    }
+}
+
 impl Check {
+    /// The check without its site or rule.
+    pub fn kind(&self) -> CheckKind {
+        match self {
+            Check::Inv(i) => CheckKind::Inv(*i),
+            Check::Warn(_) => CheckKind::Warn,
+            Check::Bug(_) => CheckKind::Bug,
+            Check::LockRule(_) => CheckKind::LockRule,
+            Check::DataRace => CheckKind::DataRace,
+            Check::Deadlock => CheckKind::Deadlock,
+            Check::Livelock => CheckKind::Livelock,
+            Check::Internal => CheckKind::Internal,
+        }
+    }
+
     /// A stable identifier, used in JSON output and replay files.
     pub fn id(&self) -> String {
-        match self {
-            Check::Inv(i) => i.to_string(),
-            Check::Warn(_) => "WARN".into(),
-            Check::Bug(_) => "BUG".into(),
-            Check::LockRule(_) => "lock-rule".into(),
-            Check::DataRace => "data-race".into(),
-            Check::Deadlock => "deadlock".into(),
-            Check::Livelock => "livelock".into(),
-            Check::Internal => "internal".into(),
-        }
+        self.kind().to_string()
     }
 }
 

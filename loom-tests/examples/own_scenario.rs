@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use daxcheck::explore::{explore, Explorer, Model};
+use daxcheck::explore::{explore, Explorer, Model, Want};
 use daxcheck_core::exec::ThreadSpec;
 use daxcheck_core::mm::memory::handle_mm_fault;
 use daxcheck_core::vm::{Access, FaultSize};
@@ -43,7 +43,7 @@ fn model(mutant: Option<Mutant>) -> Model {
             ..Config::default()
         },
         // Any broken check counts.
-        want: Vec::new(),
+        want: Want::Any,
     }
 }
 

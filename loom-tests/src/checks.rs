@@ -3,9 +3,10 @@
 //! H1-H7 the catalogue's `finds` scenarios test. `daxcheck list --checks`
 //! prints it; `docs/checks.md` is its Markdown form, kept equal by a test.
 
+use std::fmt;
 use std::fmt::Write;
 
-use daxcheck_core::violation::{Check, Inv};
+use daxcheck_core::violation::{CheckKind, Inv};
 
 /// What each invariant requires, in one line (the spec's §5, reworded).
 const INVARIANTS: [&str; 20] = [
@@ -31,27 +32,46 @@ const INVARIANTS: [&str; 20] = [
     "a mapping's nrpages equals the sum of 2^order over its entries",
 ];
 
-/// The hypotheses about the kernel that `finds` scenarios test (spec §6.3;
+/// A hypothesis about the kernel that a `finds` scenario tests (spec §6.3;
 /// H7 is the model's own).
-pub const HYPOTHESES: [(&str, &str); 7] = [
-    ("H1", "invalidation disassociates and splits a PMD folio before unmapping it, so a still-mapped folio is split (S9)"),
-    ("H2", "a shared re-fault splits and re-preps a folio while a concurrent unpin of a tail page reads the split state (S10)"),
-    ("H3", "two files sharing a reflinked block update the folio's mapping/share union under different xa_locks (S7, S8)"),
-    ("H4", "the sync-fault path maps the pfn it was handed without checking it still matches the entry (S11)"),
-    ("H5", "v6.15 leaves a stale index in the union of an order-0 folio, later read as a share count (S15)"),
-    ("H6", "truncate's break-layout drops the FS lock while waiting, a fault maps the page again, and truncate waits on that mapping (S13)"),
-    ("H7", "an order-0 store over a multi-index PMD entry (a shared-extent PTE fault) leaves the xarray inconsistent (S18)"),
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Hyp {
+    H1,
+    H2,
+    H3,
+    H4,
+    H5,
+    H6,
+    H7,
+}
+
+/// `H1` … `H7`.
+impl fmt::Display for Hyp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(&format!("{self:?}"))
+    }
+}
+
+/// The hypotheses and what each says.
+pub const HYPOTHESES: [(Hyp, &str); 7] = [
+    (Hyp::H1, "invalidation disassociates and splits a PMD folio before unmapping it, so a still-mapped folio is split (S9)"),
+    (Hyp::H2, "a shared re-fault splits and re-preps a folio while a concurrent unpin of a tail page reads the split state (S10)"),
+    (Hyp::H3, "two files sharing a reflinked block update the folio's mapping/share union under different xa_locks (S7, S8)"),
+    (Hyp::H4, "the sync-fault path maps the pfn it was handed without checking it still matches the entry (S11)"),
+    (Hyp::H5, "v6.15 leaves a stale index in the union of an order-0 folio, later read as a share count (S15)"),
+    (Hyp::H6, "truncate's break-layout drops the FS lock while waiting, a fault maps the page again, and truncate waits on that mapping (S13)"),
+    (Hyp::H7, "an order-0 store over a multi-index PMD entry (a shared-extent PTE fault) leaves the xarray inconsistent (S18)"),
 ];
 
-/// The other kinds of check: `(id, what it means)`.
-const OTHERS: [(&str, &str); 7] = [
-    ("WARN", "a kernel WARN_ON/WARN_ON_ONCE site was reached; the report quotes the site and its condition"),
-    ("BUG", "a kernel BUG_ON/VM_BUG_ON site was reached; the report quotes the site"),
-    ("lock-rule", "a lock-discipline rule of the spec's lock catalogue was broken (order, or a field changed without its lock)"),
-    ("data-race", "loom saw two accesses to a plain field that no lock orders"),
-    ("deadlock", "every remaining thread is blocked and none sleeps on an entry or var waitqueue (those are I12 and I13)"),
-    ("livelock", "threads kept running without finishing until the explorer's step bound: a retry loop that never succeeds"),
-    ("internal", "a model thread panicked for a reason that is not a model check: a daxcheck bug"),
+/// The other kinds of check: what each means.
+const OTHERS: [(CheckKind, &str); 7] = [
+    (CheckKind::Warn, "a kernel WARN_ON/WARN_ON_ONCE site was reached; the report quotes the site and its condition"),
+    (CheckKind::Bug, "a kernel BUG_ON/VM_BUG_ON site was reached; the report quotes the site"),
+    (CheckKind::LockRule, "a lock-discipline rule of the spec's lock catalogue was broken (order, or a field changed without its lock)"),
+    (CheckKind::DataRace, "loom saw two accesses to a plain field that no lock orders"),
+    (CheckKind::Deadlock, "every remaining thread is blocked and none sleeps on an entry or var waitqueue (those are I12 and I13)"),
+    (CheckKind::Livelock, "threads kept running without finishing until the explorer's step bound: a retry loop that never succeeds"),
+    (CheckKind::Internal, "a model thread panicked for a reason that is not a model check: a daxcheck bug"),
 ];
 
 /// Every check as `(id, name, meaning)`.
@@ -59,24 +79,25 @@ pub fn all() -> Vec<(String, String, &'static str)> {
     let mut v: Vec<(String, String, &'static str)> = Inv::ALL
         .iter()
         .zip(INVARIANTS)
-        .map(|(inv, meaning)| (Check::Inv(*inv).id(), inv.name().to_string(), meaning))
+        .map(|(inv, meaning)| {
+            (
+                CheckKind::Inv(*inv).to_string(),
+                inv.name().to_string(),
+                meaning,
+            )
+        })
         .collect();
     v.extend(
         OTHERS
             .iter()
-            .map(|(id, meaning)| (id.to_string(), id.to_string(), *meaning)),
+            .map(|(k, meaning)| (k.to_string(), k.to_string(), *meaning)),
     );
     v
 }
 
-/// Whether `id` names a check (as replay files and `finds` carry them).
+/// Whether `id` names a check (as replay files carry them).
 pub fn is_check(id: &str) -> bool {
     all().iter().any(|(i, _, _)| i == id)
-}
-
-/// The hypothesis id of a `finds` expectation (`H3: ...` gives `H3`).
-pub fn hypothesis_id(h: &str) -> &str {
-    h.split(':').next().unwrap_or(h).trim()
 }
 
 pub fn render_text() -> String {

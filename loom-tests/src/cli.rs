@@ -41,6 +41,8 @@ enum Cmd {
         /// List the mutants and kernel states.
         #[arg(long)]
         mutants: bool,
+        /// `markdown`: the scenarios as `docs/catalogue.md`, the checks as
+        /// `docs/checks.md`.
         #[arg(long, value_enum, ignore_case = true, default_value_t = DocFormat::Text)]
         format: DocFormat,
     },
@@ -66,6 +68,14 @@ enum Cmd {
     Why(crate::why::cli::WhyArgs),
     /// Write ANSWERS.md: the review questions of spec §4 answered by `why`.
     Answers(crate::why::answers::AnswersArgs),
+    /// Merge the JSON outputs of `check` or `mutants` runs with `--shard
+    /// I/N`, one per shard, into the unsharded run's JSON; exit status as
+    /// the unsharded run's (0 every result as expected, 1 otherwise).
+    Merge {
+        /// The shards' outputs, in any order; every shard exactly once.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Re-run a saved failing schedule exactly (RUST_LOG=daxcheck=trace
     /// adds the model's events as tracing on stderr).
     Replay {
@@ -144,6 +154,11 @@ struct ExploreOpts {
     iterations: u64,
     #[command(flatten)]
     jobs: Jobs,
+    /// Run only shard I of N (every N-th run, from the I-th), for a
+    /// campaign split over machines; `daxcheck merge` joins the shards'
+    /// `--format json` outputs.
+    #[arg(long, value_name = "I/N", value_parser = crate::shard::Shard::parse)]
+    shard: Option<crate::shard::Shard>,
 }
 
 impl ExploreOpts {
@@ -220,6 +235,7 @@ pub fn dispatch(cli: Cli) -> cmd::Res {
             explorer: a.opts.explorer,
             budget: a.opts.budget(),
             jobs: a.opts.jobs.get(),
+            shard: a.opts.shard,
             format: a.format,
             show_findings: a.show_findings,
             save_findings: a.save_findings,
@@ -234,9 +250,11 @@ pub fn dispatch(cli: Cli) -> cmd::Res {
             explorer: a.opts.explorer,
             budget: a.opts.budget(),
             jobs: a.opts.jobs.get(),
+            shard: a.opts.shard,
             format: a.format,
         }),
         Cmd::BenchMutants { seeds, jobs } => cmd::bench_mutants(seeds, jobs.get()),
+        Cmd::Merge { files } => cmd::merge(&files),
         Cmd::Why(a) => crate::why::cli::why(a),
         Cmd::Answers(a) => crate::why::answers::answers(a),
         Cmd::Replay {

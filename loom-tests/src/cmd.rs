@@ -10,11 +10,12 @@ use std::time::Instant;
 use daxcheck_core::{KernelState, Mutant};
 
 use crate::catalogue::{catalogue, resolve, Expect, Scenario};
-use crate::checks::{self, hypothesis_id};
+use crate::checks;
 use crate::explore::ExplorerKind;
 use crate::matrix;
 use crate::report::Report;
 use crate::run::{self, Budget, Run, RunResult};
+use crate::shard::Shard;
 
 /// A one-line error: the command exits 2.
 #[derive(Debug)]
@@ -72,7 +73,7 @@ pub fn list(what: ListWhat, format: DocFormat) -> Res {
                 .collect();
             let h: Vec<_> = checks::HYPOTHESES
                 .iter()
-                .map(|(id, m)| serde_json::json!({"id": id, "meaning": m}))
+                .map(|(id, m)| serde_json::json!({"id": id.to_string(), "meaning": m}))
                 .collect();
             format!("{}\n", serde_json::json!({"checks": v, "hypotheses": h}))
         }
@@ -102,7 +103,7 @@ pub fn list(what: ListWhat, format: DocFormat) -> Res {
                     serde_json::json!({
                         "name": sc.name,
                         "title": sc.title,
-                        "header": sc.header,
+                        "header": sc.rendered_header(),
                         "catches": sc.catches.iter().map(|m| m.name()).collect::<Vec<_>>(),
                         "variants": sc.variants.iter().enumerate().map(|(vi, v)| serde_json::json!({
                             "name": v.name,
@@ -113,7 +114,8 @@ pub fn list(what: ListWhat, format: DocFormat) -> Res {
                 .collect();
             format!("{}\n", serde_json::Value::Array(v))
         }
-        (ListWhat::Scenarios, _) => list_scenarios(),
+        (ListWhat::Scenarios, DocFormat::Markdown) => crate::catalogue::render_markdown(),
+        (ListWhat::Scenarios, DocFormat::Text) => list_scenarios(),
     };
     out(&text)?;
     Ok(ExitCode::SUCCESS)
@@ -153,14 +155,6 @@ fn list_mutants() -> String {
     s
 }
 
-/// A variant's expectation in a word: `holds`, or `finds H3 (I4)`.
-fn expect_word(e: Expect) -> String {
-    match e {
-        Expect::Holds => "holds".into(),
-        Expect::Finds(h, checks) => format!("finds {} ({})", hypothesis_id(h), checks.join("|")),
-    }
-}
-
 fn list_scenarios() -> String {
     let mut s = String::new();
     for sc in catalogue() {
@@ -172,7 +166,7 @@ fn list_scenarios() -> String {
                 format!(
                     "{}: {}",
                     v.name,
-                    expect_word(sc.expected(vi, KernelState::V6_15))
+                    sc.expected(vi, KernelState::V6_15).words()
                 )
             })
             .collect();
@@ -188,7 +182,7 @@ fn list_scenarios() -> String {
                 catches.join(", ")
             }
         ));
-        for line in sc.header.lines() {
+        for line in sc.rendered_header().lines() {
             s.push_str(&format!("    {line}\n"));
         }
     }
@@ -203,6 +197,8 @@ pub struct CheckOpts {
     pub explorer: Option<ExplorerKind>,
     pub budget: Budget,
     pub jobs: usize,
+    /// `--shard I/N`: only this shard's runs (shard.rs).
+    pub shard: Option<Shard>,
     pub format: Format,
     pub show_findings: bool,
     pub save_findings: bool,
@@ -251,7 +247,10 @@ pub fn check(o: CheckOpts) -> Res {
     } else {
         o.specs.clone()
     };
-    let runs = runs_for(&cat, &specs, &o)?;
+    let mut runs = runs_for(&cat, &specs, &o)?;
+    if let Some(s) = o.shard {
+        runs = s.select(runs);
+    }
     let start = Instant::now();
     let mut results = run::execute_all_with(&runs, o.jobs, true);
     for r in &mut results {
@@ -276,6 +275,9 @@ pub fn check(o: CheckOpts) -> Res {
         });
     }
     if o.format == Format::Json {
+        if let Some(s) = o.shard {
+            out(&format!("{}\n", s.header("check")))?;
+        }
         for (r, p) in results.iter().zip(&saved) {
             out(&format!("{}\n", run::render_json(r, p.as_deref())))?;
         }
@@ -292,8 +294,8 @@ pub fn check(o: CheckOpts) -> Res {
                 if let Some(f) = &r.outcome.failure {
                     let rep = Report::new(r, f, p.as_deref());
                     let h = match r.expected {
-                        Expect::Finds(h, _) => hypothesis_id(h),
-                        Expect::Holds => "-",
+                        Expect::Finds(f) => f.id(),
+                        Expect::Holds => "-".into(),
                     };
                     out(&format!("  {h:<5} {}\n", rep.one_line()))?;
                 }
@@ -312,7 +314,11 @@ pub fn check(o: CheckOpts) -> Res {
                 }
             }
         }
-        out(&format!("\n{}\n", verdict(&results, o.mutant, elapsed)))?;
+        let shard = o.shard.map_or(String::new(), |s| format!("shard {s}: "));
+        out(&format!(
+            "\n{shard}{}\n",
+            verdict(&results, o.mutant, elapsed)
+        ))?;
     }
     Ok(if results.iter().all(|r| r.as_expected()) {
         ExitCode::SUCCESS
@@ -372,11 +378,11 @@ pub fn verdict(results: &[RunResult], mutant: Option<Mutant>, t: std::time::Dura
         })
         .collect();
     if bad.is_empty() {
-        let hyps: BTreeSet<&str> = results
+        let hyps: BTreeSet<String> = results
             .iter()
             .filter(|r| r.outcome.failure.is_some())
             .filter_map(|r| match r.expected {
-                Expect::Finds(h, _) => Some(hypothesis_id(h)),
+                Expect::Finds(f) => Some(f.id()),
                 Expect::Holds => None,
             })
             .collect();
@@ -411,6 +417,8 @@ pub struct MutantOpts {
     pub explorer: Option<ExplorerKind>,
     pub budget: Budget,
     pub jobs: usize,
+    /// `--shard I/N`: only this shard's baseline runs and cells.
+    pub shard: Option<Shard>,
     pub format: DocFormat,
 }
 
@@ -432,14 +440,38 @@ pub fn mutants(o: MutantOpts) -> Res {
         o.mutants.clone()
     };
     let pick = |sc: &Scenario| run::explorers_for(o.explorer, sc, &o.budget);
-    let m = matrix::run_matrix(&cat, &ms, &scenarios, o.all, &pick, o.kernel, o.jobs);
+    let m = matrix::run_matrix(
+        &cat, &ms, &scenarios, o.all, &pick, o.kernel, o.jobs, o.shard,
+    );
     let text = match o.format {
-        DocFormat::Json => format!("{}\n", serde_json::to_string(&m)?),
+        DocFormat::Json => {
+            let head = o
+                .shard
+                .map_or(String::new(), |s| format!("{}\n", s.header("mutants")));
+            format!("{head}{}\n", serde_json::to_string(&m)?)
+        }
         DocFormat::Markdown => matrix::render_markdown(&m, &ms),
         DocFormat::Text => matrix::render(&m, &ms),
     };
     out(&text)?;
     Ok(if m.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// `daxcheck merge`: the shards' JSON outputs as the unsharded run's.
+pub fn merge(files: &[PathBuf]) -> Res {
+    let mut texts = Vec::new();
+    for f in files {
+        let t = std::fs::read_to_string(f)
+            .map_err(|e| Fail(format!("cannot read {}: {e}", f.display())))?;
+        texts.push((f.display().to_string(), t));
+    }
+    let (text, ok) = crate::shard::merge(&texts)?;
+    out(&text)?;
+    Ok(if ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

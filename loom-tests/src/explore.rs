@@ -19,8 +19,8 @@ use crate::engine::{classify, EngineStop};
 use crate::report::On;
 use daxcheck_core::exec::{execute, ThreadSpec};
 use daxcheck_core::sync::{set_backend, Backend};
-use daxcheck_core::trace::{self, Blocked, RecState};
-use daxcheck_core::violation::{Check, Violation};
+use daxcheck_core::trace::{self, Blocked, RecState, Recorder};
+use daxcheck_core::violation::{Check, CheckKind, Violation};
 use daxcheck_core::world::Setup;
 use daxcheck_core::Config;
 use shuttle::scheduler::{PctScheduler, RandomScheduler, Schedule, Scheduler, Task, TaskId};
@@ -155,17 +155,47 @@ pub struct Model {
     pub setup: Setup,
     pub threads: Vec<ThreadSpec>,
     pub cfg: Config,
-    /// Check ids that count as a failure (a finding's own checks); empty:
-    /// any violation does. An execution that breaks only other checks is
-    /// passed over, so the search goes on to the finding it is after.
-    pub want: Vec<&'static str>,
+    /// The violations that end the search. An execution that breaks only
+    /// other checks is passed over, so the search goes on to the finding it
+    /// is after.
+    pub want: Want,
+}
+
+/// Which violations count as a failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Want {
+    /// Any violation (a `holds` run, a mutant run).
+    Any,
+    /// Only these checks: a finding's own.
+    Checks(&'static [CheckKind]),
+    /// None: every execution runs (`daxcheck why` collects them all).
+    Nothing,
+}
+
+impl Want {
+    pub fn counts(self, c: &Check) -> bool {
+        match self {
+            Want::Any => true,
+            Want::Checks(ks) => ks.contains(&c.kind()),
+            Want::Nothing => false,
+        }
+    }
+
+    /// Whether the search looks for exactly this check (not merely any).
+    fn names(self, c: &Check) -> bool {
+        matches!(self, Want::Checks(ks) if ks.contains(&c.kind()))
+    }
 }
 
 /// Whether a record holds a violation that counts for `want`.
-pub fn counts(want: &[&'static str], rec: &RecState) -> bool {
-    rec.violations
-        .iter()
-        .any(|v| want.is_empty() || want.contains(&v.check.id().as_str()))
+pub fn counts(want: Want, rec: &RecState) -> bool {
+    rec.violations.iter().any(|v| want.counts(&v.check))
+}
+
+/// [`counts`] on a live recorder, without copying its record (asked after
+/// every execution).
+fn rec_counts(want: Want, rec: &Recorder) -> bool {
+    rec.any_violation(|v| want.counts(&v.check))
 }
 
 /// The first failing execution.
@@ -221,7 +251,7 @@ fn one_execution(m: &Model, count: &AtomicUsize, stop_by_panic: bool) {
     count.fetch_add(1, Ordering::Relaxed);
     let rec = execute(&m.cfg, &m.setup, &m.threads);
     crate::why::observe(&rec);
-    if stop_by_panic && counts(&m.want, &rec.snapshot()) {
+    if stop_by_panic && rec_counts(m.want, &rec) {
         panic::panic_any(Stop);
     }
 }
@@ -237,16 +267,9 @@ fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Turn what a failed run left behind into a `Failure`.
-fn failure_from(
-    payload: Box<dyn std::any::Any + Send>,
-    execution: usize,
-    want: &[&'static str],
-) -> Failure {
+fn failure_from(payload: Box<dyn std::any::Any + Send>, execution: usize, want: Want) -> Failure {
     let rec = trace::current().map(|r| r.snapshot()).unwrap_or_default();
-    let wanted = rec
-        .violations
-        .iter()
-        .find(|v| want.is_empty() || want.contains(&v.check.id().as_str()));
+    let wanted = rec.violations.iter().find(|v| want.counts(&v.check));
     // When the engine stopped the run (a hang, the step bound, a race) and
     // that stop is what the scenario looks for, it is the finding even if
     // the every-step checks recorded other breaks on the way (H7's waiter:
@@ -299,7 +322,7 @@ fn failure_from(
         (Some(v), _) => v.clone(),
         (None, first) => {
             let engine = stop();
-            let looked_for = !want.is_empty() && want.contains(&engine.check.id().as_str());
+            let looked_for = want.names(&engine.check);
             match first {
                 Some(v) if !looked_for => v.clone(),
                 _ => engine,
@@ -365,11 +388,11 @@ pub fn explore(m: &Model, ex: &Explorer) -> Outcome {
             seed,
         } => {
             let s = PctScheduler::new_from_seed(*seed, *depth, *iterations);
-            quietly(|| run_shuttle(s, m.want.clone(), body))
+            quietly(|| run_shuttle(s, m.want, body))
         }
         Explorer::Random { iterations, seed } => {
             let s = RandomScheduler::new_from_seed(*seed, *iterations);
-            quietly(|| run_shuttle(s, m.want.clone(), body))
+            quietly(|| run_shuttle(s, m.want, body))
         }
         Explorer::LoomReplay { bound, .. } => quietly(|| {
             set_backend(Backend::Loom);
@@ -381,7 +404,7 @@ pub fn explore(m: &Model, ex: &Explorer) -> Outcome {
                 started: false,
             };
             trace::set_step_limit(Some(schedule.len()));
-            let r = quietly(|| run_shuttle(s, m.want.clone(), body));
+            let r = quietly(|| run_shuttle(s, m.want, body));
             trace::set_step_limit(None);
             r
         }
@@ -400,7 +423,7 @@ pub fn explore_with(m: &Model, s: impl Scheduler + 'static, max_steps: usize) ->
         let count = count.clone();
         move || one_execution(&model, &count, false)
     };
-    let result = quietly(|| run_shuttle_steps(s, m.want.clone(), body, max_steps));
+    let result = quietly(|| run_shuttle_steps(s, m.want, body, max_steps));
     let ex = Explorer::Replay {
         schedule: Vec::new(),
     };
@@ -423,11 +446,11 @@ fn conclude(
         {
             None
         }
-        Err(p) => Some(failure_from(p, executions, &m.want)),
+        Err(p) => Some(failure_from(p, executions, m.want)),
         // shuttle stopped after an execution that recorded a violation
         Ok(()) => trace::current()
-            .filter(|r| counts(&m.want, &r.snapshot()))
-            .map(|_| failure_from(Box::new(()), executions, &m.want)),
+            .filter(|r| rec_counts(m.want, r))
+            .map(|_| failure_from(Box::new(()), executions, m.want)),
     };
     let last = match ex {
         Explorer::Replay { .. } | Explorer::LoomReplay { .. } => {
@@ -482,18 +505,14 @@ pub fn loom_bound_reached(m: &Model, bound: usize, executions: usize) -> bool {
     r.is_err() || count.load(Ordering::Relaxed) > executions
 }
 
-fn run_shuttle(
-    s: impl Scheduler + 'static,
-    want: Vec<&'static str>,
-    body: impl Fn() + Send + Sync + 'static,
-) {
+fn run_shuttle(s: impl Scheduler + 'static, want: Want, body: impl Fn() + Send + Sync + 'static) {
     run_shuttle_steps(s, want, body, 200_000)
 }
 
 /// `run_shuttle` with the step bound past which a run is a livelock.
 fn run_shuttle_steps(
     s: impl Scheduler + 'static,
-    want: Vec<&'static str>,
+    want: Want,
     body: impl Fn() + Send + Sync + 'static,
     max_steps: usize,
 ) {
@@ -507,11 +526,11 @@ fn run_shuttle_steps(
 }
 
 /// Ends a shuttle run after the first execution that recorded a violation.
-struct StopAfterViolation<S>(S, Vec<&'static str>);
+struct StopAfterViolation<S>(S, Want);
 
 impl<S: Scheduler> Scheduler for StopAfterViolation<S> {
     fn new_execution(&mut self) -> Option<Schedule> {
-        if trace::current().is_some_and(|r| counts(&self.1, &r.snapshot())) {
+        if trace::current().is_some_and(|r| rec_counts(self.1, &r)) {
             // Let the inner scheduler reach its own end, so that shuttle's
             // random scheduler does not print its seed report when dropped
             // (our replay file replaces it).

@@ -15,5 +15,6 @@ pub mod picture;
 pub mod replay;
 pub mod report;
 pub mod run;
+pub mod shard;
 pub mod stderr;
 pub mod why;

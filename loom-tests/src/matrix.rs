@@ -6,14 +6,15 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use daxcheck_core::{KernelState, Mutant};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::catalogue::{Expect, Scenario};
 use crate::explore::Explorer;
 use crate::run::{execute_all, Run, RunResult};
+use crate::shard::Shard;
 
 /// One cell: a mutant against one scenario (all its variants).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Cell {
     pub mutant: String,
     pub scenario: String,
@@ -27,7 +28,7 @@ pub struct Cell {
     pub seconds: f64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Baseline {
     pub scenario: String,
     pub variant: String,
@@ -38,7 +39,7 @@ pub struct Baseline {
     pub ok: bool,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Matrix {
     pub explorer: String,
     pub kernel: String,
@@ -61,9 +62,69 @@ impl Matrix {
     pub fn ok(&self) -> bool {
         self.caught == self.paired && self.baseline.iter().all(|b| b.ok)
     }
+
+    /// The matrix of an unsharded run from those of its `--shard` runs, in
+    /// shard order: baseline and cells dealt back in turn, the score over
+    /// the union, a scenario catching nothing only if it caught nothing in
+    /// any shard.
+    pub fn merge(parts: Vec<Matrix>) -> Result<Matrix, String> {
+        let Some(first) = parts.first() else {
+            return Err("no matrix to merge".into());
+        };
+        for m in &parts {
+            if (&m.explorer, &m.kernel, &m.unpaired, &m.paired_elsewhere)
+                != (
+                    &first.explorer,
+                    &first.kernel,
+                    &first.unpaired,
+                    &first.paired_elsewhere,
+                )
+            {
+                return Err(
+                    "the shards' matrices disagree on the explorer, kernel or mutants (were they run with the same options?)"
+                        .into(),
+                );
+            }
+        }
+        let cells =
+            crate::shard::interleave(&parts.iter().map(|m| m.cells.clone()).collect::<Vec<_>>());
+        let baseline =
+            crate::shard::interleave(&parts.iter().map(|m| m.baseline.clone()).collect::<Vec<_>>());
+        let caught_somewhere = |s: &String| {
+            cells
+                .iter()
+                .any(|c| &c.scenario == s && c.caught_by.is_some())
+        };
+        // In the selection's order, which the baseline keeps.
+        let mut catch_nothing: Vec<String> = Vec::new();
+        for b in &baseline {
+            if !catch_nothing.contains(&b.scenario)
+                && parts.iter().any(|m| m.catch_nothing.contains(&b.scenario))
+                && !caught_somewhere(&b.scenario)
+            {
+                catch_nothing.push(b.scenario.clone());
+            }
+        }
+        Ok(Matrix {
+            explorer: first.explorer.clone(),
+            kernel: first.kernel.clone(),
+            caught: cells
+                .iter()
+                .filter(|c| c.paired && c.caught_by.is_some())
+                .count(),
+            paired: cells.iter().filter(|c| c.paired).count(),
+            unpaired: first.unpaired.clone(),
+            paired_elsewhere: first.paired_elsewhere.clone(),
+            cells,
+            baseline,
+            catch_nothing,
+        })
+    }
 }
 
-/// Run the matrix. `all` pairs every mutant with every scenario.
+/// Run the matrix. `all` pairs every mutant with every scenario; `shard`
+/// keeps its share of the baseline runs and of the cells (shard.rs).
+#[allow(clippy::too_many_arguments)]
 pub fn run_matrix(
     cat: &[Scenario],
     mutants: &[Mutant],
@@ -72,7 +133,9 @@ pub fn run_matrix(
     explorers: &dyn Fn(&Scenario) -> Vec<Explorer>,
     kernel: KernelState,
     jobs: usize,
+    shard: Option<Shard>,
 ) -> Matrix {
+    let keeps = |i: usize| shard.is_none_or(|s| s.keeps(i));
     // Baseline: every variant of every scenario, unmutated.
     let mut runs = Vec::new();
     for &si in scenarios {
@@ -88,14 +151,25 @@ pub fn run_matrix(
             }
         }
     }
+    let mut runs: Vec<Run> = runs
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| keeps(*i))
+        .map(|(_, r)| r)
+        .collect();
     let base_n = runs.len();
     // Mutant cells: (mutant, scenario) → every variant under every explorer;
     // a cell is caught if any of those runs breaks a check.
     let mut cells_idx = Vec::new();
+    let mut cell_no = 0;
     for &m in mutants {
         for &si in scenarios {
             let paired = cat[si].catches.contains(&m);
             if !paired && !all {
+                continue;
+            }
+            cell_no += 1;
+            if !keeps(cell_no - 1) {
                 continue;
             }
             let first = runs.len();

@@ -12,7 +12,7 @@ use daxcheck_core::{Config, KernelState, Mutant};
 
 use crate::catalogue::{Expect, Scenario};
 use crate::explore::{
-    explore, loom_bound_reached, Explorer, ExplorerKind, Failure, Model, Outcome,
+    explore, loom_bound_reached, Explorer, ExplorerKind, Failure, Model, Outcome, Want,
 };
 use crate::replay::{digest, ReplayFile};
 use crate::report::Report;
@@ -105,11 +105,11 @@ impl RunResult {
     pub fn as_expected(&self) -> bool {
         match self.expected {
             Expect::Holds => self.outcome.failure.is_none(),
-            Expect::Finds(_, checks) => self
+            Expect::Finds(finding) => self
                 .outcome
                 .failure
                 .as_ref()
-                .is_some_and(|f| checks.contains(&f.violation.check.id().as_str())),
+                .is_some_and(|f| finding.checks.contains(&f.violation.check.kind())),
         }
     }
 
@@ -170,8 +170,8 @@ pub fn model_of(
     let v = &sc.variants[variant];
     // An unmutated run of a `finds` scenario looks for its own finding.
     let want = match (mutant, sc.expected(variant, kernel)) {
-        (None, Expect::Finds(_, checks)) => checks.to_vec(),
-        _ => Vec::new(),
+        (None, Expect::Finds(f)) => Want::Checks(f.checks),
+        _ => Want::Any,
     };
     Model {
         setup: v.setup.clone(),
@@ -377,10 +377,10 @@ pub fn save_replay(r: &RunResult, f: &Failure, dir: &Path) -> Result<PathBuf, St
 pub struct Expected {
     /// `holds` or `finds`.
     pub result: &'static str,
-    /// The hypothesis a `finds` confirms (`H3`).
-    pub hypothesis: Option<&'static str>,
+    /// The hypothesis a `finds` confirms (`H3: ...`).
+    pub hypothesis: Option<String>,
     /// The checks a `finds` accepts as its finding.
-    pub checks: Vec<&'static str>,
+    pub checks: Vec<String>,
 }
 
 impl From<Expect> for Expected {
@@ -391,10 +391,10 @@ impl From<Expect> for Expected {
                 hypothesis: None,
                 checks: Vec::new(),
             },
-            Expect::Finds(h, checks) => Expected {
+            Expect::Finds(f) => Expected {
                 result: "finds",
-                hypothesis: Some(h),
-                checks: checks.to_vec(),
+                hypothesis: Some(f.to_string()),
+                checks: f.checks.iter().map(|c| c.to_string()).collect(),
             },
         }
     }

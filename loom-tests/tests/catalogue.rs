@@ -85,3 +85,81 @@ fn h5_holds_with_the_2026_reset() {
         assert!(o.failure.is_some(), "S15 on v6.15 must find H5");
     }
 }
+
+/// An expectation in the words a `Result:` line uses, spelled here
+/// independently of the renderer.
+fn words(e: Expect) -> String {
+    match e {
+        Expect::Holds => "holds".into(),
+        Expect::Finds(f) => {
+            let checks: Vec<String> = f.checks.iter().map(|c| c.to_string()).collect();
+            format!("finds {} ({})", f.id(), checks.join("|"))
+        }
+    }
+}
+
+/// What a rendered `Result:` text says for kernel state `k`: `holds`, or
+/// the part of `finds ... on v6.15, v6.16; holds on 2026` naming `k`.
+fn said_for(text: &str, k: KernelState) -> Option<String> {
+    let parts: Vec<&str> = text.split("; ").collect();
+    if let [one] = parts.as_slice() {
+        if !one.contains(" on ") {
+            return Some(one.to_string());
+        }
+    }
+    parts.iter().find_map(|p| {
+        let (what, states) = p.rsplit_once(" on ")?;
+        states
+            .split(", ")
+            .any(|s| s == k.name())
+            .then(|| what.to_string())
+    })
+}
+
+/// The header `daxcheck list` and `docs/catalogue.md` show ends in a
+/// `Result:` that states, for every variant and kernel state, the very
+/// expectation the generated tests judge; the written header has none.
+#[test]
+fn each_headers_result_line_states_what_the_tests_judge() {
+    for sc in catalogue() {
+        assert!(
+            !sc.header.lines().any(|l| l.contains("Result:")),
+            "{}: the written header has its own Result line",
+            sc.name
+        );
+        let shown = sc.rendered_header();
+        let (_, block) = shown
+            .split_once("\nResult: ")
+            .unwrap_or_else(|| panic!("{}: no Result line in\n{shown}", sc.name));
+        let lines: Vec<&str> = block.lines().map(str::trim).collect();
+        let mut per_variant: Vec<(Vec<&str>, &str)> = Vec::new();
+        for l in &lines {
+            match l.split_once(": ") {
+                Some((names, text)) => per_variant.push((names.split(", ").collect(), text)),
+                None => {
+                    assert_eq!(lines.len(), 1, "{}: {block}", sc.name);
+                    let all = sc.variants.iter().map(|v| v.name).collect();
+                    per_variant.push((all, l));
+                }
+            }
+        }
+        for (vi, v) in sc.variants.iter().enumerate() {
+            let stated: Vec<&str> = per_variant
+                .iter()
+                .filter(|(names, _)| names.contains(&v.name))
+                .map(|(_, text)| *text)
+                .collect();
+            assert_eq!(stated.len(), 1, "{}/{}: {block}", sc.name, v.name);
+            for k in KernelState::ALL {
+                assert_eq!(
+                    said_for(stated[0], k),
+                    Some(words(sc.expected(vi, k))),
+                    "{}/{} on {k}: the header says `{}`",
+                    sc.name,
+                    v.name,
+                    stated[0]
+                );
+            }
+        }
+    }
+}

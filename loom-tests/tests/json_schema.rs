@@ -193,6 +193,38 @@ fn list_and_mutants_output_single_documents() {
 }
 
 #[test]
+fn a_sharded_output_starts_with_its_header() {
+    for (args, def) in [
+        (
+            &["check", "S1/pte", "--format", "json", "--shard", "1/2"][..],
+            "checkRun",
+        ),
+        (
+            &[
+                "mutants",
+                "--scenario",
+                "S1",
+                "--mutant",
+                "M6",
+                "--format",
+                "json",
+                "--shard",
+                "2/2",
+            ][..],
+            "matrix",
+        ),
+    ] {
+        let out = daxcheck(args);
+        let mut lines = out.lines();
+        let head: Value = serde_json::from_str(lines.next().expect("a header")).expect("JSON");
+        check_against("shardHeader", &head);
+        for line in lines {
+            check_against(def, &serde_json::from_str(line).expect("JSON"));
+        }
+    }
+}
+
+#[test]
 fn the_validator_refuses_what_the_schema_does_not_allow() {
     let root = schema();
     let bad = serde_json::json!({"scenario": "S1", "extra": 1});

@@ -23,6 +23,7 @@ fn every_paired_mutant_is_caught_and_the_baseline_holds() {
         &pick,
         KernelState::V6_15,
         jobs,
+        None,
     );
     let text = render(&m, Mutant::ALL);
     assert!(m.paired > 0, "{text}");

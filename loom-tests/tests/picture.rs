@@ -351,3 +351,37 @@ fn check_prints_the_drawing_command_and_writes_pages() {
     assert!(html.contains("VIOLATION I1 (refcount accounting)"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The picture marks the same cause step as the text report (the README's
+/// example: M6's `zap_huge_pmd`, which cleared the PMD and dropped no
+/// reference). Needs no browser.
+#[test]
+fn the_picture_marks_the_reports_cause_step() {
+    let dir = scratch("cause");
+    let replay = std::fs::read_dir(CORPUS)
+        .expect("corpus/replays")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("S3-pmd-M6-"))
+        })
+        .expect("the S3/pmd M6 replay in the corpus");
+    let d = draw(&replay, &dir);
+    let cause = d
+        .report
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix("cause: step "))
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("the report names no cause:\n{}", d.report));
+    let svg = std::fs::read_to_string(&d.svg).expect("svg");
+    assert!(
+        svg.contains(&format!("cause: step {cause}<")),
+        "the picture does not mark cause step {cause}"
+    );
+    let html = std::fs::read_to_string(&d.html).expect("html");
+    assert!(
+        html.contains(&format!(r#"class="hit cause" id="step-{cause}""#)),
+        "the page does not mark cause step {cause}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

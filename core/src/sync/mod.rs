@@ -54,7 +54,7 @@ pub fn set_backend(b: Backend) {
 pub enum Mutex<T> {
     Std(std::sync::Mutex<T>),
     Loom(loom::sync::Mutex<T>),
-    Shuttle(shuttle::sync::Mutex<T>),
+    Shuttle(Lazy<shuttle::sync::Mutex<T>, T>),
 }
 
 pub enum MutexGuard<'a, T> {
@@ -69,7 +69,7 @@ impl<T> Mutex<T> {
         match backend() {
             Backend::Std => Mutex::Std(std::sync::Mutex::new(v)),
             Backend::Loom => Mutex::Loom(loom::sync::Mutex::new(v)),
-            Backend::Shuttle => Mutex::Shuttle(shuttle::sync::Mutex::new(v)),
+            Backend::Shuttle => Mutex::Shuttle(Lazy::new(v)),
         }
     }
 
@@ -79,7 +79,11 @@ impl<T> Mutex<T> {
         match self {
             Mutex::Std(m) => MutexGuard::Std(m.lock().unwrap_or_else(|e| e.into_inner())),
             Mutex::Loom(m) => MutexGuard::Loom(m.lock().unwrap_or_else(|e| e.into_inner())),
-            Mutex::Shuttle(m) => MutexGuard::Shuttle(m.lock().unwrap_or_else(|e| e.into_inner())),
+            Mutex::Shuttle(m) => MutexGuard::Shuttle(
+                m.get(shuttle::sync::Mutex::new)
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()),
+            ),
         }
     }
 }
@@ -109,7 +113,7 @@ impl<T> DerefMut for MutexGuard<'_, T> {
 pub enum Condvar {
     Std(std::sync::Condvar),
     Loom(loom::sync::Condvar),
-    Shuttle(shuttle::sync::Condvar),
+    Shuttle(Lazy<shuttle::sync::Condvar, ()>),
 }
 
 impl Condvar {
@@ -118,7 +122,7 @@ impl Condvar {
         match backend() {
             Backend::Std => Condvar::Std(std::sync::Condvar::new()),
             Backend::Loom => Condvar::Loom(loom::sync::Condvar::new()),
-            Backend::Shuttle => Condvar::Shuttle(shuttle::sync::Condvar::new()),
+            Backend::Shuttle => Condvar::Shuttle(Lazy::new(())),
         }
     }
 
@@ -131,9 +135,11 @@ impl Condvar {
             (Condvar::Loom(c), MutexGuard::Loom(g)) => {
                 MutexGuard::Loom(c.wait(g).unwrap_or_else(|e| e.into_inner()))
             }
-            (Condvar::Shuttle(c), MutexGuard::Shuttle(g)) => {
-                MutexGuard::Shuttle(c.wait(g).unwrap_or_else(|e| e.into_inner()))
-            }
+            (Condvar::Shuttle(c), MutexGuard::Shuttle(g)) => MutexGuard::Shuttle(
+                c.get(|()| shuttle::sync::Condvar::new())
+                    .wait(g)
+                    .unwrap_or_else(|e| e.into_inner()),
+            ),
             _ => unreachable!("[daxcheck internal bug] condvar and mutex from different backends"),
         }
     }
@@ -143,7 +149,7 @@ impl Condvar {
         match self {
             Condvar::Std(c) => c.notify_all(),
             Condvar::Loom(c) => c.notify_all(),
-            Condvar::Shuttle(c) => c.notify_all(),
+            Condvar::Shuttle(c) => c.get(|()| shuttle::sync::Condvar::new()).notify_all(),
         }
     }
 }
@@ -158,7 +164,7 @@ impl Default for Condvar {
 pub enum RwSem<T> {
     Std(std::sync::RwLock<T>),
     Loom(loom::sync::RwLock<T>),
-    Shuttle(shuttle::sync::RwLock<T>),
+    Shuttle(Lazy<shuttle::sync::RwLock<T>, T>),
 }
 
 pub enum RwSemRead<'a, T> {
@@ -179,7 +185,7 @@ impl<T> RwSem<T> {
         match backend() {
             Backend::Std => RwSem::Std(std::sync::RwLock::new(v)),
             Backend::Loom => RwSem::Loom(loom::sync::RwLock::new(v)),
-            Backend::Shuttle => RwSem::Shuttle(shuttle::sync::RwLock::new(v)),
+            Backend::Shuttle => RwSem::Shuttle(Lazy::new(v)),
         }
     }
 
@@ -188,7 +194,11 @@ impl<T> RwSem<T> {
         match self {
             RwSem::Std(l) => RwSemRead::Std(l.read().unwrap_or_else(|e| e.into_inner())),
             RwSem::Loom(l) => RwSemRead::Loom(l.read().unwrap_or_else(|e| e.into_inner())),
-            RwSem::Shuttle(l) => RwSemRead::Shuttle(l.read().unwrap_or_else(|e| e.into_inner())),
+            RwSem::Shuttle(l) => RwSemRead::Shuttle(
+                l.get(shuttle::sync::RwLock::new)
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner()),
+            ),
         }
     }
 
@@ -197,7 +207,11 @@ impl<T> RwSem<T> {
         match self {
             RwSem::Std(l) => RwSemWrite::Std(l.write().unwrap_or_else(|e| e.into_inner())),
             RwSem::Loom(l) => RwSemWrite::Loom(l.write().unwrap_or_else(|e| e.into_inner())),
-            RwSem::Shuttle(l) => RwSemWrite::Shuttle(l.write().unwrap_or_else(|e| e.into_inner())),
+            RwSem::Shuttle(l) => RwSemWrite::Shuttle(
+                l.get(shuttle::sync::RwLock::new)
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner()),
+            ),
         }
     }
 }
@@ -206,7 +220,36 @@ impl<T> RwSem<T> {
 pub enum AtomicI32 {
     Std(std::sync::atomic::AtomicI32),
     Loom(loom::sync::atomic::AtomicI32),
-    Shuttle(shuttle::sync::atomic::AtomicI32),
+    Shuttle(Lazy<shuttle::sync::atomic::AtomicI32, i32>),
+}
+
+/// A shuttle primitive built at its first use. shuttle's constructors touch
+/// no execution state (no scheduling point, an all-zero clock, a signature
+/// that names shuttle's own source line), so building one late changes no
+/// schedule; but each hashes that signature, and most primitives of a world
+/// (the counters of frames a scenario never maps, the locks of slots it
+/// never faults) are never used: eager construction was a seventh of a
+/// shuttle execution's instructions.
+pub struct Lazy<A, V> {
+    init: std::sync::Mutex<Option<V>>,
+    a: std::sync::OnceLock<A>,
+}
+
+impl<A, V> Lazy<A, V> {
+    fn new(init: V) -> Self {
+        Lazy {
+            init: std::sync::Mutex::new(Some(init)),
+            a: std::sync::OnceLock::new(),
+        }
+    }
+
+    #[inline]
+    fn get(&self, make: fn(V) -> A) -> &A {
+        self.a.get_or_init(|| {
+            let v = self.init.lock().unwrap_or_else(|e| e.into_inner()).take();
+            make(v.expect("[daxcheck internal bug] lazy primitive built twice"))
+        })
+    }
 }
 
 pub use std::sync::atomic::Ordering;
@@ -217,7 +260,7 @@ impl AtomicI32 {
         match backend() {
             Backend::Std => AtomicI32::Std(std::sync::atomic::AtomicI32::new(v)),
             Backend::Loom => AtomicI32::Loom(loom::sync::atomic::AtomicI32::new(v)),
-            Backend::Shuttle => AtomicI32::Shuttle(shuttle::sync::atomic::AtomicI32::new(v)),
+            Backend::Shuttle => AtomicI32::Shuttle(Lazy::new(v)),
         }
     }
 
@@ -226,7 +269,7 @@ impl AtomicI32 {
         match self {
             AtomicI32::Std(a) => a.load(o),
             AtomicI32::Loom(a) => a.load(o),
-            AtomicI32::Shuttle(a) => a.load(o),
+            AtomicI32::Shuttle(a) => a.get(shuttle::sync::atomic::AtomicI32::new).load(o),
         }
     }
 
@@ -236,7 +279,7 @@ impl AtomicI32 {
         match self {
             AtomicI32::Std(a) => a.fetch_add(v, o),
             AtomicI32::Loom(a) => a.fetch_add(v, o),
-            AtomicI32::Shuttle(a) => a.fetch_add(v, o),
+            AtomicI32::Shuttle(a) => a.get(shuttle::sync::atomic::AtomicI32::new).fetch_add(v, o),
         }
     }
 
@@ -246,7 +289,9 @@ impl AtomicI32 {
         match self {
             AtomicI32::Std(a) => a.compare_exchange(current, new, o, Ordering::Relaxed),
             AtomicI32::Loom(a) => a.compare_exchange(current, new, o, Ordering::Relaxed),
-            AtomicI32::Shuttle(a) => a.compare_exchange(current, new, o, Ordering::Relaxed),
+            AtomicI32::Shuttle(a) => a
+                .get(shuttle::sync::atomic::AtomicI32::new)
+                .compare_exchange(current, new, o, Ordering::Relaxed),
         }
     }
 }
@@ -256,7 +301,7 @@ impl AtomicI32 {
 pub enum AtomicU64 {
     Std(std::sync::atomic::AtomicU64),
     Loom(loom::sync::atomic::AtomicU64),
-    Shuttle(shuttle::sync::atomic::AtomicU64),
+    Shuttle(Lazy<shuttle::sync::atomic::AtomicU64, u64>),
 }
 
 impl AtomicU64 {
@@ -265,7 +310,7 @@ impl AtomicU64 {
         match backend() {
             Backend::Std => AtomicU64::Std(std::sync::atomic::AtomicU64::new(v)),
             Backend::Loom => AtomicU64::Loom(loom::sync::atomic::AtomicU64::new(v)),
-            Backend::Shuttle => AtomicU64::Shuttle(shuttle::sync::atomic::AtomicU64::new(v)),
+            Backend::Shuttle => AtomicU64::Shuttle(Lazy::new(v)),
         }
     }
 
@@ -274,7 +319,7 @@ impl AtomicU64 {
         match self {
             AtomicU64::Std(a) => a.load(o),
             AtomicU64::Loom(a) => a.load(o),
-            AtomicU64::Shuttle(a) => a.load(o),
+            AtomicU64::Shuttle(a) => a.get(shuttle::sync::atomic::AtomicU64::new).load(o),
         }
     }
 
@@ -283,7 +328,7 @@ impl AtomicU64 {
         match self {
             AtomicU64::Std(a) => a.store(v, o),
             AtomicU64::Loom(a) => a.store(v, o),
-            AtomicU64::Shuttle(a) => a.store(v, o),
+            AtomicU64::Shuttle(a) => a.get(shuttle::sync::atomic::AtomicU64::new).store(v, o),
         }
     }
 }

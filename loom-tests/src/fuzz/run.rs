@@ -170,7 +170,7 @@ impl Program {
             setup: self.world.setup(),
             threads: self.thread_specs(),
             cfg: cfg.clone(),
-            want: Vec::new(),
+            want: crate::explore::Want::Any,
         }
     }
 

@@ -118,7 +118,8 @@ impl Input {
             headline: v.headline(),
             seen_by,
             seen: v.step,
-            cause: None,
+            // The same step the text report names as the cause.
+            cause: crate::report::cause_of(v, &rec.events).map(|c| c.step.step),
             race,
             later,
             threads,

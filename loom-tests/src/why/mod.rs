@@ -141,7 +141,7 @@ pub fn explore_recorded(cat: &[Scenario], scope: &Scope, f: Sink) -> Result<usiz
             for ex in &explorers {
                 let mut m = run::model_of(sc, vi, scope.kernel, scope.mutant);
                 // Never stop at a violation: every execution is evidence.
-                m.want = vec!["(none)"];
+                m.want = crate::explore::Want::Nothing;
                 let origin = Origin {
                     scenario: sc.name,
                     variant: sc.variants[vi].name,

@@ -1,0 +1,69 @@
+//! S3: a fault, munmap's deferred put and a hole punch's break-layout.
+
+use daxcheck_core::mm::memory::{handle_mm_fault, madvise_dontneed, munmap};
+use daxcheck_core::vm::Access::Read;
+use daxcheck_core::vm::FaultSize;
+use daxcheck_core::world::{Mm, FILE_A};
+use daxcheck_core::xfs::inode::xfs_free_file_space;
+use daxcheck_core::Mutant;
+
+use super::common::{file_a, holds, size_name, thread};
+use super::{DefaultExplorer, Scenario, Variant};
+
+/// S3: fault vs munmap vs break-layout.
+pub(crate) fn scenario() -> Scenario {
+    let variant = |name, size: FaultSize| Variant {
+        name,
+        setup: file_a(1),
+        threads: vec![
+            thread(
+                format!("fault A[0] ({}, read)", size_name(size)),
+                move |cx| {
+                    handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, size);
+                },
+            ),
+            thread("munmap A in mm0", |cx| munmap(cx, Mm(0), FILE_A)),
+            thread("punch hole A[0..1] (break-layout)", |cx| {
+                xfs_free_file_space(cx, FILE_A, 0, 1)
+            }),
+        ],
+        expect: None,
+    };
+    Scenario {
+        name: "S3",
+        title: "fault vs munmap vs break-layout",
+        header: "\
+T1: handle_mm_fault(A[0]) in mm0
+T2: munmap(mm0, A): zap under the PTL (mapcount-1), unlink, then the TLB flush drops the reference
+    (pmd-dontneed: MADV_DONTNEED of A[1] instead, which splits the PMD and puts its reference at once)
+T3: xfs_free_file_space(A, 0..1): MMAPLOCK excl, dax_break_layout, delete entries, free blocks
+Property: T3 waits while refcount - mapcount > 0 (the deferred put) and is woken by free_zone_device_folio
+          (I13); it never completes early (I8, I9); every reference is accounted (I1)",
+        notes: "`pmd-dontneed` takes the split side of the `vma_is_dax` exclusion: `__split_huge_pmd_locked` drops the rmap and the reference at once. M41 (added for `daxcheck why --without`) breaks that side.",
+        expect: holds,
+        explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
+        catches: &[Mutant::M6, Mutant::M9, Mutant::M10, Mutant::M12, Mutant::M29, Mutant::M30, Mutant::M41, Mutant::B19],
+        variants: vec![
+            variant("pte", FaultSize::Pte),
+            variant("pmd", FaultSize::Pmd),
+            // MADV_DONTNEED of one page of the PMD splits it: the split side
+            // of `vma_is_special_huge` (M41) must drop the PMD's reference.
+            Variant {
+                name: "pmd-dontneed",
+                setup: file_a(1),
+                threads: vec![
+                    thread("fault A[0] (PMD, read)", |cx| {
+                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pmd);
+                    }),
+                    thread("madvise(MADV_DONTNEED) A[1] in mm0", |cx| {
+                        madvise_dontneed(cx, Mm(0), FILE_A, 1, 1)
+                    }),
+                    thread("punch hole A[0..1] (break-layout)", |cx| {
+                        xfs_free_file_space(cx, FILE_A, 0, 1)
+                    }),
+                ],
+                expect: None,
+            },
+        ],
+    }
+}

@@ -1,0 +1,77 @@
+//! S4: a GUP pin (slow, fast-only, long-term) against truncate.
+
+use daxcheck_core::mm::gup::{__get_user_pages, unpin_user_page, GupFlags};
+use daxcheck_core::mm::memory::{handle_mm_fault, munmap};
+use daxcheck_core::vm::Access::Read;
+use daxcheck_core::vm::FaultSize;
+use daxcheck_core::world::{Mm, FILE_A};
+use daxcheck_core::xfs::inode::xfs_setattr_size;
+use daxcheck_core::Mutant;
+
+use super::common::{file_a, holds, pin_unpin, thread, PIN};
+use super::{DefaultExplorer, Scenario, Variant};
+
+/// S4: GUP pin vs truncate.
+pub(crate) fn scenario() -> Scenario {
+    let truncate = || thread("truncate A to 0", |cx| xfs_setattr_size(cx, FILE_A, 0));
+    Scenario {
+        name: "S4",
+        title: "GUP pin vs truncate",
+        header: "\
+T1: pin_user_pages(A[0]) (slow path faults it in; -fast: a fault, then get_user_pages_fast_only, which
+    never falls back: a fallback would fault in the page again, which is S13's H6), then unpin;
+    -munmap: the process unmaps between pin and unpin (B19); -longterm: FOLL_LONGTERM must fail (I18)
+T2: xfs_setattr_size(A, 0)
+Property: break-layout returns only once the pin is released (I8); GUP-fast either is seen by the
+          scan or bails (I6/I8); no refcount underflow (I2); refcount == mappings + pins (I1)",
+        notes: "Why `fast` never falls back: findings O1. Both explorers run by default: loom's bounded search misses B19's interleaving (truncate entirely between the munmap and the unpin) at preemption bounds 2 to 4, which PCT finds; loom finds M20's at once.",
+        expect: holds,
+        explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
+        catches: &[Mutant::M20, Mutant::M39, Mutant::B19, Mutant::M10],
+        variants: vec![
+            Variant {
+                name: "slow",
+                setup: file_a(1),
+                threads: vec![thread("pin A[0] (slow), unpin", |cx| pin_unpin(cx, 0, 0, false, PIN)), truncate()],
+            expect: None,
+            },
+            Variant {
+                name: "fast",
+                setup: file_a(1),
+                threads: vec![
+                    thread("fault A[0], pin A[0] (fast only), unpin", |cx| {
+                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte);
+                        pin_unpin(cx, 0, 0, true, PIN);
+                    }),
+                    truncate(),
+                ],
+            expect: None,
+            },
+            Variant {
+                name: "munmap",
+                setup: file_a(1),
+                threads: vec![
+                    thread("pin A[0] (slow), munmap, unpin", |cx| {
+                        if let Ok(p) = __get_user_pages(cx, Mm(0), FILE_A, 0, PIN) {
+                            munmap(cx, Mm(0), FILE_A);
+                            unpin_user_page(cx, p);
+                        }
+                    }),
+                    truncate(),
+                ],
+            expect: None,
+            },
+            Variant {
+                name: "longterm",
+                setup: file_a(1),
+                threads: vec![
+                    thread("pin A[0] FOLL_LONGTERM (must fail)", |cx| {
+                        pin_unpin(cx, 0, 0, false, GupFlags { longterm: true, ..PIN })
+                    }),
+                    truncate(),
+                ],
+                expect: Some(holds),
+            },
+        ],
+    }
+}

@@ -1,0 +1,57 @@
+//! S6: a PMD and a PTE mapping of one PMD entry in two processes (B14).
+
+use daxcheck_core::mm::memory::handle_mm_fault;
+use daxcheck_core::vm::Access::Read;
+use daxcheck_core::vm::FaultSize;
+use daxcheck_core::world::{Mm, FILE_A};
+use daxcheck_core::xfs::inode::xfs_setattr_size;
+use daxcheck_core::Mutant;
+
+use super::common::{file_a, holds, thread};
+use super::{DefaultExplorer, Scenario, Variant};
+
+/// S6: mixed PMD/PTE mappings across processes (B14).
+pub(crate) fn scenario() -> Scenario {
+    Scenario {
+        name: "S6",
+        title: "mixed PMD and PTE mappings across processes",
+        header: "\
+T1: mm0 PMD read fault A[0] (PMD entry, compound folio 8)
+T2: mm1 PTE read fault A[1] inside the PMD entry, then (-truncate) T3 truncates A
+Property: the PMD folio keeps mapping A / index 0 and its order (I4); P2's PTE holds a reference on the
+          large folio (I1); truncate waits for both mappings to go (I8)",
+        notes: "With B14 reverted, the PTE fault moves the association and splits the PMD folio.",
+        expect: holds,
+        explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
+        catches: &[Mutant::B14, Mutant::M28],
+        variants: vec![
+            Variant {
+                name: "map",
+                setup: file_a(2),
+                threads: vec![
+                    thread("mm0 PMD read fault A[0]", |cx| {
+                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pmd);
+                    }),
+                    thread("mm1 PTE read fault A[1]", |cx| {
+                        handle_mm_fault(cx, Mm(1), FILE_A, 1, Read, FaultSize::Pte);
+                    }),
+                ],
+            expect: None,
+            },
+            Variant {
+                name: "truncate",
+                setup: file_a(2),
+                threads: vec![
+                    thread("mm0 PMD read fault A[0]", |cx| {
+                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pmd);
+                    }),
+                    thread("mm1 PTE read fault A[1]", |cx| {
+                        handle_mm_fault(cx, Mm(1), FILE_A, 1, Read, FaultSize::Pte);
+                    }),
+                    thread("truncate A to 0", |cx| xfs_setattr_size(cx, FILE_A, 0)),
+                ],
+            expect: None,
+            },
+        ],
+    }
+}

@@ -1,0 +1,74 @@
+//! S8: memory failure's cookie against truncate and a shared-extent fault (H3, B16).
+
+use daxcheck_core::mm::memory::handle_mm_fault;
+use daxcheck_core::mm::memory_failure::mf_generic_kill_procs;
+use daxcheck_core::violation::CheckKind;
+use daxcheck_core::vm::Access::Read;
+use daxcheck_core::vm::FaultSize;
+use daxcheck_core::world::{Mm, DAX_BASE, FILE_A, FILE_B};
+use daxcheck_core::xfs::inode::xfs_setattr_size;
+use daxcheck_core::{KernelState, Mutant};
+
+use super::common::{file_a, holds, shared_ab, thread};
+use super::{DefaultExplorer, Expect, Finding, Scenario, Variant};
+use crate::checks::Hyp;
+
+/// S8: memory failure vs truncate, and vs a shared-extent fault (S8b, H3).
+pub(crate) fn scenario() -> Scenario {
+    fn finds_s8b(_: KernelState) -> Expect {
+        Expect::Finds(Finding {
+            hypotheses: &[Hyp::H3],
+            bug: Some("B16"),
+            what: "folio->mapping turns NULL under a memory-failure cookie",
+            checks: &[
+                CheckKind::Bug,
+                CheckKind::I19,
+                CheckKind::I10,
+                CheckKind::I5,
+                CheckKind::DataRace,
+            ],
+        })
+    }
+    Scenario {
+        name: "S8",
+        title: "memory failure vs truncate / a shared fault",
+        header: "\
+T1: mm0 read fault A[0], then mf_generic_kill_procs(pfn 8): dax_lock_folio (READ_ONCE mapping, xa_lock,
+    re-check, lock the entry), poison, unmap the processes, dax_unlock_folio (re-reads mapping)
+T2: -truncate: xfs_setattr_size(A, 0); -shared (S8b): mm1 read fault B[0] on the extent A shares
+Property: the cookie holder holds the entry lock of (mapping, index) and mapping stays set until unlock
+          (I19); no NULL or freed mapping is dereferenced (B16); no hang (non-exclusive waiter, B17)",
+        notes: "`shared` (S8b): the shared association sets `mapping` = NULL while T1 holds the cookie, and `dax_unlock_folio` dereferences it (H3, in the shape of B16). M40: without the re-check, `dax_lock_folio` reads the index/share cell as an index after truncate cleared `mapping`. Finding F4.",
+        expect: holds,
+        explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
+        catches: &[Mutant::M40],
+        variants: vec![
+            Variant {
+                name: "truncate",
+                setup: file_a(2),
+                threads: vec![
+                    thread("mm0 read fault A[0], kill pfn 8", |cx| {
+                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte);
+                        mf_generic_kill_procs(cx, DAX_BASE);
+                    }),
+                    thread("truncate A to 0", |cx| xfs_setattr_size(cx, FILE_A, 0)),
+                ],
+                expect: None,
+            },
+            Variant {
+                name: "shared",
+                setup: shared_ab(2, 0),
+                threads: vec![
+                    thread("mm0 read fault A[0], kill pfn 8", |cx| {
+                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte);
+                        mf_generic_kill_procs(cx, DAX_BASE);
+                    }),
+                    thread("mm1 read fault B[0] (shared extent)", |cx| {
+                        handle_mm_fault(cx, Mm(1), FILE_B, 0, Read, FaultSize::Pte);
+                    }),
+                ],
+                expect: Some(finds_s8b),
+            },
+        ],
+    }
+}

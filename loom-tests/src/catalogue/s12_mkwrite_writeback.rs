@@ -1,0 +1,85 @@
+//! S12: the mkwrite upgrade and MAP_SYNC faults against writeback (I16, I17).
+
+use daxcheck_core::mm::memory::handle_mm_fault;
+use daxcheck_core::vfs::vfs_fsync_range;
+use daxcheck_core::vm::Access::Write;
+use daxcheck_core::vm::FaultSize;
+use daxcheck_core::world::{Mm, Setup, SetupExt, FILE_A};
+use daxcheck_core::Mutant;
+
+use super::common::{file_a, holds, thread};
+use super::{DefaultExplorer, Scenario, Variant};
+
+/// S12: mkwrite vs writeback (I16).
+pub(crate) fn scenario() -> Scenario {
+    Scenario {
+        name: "S12",
+        title: "mkwrite vs writeback",
+        header: "\
+fsync-fsync: T1: mm0 write fault A[0], then fsync; T2: fsync A
+mkwrite:     T1: mm0 write fault A[0], fsync, write again (the pfn_mkwrite upgrade); T2: fsync A
+sync:        A[0]'s metadata not yet durable, mm0 maps A with MAP_SYNC. T1: mm0 write fault A[0]
+             (NEEDDSYNC: entry inserted, fsync, dax_insert_pfn_mkwrite); T2: fsync A
+Property: when an fsync returns, every writable PTE of its range has DIRTY set (I16); the upgrade takes
+          no new reference (I1); writeback holds the entry lock across write-protect and flush; a
+          MAP_SYNC PTE becomes writable only after its fsync (I17)",
+        notes: "`sync` (added for coverage, issue 10) is the holds counterpart of S11: before it, no holds run reached `dax_finish_sync_fault`/`dax_insert_pfn_mkwrite`. It catches the generated mutant `syncfault.rs:88 replace != with == in check_sync_insert`, which S11 (expecting I17) cannot tell from its finding (`docs/adequacy.md`).",
+        expect: holds,
+        explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
+        catches: &[Mutant::M21, Mutant::M18],
+        variants: vec![
+            Variant {
+                name: "fsync-fsync",
+                setup: file_a(1),
+                threads: vec![
+                    thread("mm0 write fault A[0], fsync", |cx| {
+                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Write, FaultSize::Pte);
+                        vfs_fsync_range(cx, FILE_A, 0, 1);
+                    }),
+                    thread("fsync A", |cx| {
+                        vfs_fsync_range(cx, FILE_A, 0, 1);
+                    }),
+                ],
+                expect: None,
+            },
+            Variant {
+                name: "mkwrite",
+                setup: file_a(1),
+                threads: vec![
+                    thread("mm0 write A[0], fsync, write again", |cx| {
+                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Write, FaultSize::Pte);
+                        vfs_fsync_range(cx, FILE_A, 0, 1);
+                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Write, FaultSize::Pte);
+                    }),
+                    thread("fsync A", |cx| {
+                        vfs_fsync_range(cx, FILE_A, 0, 1);
+                    }),
+                ],
+                expect: None,
+            },
+            Variant {
+                // The MAP_SYNC path (dax_finish_sync_fault) on a block nobody
+                // else writes: the holds counterpart of S11.
+                name: "sync",
+                setup: Setup {
+                    ext: SetupExt {
+                        map_sync: vec![(0, 0)],
+                        meta_dirty: vec![(0, 0)],
+                        free_blocks: None,
+                        always_cow: false,
+                    },
+                    ..file_a(1)
+                },
+                threads: vec![
+                    thread("mm0 MAP_SYNC write fault A[0]", |cx| {
+                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Write, FaultSize::Pte);
+                    }),
+                    thread("fsync A", |cx| {
+                        vfs_fsync_range(cx, FILE_A, 0, 1);
+                    }),
+                ],
+                expect: None,
+            },
+        ],
+    }
+}
