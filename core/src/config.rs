@@ -6,9 +6,15 @@ use std::fmt;
 /// The historical kernel state the model follows (spec §0).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum KernelState {
-    /// The merged series (fs/dax.c at 00c010e1), the default.
+    /// The v6.15 tag as released (fs/dax.c at 00c010e1), the default:
+    /// `wait_entry_unlocked_exclusive` still uses `xas_pause` (B4).
     #[default]
     V6_15,
+    /// v6.15 plus the stable backport of dd59137bfe70 ("fs/dax: Fix "don't
+    /// skip locked entries when scanning entries"", mainline in 6.16-rc1,
+    /// 6.15-stable from 6.15.3): `xas_reset`, so the scan comes back to the
+    /// entry it waited for.
+    V6_15Y,
     /// Hildenbrand's June 2025 change: refcounted PMDs are no longer special (B5 fix).
     V6_16,
     /// `dax_folio_reset_order()` (clears `share` for every order) and the B2 guard order.
@@ -16,14 +22,49 @@ pub enum KernelState {
 }
 
 impl KernelState {
-    pub const ALL: [KernelState; 3] = [KernelState::V6_15, KernelState::V6_16, KernelState::Y2026];
+    pub const ALL: [KernelState; 4] = [
+        KernelState::V6_15,
+        KernelState::V6_15Y,
+        KernelState::V6_16,
+        KernelState::Y2026,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             KernelState::V6_15 => "v6.15",
+            KernelState::V6_15Y => "v6.15.y",
             KernelState::V6_16 => "v6.16",
             KernelState::Y2026 => "2026",
         }
+    }
+
+    /// One line for `--kernel`'s help and `daxcheck list --mutants`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            KernelState::V6_15 => {
+                "the v6.15 tag as released (fs/dax.c at 00c010e1): B4's xas_pause still skips a waited entry"
+            }
+            KernelState::V6_15Y => {
+                "v6.15 with the stable fix dd59137bfe70 (6.15.3): wait_entry_unlocked_exclusive uses xas_reset"
+            }
+            KernelState::V6_16 => "B4 fixed; refcounted DAX PMDs are no longer special (the B5 fix)",
+            KernelState::Y2026 => {
+                "as v6.16, plus dax_folio_reset_order (clears share for every order: H5 fixed) and the B2 guard order"
+            }
+        }
+    }
+
+    /// Whether `wait_entry_unlocked_exclusive` has the B4 fix (`xas_reset`
+    /// instead of `xas_pause`): every state after the v6.15 tag.
+    pub fn has_b4_fix(self) -> bool {
+        self != KernelState::V6_15
+    }
+
+    /// Whether `vmf_insert_folio_pmd` still builds the PMD through the pfn
+    /// path, marking it special (B5): the 6.15 states. Hildenbrand's fix
+    /// (6.16) carries no stable tag.
+    pub fn special_dax_pmds(self) -> bool {
+        matches!(self, KernelState::V6_15 | KernelState::V6_15Y)
     }
 
     pub fn parse(s: &str) -> Result<Self, String> {
@@ -161,7 +202,7 @@ mutants! {
     M14: Mistake, spec "§7 M14",
         "dax_busy_page tests refcount != 0 (ignores mapcount) and the busy scan does not unmap first",
         code "`dax/folio.rs: dax_busy_page` busy iff `r != 0`, and `dax_layout_busy_page_range` skips `unmap_mapping_pages`";
-    M15: Mistake, spec "§7 M15 (B4)",
+    M15: Mistake, kernel: V6_15Y, spec "§7 M15 (B4)",
         "wait_entry_unlocked_exclusive uses xas_pause instead of xas_reset",
         code "`dax/entry_lock.rs: wait_entry_unlocked_exclusive` moves the cursor past the entry (`xas_pause`)";
     M16: Mistake, spec "§7 M16 (B1)",
@@ -188,7 +229,7 @@ mutants! {
     M25: Mistake, spec "ours",
         "get_next_unlocked_entry queues itself only after dropping xa_lock",
         code "`dax/entry_lock.rs: get_next_unlocked_entry` drops `xa_lock` before `prepare_to_wait`";
-    M26: Mistake, spec "ours",
+    M26: Mistake, kernel: V6_15Y, spec "ours",
         "the busy scan does not put_unlocked_entry (a consumed wake is not passed on)",
         code "`dax/layout.rs: dax_layout_busy_page_range` omits `put_unlocked_entry` after `wait_entry_unlocked_exclusive`";
     M27: Mistake, spec "ours",
@@ -233,8 +274,8 @@ mutants! {
     B3: Historical, spec "§6 B3",
         "(pre-Apr 2025) the split does not reset page[1]'s order and _nr_pages",
         code "as M8 (same line)";
-    B4: Historical, spec "§6 B4",
-        "(6.15-rc7) wait_entry_unlocked_exclusive uses xas_pause",
+    B4: Historical, kernel: V6_15Y, spec "§6 B4",
+        "(the v6.15 tag; fixed by dd59137bfe70 in 6.16-rc1 and 6.15.3) wait_entry_unlocked_exclusive uses xas_pause",
         code "as M15 (same line)";
     B5: Historical, kernel: V6_16, spec "§6 B5",
         "(6.15) vmf_insert_folio_pmd marks refcounted DAX PMDs special",
@@ -254,7 +295,7 @@ mutants! {
     B19: Historical, spec "§6 B19",
         "(pre-series) the busy scan returns early when the mapping is not mapped",
         code "`dax/layout.rs: dax_layout_busy_page_range` returns None when `!mapping_mapped`";
-    B20: Historical, spec "§6 B20",
+    B20: Historical, kernel: V6_15Y, spec "§6 B20",
         "(pre-6be3e21d25ca) scan and delete loops move past a locked entry instead of waiting for it",
         code "as M15 (same line; the pre-6be3e21d25ca skip and B4's `xas_pause` both move past the entry)";
     B21: Historical, spec "§6 B21",
@@ -317,7 +358,7 @@ impl clap::ValueEnum for KernelState {
         &Self::ALL
     }
     fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
-        Some(clap::builder::PossibleValue::new(self.name()))
+        Some(clap::builder::PossibleValue::new(self.name()).help(self.describe()))
     }
 }
 

@@ -207,6 +207,10 @@ pub struct Inode {
     /// I17 precise.) Written by CoW (IOLOCK) and fsync, read by faults: the
     /// kernel orders these with the ILOCK, which the model leaves out.
     pub meta_dirty: Vec<DataCell<bool>>,
+    /// XFS CoW fork (`ip->i_cowfp`) per index: the block a CoW write or
+    /// write fault allocated and has not yet remapped into the data fork
+    /// (`xfs_reflink_end_cow`). Under the ILOCK, held exclusive.
+    pub cow_fork: Vec<DataCell<Option<u64>>>,
 }
 
 /// The page table of one process over one file's range: one slot per PMD.
@@ -437,6 +441,10 @@ pub struct SetupExt {
     /// The allocator's free blocks, handed out in order; None means every
     /// pgmap frame that no file's block map names.
     pub free_blocks: Option<Vec<u64>>,
+    /// XFS's `always_cow` debug knob (`/sys/fs/xfs/debug/always_cow`,
+    /// `xfs_is_always_cow_inode`): every write and write fault to a written
+    /// extent goes through the CoW fork, shared or not.
+    pub always_cow: bool,
 }
 
 pub struct World {
@@ -457,6 +465,8 @@ pub struct World {
     /// The block allocator's free list (FS-free pfns), under its own lock
     /// (the AGF buffer lock of the allocation group).
     pub free_blocks: Locked<Vec<u64>>,
+    /// XFS `always_cow` (from `SetupExt::always_cow`).
+    pub always_cow: bool,
     /// Run when the last thread leaves an operation (the world is at rest):
     /// the runner's quiescent checker.
     pub(crate) on_quiescent: fn(&Cx),
@@ -550,6 +560,7 @@ impl World {
                 ilock: RwSem::new(()),
                 evicted: DataCell::new(false),
                 io_lock: RwSem::new(()),
+                cow_fork: (0..f.pages).map(|_| DataCell::new(None)).collect(),
                 meta_dirty: (0..f.pages)
                     .map(|k| DataCell::new(ext.meta_dirty.contains(&(i as u8, k))))
                     .collect(),
@@ -602,6 +613,7 @@ impl World {
             in_op: std::sync::atomic::AtomicUsize::new(0),
             pins: std::sync::Mutex::new(Vec::new()),
             free_blocks: Locked::new(free),
+            always_cow: ext.always_cow,
             on_quiescent,
         })
     }

@@ -2,12 +2,14 @@
 //! the xarray's multi-index store (lib/xarray.c), the struct page overlays
 //! (mm_types.h, mm/internal.h) and the CoW write fault (fs/xfs).
 
+mod common;
+
 use daxcheck_core::entry::{dax_is_pmd_entry, dax_to_pfn, PG_PMD_NR};
 use daxcheck_core::exec::Sequential;
 use daxcheck_core::mm::memory::{handle_mm_fault, munmap};
 use daxcheck_core::violation::Check;
 use daxcheck_core::vm::{Access, Fault, FaultSize};
-use daxcheck_core::world::{Block, File, FileSetup, Mm, Setup, DAX_BASE};
+use daxcheck_core::world::{Block, File, FileSetup, Mm, Pte, Setup, DAX_BASE};
 use daxcheck_core::xfs::evict::xfs_fs_evict_inode;
 use daxcheck_core::Config;
 
@@ -278,4 +280,113 @@ fn h1_pmd_rmap_after_the_split_writes_the_next_pages_mapping_and_index() {
         "{:#?}",
         s.violations()
     );
+}
+
+/// A and B share pfn 8-9, with two spare frames (pfn 10, 11) for the CoW
+/// fork.
+fn shared_ab_spare() -> Setup {
+    Setup {
+        dax_frames: PG_PMD_NR + 2,
+        ..shared_ab()
+    }
+}
+
+fn folio_state(s: &Sequential, pfn: u64) -> (Option<u8>, u64) {
+    let f = &s.cx.w.frames[pfn as usize];
+    (f.mapping.peek(), f.index_share.peek())
+}
+
+/// §3: a write fault on a reflinked extent goes through the CoW fork
+/// (`xfs_direct_write_iomap_begin` → `xfs_reflink_allocate_cow`, the CoW
+/// block's iomap with IOMAP_F_SHARED, the old block as srcmap): the shared
+/// branch of `dax_insert_entry` unmaps A[0], disassociates the old shared
+/// folio (share 2 -> 1), associates the fresh block (first owner, since its
+/// page carries no stale index) and maps it writable; `xfs_dax_write_iomap_end`
+/// → `xfs_reflink_end_cow` then moves the CoW fork's block into A's data fork.
+#[test]
+fn a_write_fault_on_a_shared_extent_goes_through_the_cow_fork() {
+    let s = Sequential::new(Config::default(), &shared_ab_spare());
+    let (a, b) = (File(0), File(1));
+    s.op(|cx| handle_mm_fault(cx, Mm(1), b, 0, Access::Read, FaultSize::Pte));
+    s.op(|cx| handle_mm_fault(cx, Mm(0), a, 0, Access::Read, FaultSize::Pte));
+    assert_eq!(
+        folio_state(&s, DAX_BASE),
+        (None, 2),
+        "folio 8 shared by A and B"
+    );
+    assert_eq!(
+        s.op(|cx| handle_mm_fault(cx, Mm(0), a, 0, Access::Write, FaultSize::Pte)),
+        Fault::NoPage
+    );
+    let cow = DAX_BASE + PG_PMD_NR;
+    // The old block: one owner less, still B's.
+    assert_eq!(folio_state(&s, DAX_BASE), (None, 1), "share 2 -> 1");
+    assert_eq!(
+        s.cx.w.file(1).blocks[0].get(),
+        Some(Block {
+            pfn: DAX_BASE,
+            shared: true
+        })
+    );
+    // The CoW block: a first-owner association with A[0], mapped writable.
+    assert_eq!(folio_state(&s, cow), (Some(0), 0));
+    assert!(matches!(
+        common::pte(&s, 0, 0),
+        Pte::Present {
+            pfn,
+            write: true,
+            ..
+        } if pfn == cow
+    ));
+    {
+        let xa = s.cx.w.file(0).xa.peek();
+        let (base, e) = xa.load(0).expect("A[0]'s entry");
+        assert_eq!((base, dax_to_pfn(e)), (0, cow));
+        assert!(xa.dirty.contains(&0) && xa.towrite.contains(&0));
+    }
+    // xfs_reflink_end_cow: the data fork now names the CoW block, unshared,
+    // with its extent record not yet durable; the CoW fork is empty.
+    let ino = s.cx.w.file(0);
+    assert_eq!(
+        ino.blocks[0].get(),
+        Some(Block {
+            pfn: cow,
+            shared: false
+        })
+    );
+    assert!(ino.meta_dirty[0].peek());
+    assert_eq!(ino.cow_fork[0].peek(), None);
+    assert_eq!(ids(&s), Vec::<String>::new(), "no check broken");
+    // A second write fault finds a private block: no CoW, no new block.
+    s.op(|cx| munmap(cx, Mm(0), a));
+    s.op(|cx| handle_mm_fault(cx, Mm(0), a, 0, Access::Write, FaultSize::Pte));
+    assert_eq!(s.cx.w.free_blocks.peek().len(), 1, "pfn 11 still free");
+    assert_eq!(ids(&s), Vec::<String>::new());
+}
+
+/// XFS `always_cow`: a write fault on an unshared written block CoWs too,
+/// and `xfs_reflink_end_cow` frees the old block (checked FS-free and idle
+/// at the free).
+#[test]
+fn always_cow_write_fault_remaps_and_frees_the_old_block() {
+    let mut setup = Setup::file(PG_PMD_NR);
+    setup.dax_frames = PG_PMD_NR + 1;
+    setup.ext.always_cow = true;
+    let s = Sequential::new(Config::default(), &setup);
+    s.op(|cx| handle_mm_fault(cx, Mm(0), File(0), 1, Access::Read, FaultSize::Pte));
+    s.op(|cx| handle_mm_fault(cx, Mm(0), File(0), 1, Access::Write, FaultSize::Pte));
+    let cow = DAX_BASE + PG_PMD_NR;
+    assert_eq!(
+        s.cx.w.file(0).blocks[1].get(),
+        Some(Block {
+            pfn: cow,
+            shared: false
+        })
+    );
+    // The old folio was disassociated by dax_insert_entry's shared branch
+    // before end_cow freed its block; order 0 keeps the stale index 1 (H5's
+    // cell) on the kernels before 2026.
+    assert_eq!(folio_state(&s, DAX_BASE + 1), (None, 1));
+    assert_eq!(folio_state(&s, cow), (Some(0), 1));
+    assert_eq!(ids(&s), Vec::<String>::new(), "no check broken");
 }

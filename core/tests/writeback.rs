@@ -22,7 +22,7 @@ use daxcheck_core::vm::{Fault, FaultSize, Vmf};
 use daxcheck_core::world::{Block, FileSetup, Pmd, Pte, Setup, SetupExt, DAX_BASE};
 use daxcheck_core::world::{Mm, FILE_A};
 use daxcheck_core::xfs::file::xfs_file_dax_write;
-use daxcheck_core::xfs::iomap::XFS_IOMAP_OPS;
+use daxcheck_core::xfs::iomap::XFS_DAX_WRITE_IOMAP_OPS;
 use daxcheck_core::{violation::Inv, Check, Config, Violation};
 
 fn has(v: &[Violation], check: Check, needle: &str) -> bool {
@@ -172,7 +172,7 @@ fn sync_write_fault_needs_dsync_then_maps_writable_after_the_fsync() {
     // The fault proper, under MMAPLOCK shared: NEEDDSYNC, nothing mapped.
     let r = s.op(|cx| {
         let _l = cx.down_read(&cx.w.file(0).fs_lock, LockId::FsLock(0));
-        dax_iomap_pte_fault(cx, &vmf, &XFS_IOMAP_OPS)
+        dax_iomap_pte_fault(cx, &vmf, &XFS_DAX_WRITE_IOMAP_OPS)
     });
     assert_eq!(r, Fault::NeedDsync);
     let pfn = s.cx.pfnp.take().expect("the pfn comes back through pfnp");
@@ -268,13 +268,17 @@ fn sync_write_fault_through_the_fs_handler_fsyncs_before_mapping() {
 
 #[test]
 fn sync_fault_maps_the_pfn_it_was_handed_even_after_the_entry_changed() {
-    // H4, shown by hand. T1 (mm0, MAP_SYNC) holds MMAPLOCK shared from the
-    // NEEDDSYNC fault to dax_finish_sync_fault; the CoW write (IOLOCK only)
-    // and mm1's read fault (MMAPLOCK shared) need nothing T1 holds, so
-    // running them in between is a legal interleaving.
+    // H4, shown by hand, under XFS's always_cow (where the review expects it
+    // to be reachable: a write fault on a shared extent CoWs, so without
+    // always_cow the later write(2) finds a private block and overwrites it
+    // in place). T1 (mm0, MAP_SYNC) holds MMAPLOCK shared from the NEEDDSYNC
+    // fault to dax_finish_sync_fault; the CoW write (IOLOCK only) and mm1's
+    // read fault (MMAPLOCK shared) need nothing T1 holds, so running them in
+    // between is a legal interleaving.
     let ext = SetupExt {
         map_sync: vec![(0, 0)],
         meta_dirty: vec![(0, 0)],
+        always_cow: true,
         ..SetupExt::default()
     };
     let s = Sequential::new(
@@ -287,12 +291,15 @@ fn sync_fault_maps_the_pfn_it_was_handed_even_after_the_entry_changed() {
     let vmf = a_vmf(0, 0, true);
     let r = s.op(|cx| {
         let _l = cx.down_read(&cx.w.file(0).fs_lock, LockId::FsLock(0));
-        dax_iomap_pte_fault(cx, &vmf, &XFS_IOMAP_OPS)
+        dax_iomap_pte_fault(cx, &vmf, &XFS_DAX_WRITE_IOMAP_OPS)
     });
     assert_eq!(r, Fault::NeedDsync);
     let pfn = s.cx.pfnp.take().expect("pfnp");
+    // The fault's own CoW: the first spare block, A[0] remapped to it at
+    // iomap_end.
+    assert_eq!(pfn, DAX_BASE + 2, "the CoW fork's block");
     assert_eq!(s.op(|cx| xfs_file_dax_write(cx, FILE_A, 0)), 0);
-    let new = DAX_BASE + 2;
+    let new = DAX_BASE + 3;
     assert_eq!(
         s.cx.w.files[0].blocks[0].get(),
         Some(Block {
@@ -317,13 +324,13 @@ fn sync_fault_maps_the_pfn_it_was_handed_even_after_the_entry_changed() {
         eprintln!("reported: {}", x.headline());
     }
     assert!(
-        has(&v, Check::Inv(Inv::SyncFaultDurability), "H4: dax_insert_pfn_mkwrite maps pfn 8 writable at A[0] but the entry it re-found is pfn 10"),
+        has(&v, Check::Inv(Inv::SyncFaultDurability), "H4: dax_insert_pfn_mkwrite maps pfn 10 writable at A[0] but the entry it re-found is pfn 11"),
         "H4 is a finding: {v:#?}"
     );
     assert!(matches!(
         pte(&s, 0, 0),
         Pte::Present {
-            pfn: 8,
+            pfn: 10,
             write: true,
             ..
         }
@@ -331,7 +338,7 @@ fn sync_fault_maps_the_pfn_it_was_handed_even_after_the_entry_changed() {
     assert!(has(
         &v,
         Check::Inv(Inv::PageTablesMatchXarray),
-        "mm0 maps A[0] -> pfn 8"
+        "mm0 maps A[0] -> pfn 10"
     ));
 }
 

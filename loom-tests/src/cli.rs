@@ -15,7 +15,7 @@ pub const VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     " (commit ",
     env!("DAXCHECK_COMMIT"),
-    "; model of Linux v6.15 fs/dax.c at 00c010e1, with the v6.16 and 2026 states)"
+    "; model of Linux v6.15 fs/dax.c at 00c010e1, with the v6.15.y, v6.16 and 2026 states)"
 );
 
 /// The parsed command line.

@@ -150,7 +150,7 @@ fn list_mutants() -> String {
     }
     s.push_str("\nkernel states (--kernel):\n");
     for k in KernelState::ALL {
-        s.push_str(&format!("  {k}\n"));
+        s.push_str(&format!("  {:<8} {}\n", k.name(), k.describe()));
     }
     s
 }

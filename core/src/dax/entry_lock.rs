@@ -171,7 +171,8 @@ pub fn get_next_unlocked_entry<'a>(
 }
 
 /// `fs/dax.c` `wait_entry_unlocked_exclusive`: wait for the entry at the xas
-/// position to unlock, then reload the same index (`xas_reset`). Returns the
+/// position to unlock, then reload the same index (`xas_reset`, the B4 fix of
+/// 6.15.3 and 6.16; the v6.15 tag's `xas_pause` reloads past it). Returns the
 /// xas index it ended at and the entry found there.
 pub(crate) fn wait_entry_unlocked_exclusive<'a>(
     cx: &'a Cx,
@@ -184,7 +185,7 @@ pub(crate) fn wait_entry_unlocked_exclusive<'a>(
     while dax_is_locked(e) {
         let key = entry_key(cx, file, xas, e);
         cx.w.entry_wq.prepare_to_wait(cx, key, true);
-        if cx.w.cfg.any(&[Mutant::M15, Mutant::B4, Mutant::B20]) {
+        if !cx.w.cfg.kernel.has_b4_fix() || cx.w.cfg.any(&[Mutant::M15, Mutant::B4, Mutant::B20]) {
             // xas_pause: the walk restarts after the current entry.
             xas = xa.range_end(base);
         }

@@ -192,6 +192,11 @@ pub(crate) fn dax_fault_iter(
         ..*vmf
     };
     let entry = dax_insert_entry(cx, vmf, entry, new, map.shared);
+    if let (true, Some(src)) = (vmf.write && map.shared, map.srcmap) {
+        // dax_iomap_copy_around: the data outside the write comes from the
+        // old block (the model moves no data).
+        cx.note(format!("copy around: pfn {src} -> pfn {pfn}"));
+    }
     let Some(folio) = dax_to_folio(cx, entry) else {
         return (entry, Fault::SigBus);
     };
@@ -241,8 +246,13 @@ pub fn dax_iomap_pte_fault(cx: &Cx, vmf: &Vmf, ops: &IomapOps) -> Fault {
     let (entry, ret) = if pmd_is_huge(cx, vmf.mm, vmf.file, vmf.index) {
         (entry, Fault::NoPage)
     } else {
-        let map = (ops.iomap_begin)(cx, vmf.file, vmf.index, 1);
-        dax_fault_iter(cx, vmf, entry, map, false)
+        let map = (ops.iomap_begin)(cx, vmf.file, vmf.index, 1, vmf.write);
+        let r = dax_fault_iter(cx, vmf, entry, map, false);
+        // iomap_iter: ->iomap_end before the entry is unlocked.
+        if let Some(end) = ops.iomap_end {
+            end(cx, vmf.file, vmf.index, &map);
+        }
+        r
     };
     dax_unlock_entry(cx, vmf.file, vmf.index, entry);
     ret
@@ -265,13 +275,16 @@ pub fn dax_iomap_pmd_fault(cx: &Cx, vmf: &Vmf, ops: &IomapOps) -> Fault {
                 if pmd_is_table(cx, vmf.mm, vmf.file, base) {
                     ret = Fault::NoPage;
                 } else {
-                    let map = (ops.iomap_begin)(cx, vmf.file, base, PG_PMD_NR);
+                    let map = (ops.iomap_begin)(cx, vmf.file, base, PG_PMD_NR, vmf.write);
                     if map.full {
                         let pvmf = Vmf {
                             index: base,
                             ..*vmf
                         };
                         (entry, ret) = dax_fault_iter(cx, &pvmf, entry, map, true);
+                        if let Some(end) = ops.iomap_end {
+                            end(cx, vmf.file, base, &map);
+                        }
                     }
                 }
                 dax_unlock_entry(cx, vmf.file, base, entry);

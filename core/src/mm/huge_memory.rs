@@ -1,7 +1,7 @@
 //! `mm/huge_memory.c` (v6.15): PMD mappings: `vmf_insert_folio_pmd`, the
 //! huge zero PMD, `zap_huge_pmd` and the PMD split.
 
-use crate::config::{KernelState, Mutant};
+use crate::config::Mutant;
 use crate::cx::{Cx, LockId};
 use crate::entry::*;
 use crate::mm::folio::{folio_get, folio_mark_dirty, folio_order, folio_put, folio_test_anon};
@@ -39,8 +39,8 @@ pub fn vmf_insert_folio_pmd(
             folio_get(cx, head);
             folio_add_file_rmap_pmd(cx, mm, head);
             // v6.15 built the PMD through the pfn path: special (B5).
-            let special = cx.w.cfg.kernel == KernelState::V6_15 || cx.w.has(Mutant::B5);
-            if special && cx.w.cfg.kernel != KernelState::V6_15 {
+            let special = cx.w.cfg.kernel.special_dax_pmds() || cx.w.has(Mutant::B5);
+            if special && !cx.w.cfg.kernel.special_dax_pmds() {
                 // The rule since 6.16: a refcounted folio is never mapped by
                 // a special PMD (vm_normal_page_pmd would skip it).
                 cx.violate(

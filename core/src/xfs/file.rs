@@ -20,8 +20,8 @@ use crate::mm::truncate::invalidate_inode_pages2_range;
 use crate::trace::file_name;
 use crate::vm::{Fault, FaultSize, FileOps, VmOps, Vmf};
 use crate::world::File;
-use crate::xfs::iomap::XFS_IOMAP_OPS;
-use crate::xfs::reflink::{xfs_reflink_allocate_cow, xfs_reflink_end_cow};
+use crate::xfs::iomap::{XFS_DAX_WRITE_IOMAP_OPS, XFS_READ_IOMAP_OPS};
+use crate::xfs::reflink::{xfs_reflink_allocate_cow, xfs_reflink_end_cow, CowAlloc};
 
 /// `fs/xfs/xfs_file.c` `xfs_file_operations`, reduced to `fsync`.
 pub static XFS_FILE_OPS: FileOps = FileOps {
@@ -36,14 +36,21 @@ pub static XFS_DAX_VM_OPS: VmOps = VmOps {
 
 /// `fs/xfs/xfs_file.c` `xfs_filemap_fault` / `__xfs_filemap_fault` for a DAX
 /// file: the FS lock shared around `dax_iomap_fault`, and, on NEEDDSYNC, around
-/// `dax_finish_sync_fault` too (`xfs_dax_fault_locked`).
+/// `dax_finish_sync_fault` too (`xfs_dax_fault_locked`). A write fault asks
+/// `xfs_dax_write_iomap_ops` (CoW of shared extents), a read fault
+/// `xfs_read_iomap_ops`.
 fn xfs_dax_fault(cx: &Cx, vmf: &Vmf, size: FaultSize) -> Fault {
     let _f = cx.enter("xfs_dax_fault");
     let w = &cx.w;
     let _l = cx.down_read(&w.file(vmf.file).fs_lock, LockId::FsLock(vmf.file));
+    let ops = if vmf.write {
+        &XFS_DAX_WRITE_IOMAP_OPS
+    } else {
+        &XFS_READ_IOMAP_OPS
+    };
     let (ret, order) = match size {
-        FaultSize::Pte => (dax_iomap_pte_fault(cx, vmf, &XFS_IOMAP_OPS), 0),
-        FaultSize::Pmd => (dax_iomap_pmd_fault(cx, vmf, &XFS_IOMAP_OPS), PMD_ORDER),
+        FaultSize::Pte => (dax_iomap_pte_fault(cx, vmf, ops), 0),
+        FaultSize::Pmd => (dax_iomap_pmd_fault(cx, vmf, ops), PMD_ORDER),
     };
     if ret != Fault::NeedDsync {
         return ret;
@@ -88,7 +95,8 @@ fn xfs_fsync_flush_log(cx: &Cx, file: u8) {
 }
 
 /// `fs/xfs/xfs_file.c` `xfs_file_dax_write` of one page at `index`. A write
-/// over a shared extent allocates a CoW block, clears the range's dirty tags,
+/// over a shared extent (any written extent under `always_cow`) takes the CoW
+/// fork's block (allocated unless a write fault put one there), clears the range's dirty tags,
 /// invalidates its entries (page tables last), writes, and remaps the index to
 /// the new, unshared block, whose metadata is not yet durable. A plain
 /// overwrite touches no entry. Returns 0, -EINVAL (hole or past the map) or
@@ -111,7 +119,7 @@ pub fn xfs_file_dax_write(cx: &Cx, file: File, index: u64) -> i32 {
         cx.note("write into a hole: allocation (IOMAP_F_NEW) not modelled");
         return -22;
     };
-    if !old.shared {
+    if !old.shared && !w.always_cow {
         // A pure overwrite of a written extent: no invalidation.
         cx.note(format!(
             "overwrite {}[{index}] in place (pfn {})",
@@ -120,9 +128,11 @@ pub fn xfs_file_dax_write(cx: &Cx, file: File, index: u64) -> i32 {
         ));
         return 0;
     }
-    // xfs_dax_write_iomap_begin → xfs_reflink_allocate_cow.
-    let Some(new) = xfs_reflink_allocate_cow(cx) else {
-        return -28;
+    // xfs_direct_write_iomap_begin → xfs_reflink_allocate_cow.
+    let new = match xfs_reflink_allocate_cow(cx, file, index) {
+        CowAlloc::Cow { new, .. } => new,
+        CowAlloc::NoCow => return 0,
+        CowAlloc::NoSpace => return -28,
     };
     // dax_iomap_iter, cow: clear the dirty tags so that dirty entries can be
     // invalidated, then invalidate (entries first, unmap last).
@@ -133,6 +143,6 @@ pub fn xfs_file_dax_write(cx: &Cx, file: File, index: u64) -> i32 {
         file_name(file),
         old.pfn
     ));
-    xfs_reflink_end_cow(cx, file, index, new);
+    xfs_reflink_end_cow(cx, file, index);
     0
 }

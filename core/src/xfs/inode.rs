@@ -36,12 +36,25 @@ fn xfs_free_block(cx: &Cx, file: u8, index: u64) {
         ino.blocks[index as usize].set(None);
         return;
     }
-    if let Some(head) = page_folio(cx, b.pfn) {
+    xfs_block_free_checks(cx, file, index, b.pfn);
+    ino.blocks[index as usize].set(None);
+    cx.note(format!(
+        "free block pfn {} of {}[{index}]",
+        b.pfn,
+        file_name(file)
+    ));
+}
+
+/// The checks at a block's free (`xfs_free_extent_later`): the block of
+/// `file[index]`, pfn `pfn`, must be FS-free (I6) and idle (I8). Model
+/// peeks only: no kernel access, no scheduling point.
+pub(crate) fn xfs_block_free_checks(cx: &Cx, file: u8, index: u64, pfn: u64) {
+    if let Some(head) = page_folio(cx, pfn) {
         let (r, m) = (cx.w.peek_ref_count(head), cx.w.peek_mapcount(head));
         if r != 0 || m != 0 {
             cx.violate(
                 Check::Inv(Inv::BreakLayoutDone),
-                format!("block pfn {} of {}[{index}] freed while folio {head} has refcount {r}, mapcount {m}", b.pfn, file_name(file)),
+                format!("block pfn {} of {}[{index}] freed while folio {head} has refcount {r}, mapcount {m}", pfn, file_name(file)),
             );
         }
         let fr = &cx.w.frames[head as usize];
@@ -59,18 +72,12 @@ fn xfs_free_block(cx: &Cx, file: u8, index: u64) {
                 Check::Inv(Inv::FsFreeState),
                 format!(
                     "block pfn {} freed while folio {head} is still associated (mapping {}, index/share {cell}, order {order})",
-                    b.pfn,
+                    pfn,
                     mapping.map_or("NULL".to_string(), |m| file_name(m).to_string())
                 ),
             );
         }
     }
-    ino.blocks[index as usize].set(None);
-    cx.note(format!(
-        "free block pfn {} of {}[{index}]",
-        b.pfn,
-        file_name(file)
-    ));
 }
 
 /// `fs/xfs/xfs_iops.c` `xfs_setattr_size` shrinking to `new_size` pages:

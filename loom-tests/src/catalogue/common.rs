@@ -134,3 +134,18 @@ pub(crate) fn finds_h5(k: KernelState) -> Expect {
         }),
     }
 }
+
+/// The v6.15 tag's `wait_entry_unlocked_exclusive` (`xas_pause`) reloads the
+/// index after the entry it waited for, so a scan that met a locked entry
+/// skips it (B4; the fix is in 6.15.3 and 6.16).
+pub(crate) fn finds_b4_on_v6_15(k: KernelState) -> Expect {
+    match k {
+        KernelState::V6_15 => Expect::Finds(Finding {
+            hypotheses: &[],
+            bug: Some("B4"),
+            what: "the v6.15 tag's wait_entry_unlocked_exclusive skips the entry it waited for",
+            checks: &[CheckKind::I8, CheckKind::I9, CheckKind::Warn],
+        }),
+        _ => Expect::Holds,
+    }
+}

@@ -4,7 +4,7 @@ use daxcheck_core::mm::memory::handle_mm_fault;
 use daxcheck_core::violation::CheckKind;
 use daxcheck_core::vm::Access::{Read, Write};
 use daxcheck_core::vm::FaultSize;
-use daxcheck_core::world::{Mm, SetupExt, FILE_A};
+use daxcheck_core::world::{Mm, Setup, SetupExt, FILE_A};
 use daxcheck_core::xfs::file::xfs_file_dax_write;
 use daxcheck_core::KernelState;
 
@@ -21,11 +21,26 @@ fn finds_h4(_: KernelState) -> Expect {
     })
 }
 
+fn threads() -> Vec<daxcheck_core::exec::ThreadSpec> {
+    vec![
+        thread("mm0 MAP_SYNC write fault A[0]", |cx| {
+            handle_mm_fault(cx, Mm(0), FILE_A, 0, Write, FaultSize::Pte);
+        }),
+        thread("CoW write A[0]", |cx| {
+            xfs_file_dax_write(cx, FILE_A, 0);
+        }),
+        thread("mm1 read fault A[0]", |cx| {
+            handle_mm_fault(cx, Mm(1), FILE_A, 0, Read, FaultSize::Pte);
+        }),
+    ]
+}
+
 /// The litmus-style header; `Result:` is derived from `expect`.
 const HEADER: &str = "\
 Setup: mm0 maps A with MAP_SYNC; A[0]'s block metadata is not yet durable; A shares with B
-T1: mm0 write fault A[0]: NEEDDSYNC (entry inserted, nothing mapped), fsync, dax_insert_pfn_mkwrite
-    with the pfn from the first half
+    (-always-cow: XFS's always_cow knob on)
+T1: mm0 write fault A[0]: a CoW fault (the CoW fork's block, remapped at iomap_end), NEEDDSYNC (entry
+    inserted, nothing mapped), fsync, dax_insert_pfn_mkwrite with the pfn from the first half
 T2: write(2) to A[0] (CoW): invalidates the clean sync entry, remaps A[0] to a new block
 T3: mm1 read fault A[0] (creates the new entry)
 Property: a writable PTE only after fsync and only while the re-found entry's pfn is the one mapped
@@ -33,8 +48,10 @@ Property: a writable PTE only after fsync and only while the re-found entry's pf
 
 /// Markdown for `docs/catalogue.md`.
 const NOTES: &str =
-    "As run, PCT reports `dax_insert_pfn_mkwrite maps pfn 8 writable at A[0] but the entry it \
-re-found is pfn 10`. Finding F7.";
+    "As run (v6.15): `cow` finds I17 at PCT execution 51 (`maps pfn 10 writable at A[0] but the entry \
+it re-found is pfn 8`: T3's read fault kept the old block's entry across T2's remap, finding \
+F10); `always-cow` at execution 41 (`maps pfn 10 ... re-found is pfn 11`: the block T2's \
+`end_cow` freed, finding F7).";
 
 /// S11: a MAP_SYNC write fault vs a CoW write that replaces its entry (H4).
 pub(crate) fn scenario() -> Scenario {
@@ -43,6 +60,7 @@ pub(crate) fn scenario() -> Scenario {
         map_sync: vec![(0, 0)],
         meta_dirty: vec![(0, 0)],
         free_blocks: None,
+        always_cow: false,
     };
     Scenario {
         name: "S11",
@@ -52,21 +70,27 @@ pub(crate) fn scenario() -> Scenario {
         expect: finds_h4,
         explorers: &[DefaultExplorer::Pct],
         catches: &[],
-        variants: vec![Variant {
-            name: "cow",
-            setup,
-            threads: vec![
-                thread("mm0 MAP_SYNC write fault A[0]", |cx| {
-                    handle_mm_fault(cx, Mm(0), FILE_A, 0, Write, FaultSize::Pte);
-                }),
-                thread("CoW write A[0]", |cx| {
-                    xfs_file_dax_write(cx, FILE_A, 0);
-                }),
-                thread("mm1 read fault A[0]", |cx| {
-                    handle_mm_fault(cx, Mm(1), FILE_A, 0, Read, FaultSize::Pte);
-                }),
-            ],
-            expect: None,
-        }],
+        variants: vec![
+            Variant {
+                name: "cow",
+                setup: setup.clone(),
+                threads: threads(),
+                expect: None,
+            },
+            Variant {
+                // XFS's always_cow debug knob: the write(2) CoWs A[0] again
+                // after T1's fault made it private (review D3).
+                name: "always-cow",
+                setup: Setup {
+                    ext: SetupExt {
+                        always_cow: true,
+                        ..setup.ext.clone()
+                    },
+                    ..setup
+                },
+                threads: threads(),
+                expect: None,
+            },
+        ],
     }
 }

@@ -75,6 +75,7 @@ pub(crate) fn scenario() -> Scenario {
                         map_sync: vec![(0, 0)],
                         meta_dirty: vec![(0, 0)],
                         free_blocks: None,
+                        always_cow: false,
                     },
                     ..file_a(1)
                 },

@@ -142,6 +142,25 @@ pub const KNOWN: &[Known] = &[
         },
     },
     Known {
+        name: "B4",
+        what: "the v6.15 tag's wait_entry_unlocked_exclusive (xas_pause) makes a scan skip the locked entry it waited for and reload the next one: break-layout misses a busy page or leaves an entry, and a CoW write's __dax_clear_dirty_range clears the DIRTY mark of the entry after its range (fixed in 6.15.3 and 6.16)",
+        matches: |s| {
+            s.kernel == KernelState::V6_15
+                && s.concurrent()
+                && s.check_in(&["I8", "I9", "WARN", "I16"])
+                && s.any_op(|o| {
+                    matches!(
+                        o,
+                        Op::Truncate { .. }
+                            | Op::PunchHole { .. }
+                            | Op::Reflink { .. }
+                            | Op::Evict { .. }
+                            | Op::CowWrite { .. }
+                    )
+                })
+        },
+    },
+    Known {
         name: "H4",
         what: "a sync fault maps the pfn of an entry a CoW write replaced (F7)",
         matches: |s| {

@@ -130,6 +130,7 @@ impl FuzzWorld {
                 map_sync: self.map_sync.clone(),
                 meta_dirty: self.meta_dirty.clone(),
                 free_blocks: None,
+                always_cow: false,
             },
         }
     }
