@@ -3,7 +3,7 @@
 # throughput per variant, the facade-overhead micro-benchmarks, loom's
 # redundancy against happens-before classes, and callgrind instruction counts.
 #
-#   scripts/bench.sh throughput [BIN...]   executions/s per variant, PCT and random,
+#   scripts/bench.sh throughput [BIN...]   executions per CPU second per variant, PCT and random,
 #                                          for each daxcheck binary given (default:
 #                                          target/release/daxcheck), side by side
 #   scripts/bench.sh instructions [BIN...] callgrind instruction counts of one
@@ -13,8 +13,7 @@
 #   scripts/bench.sh all                   all four for the current build
 #
 # Environment: ITER (shuttle iterations per variant, default 2000), REPS
-# (catalogue passes per binary, alternated; each variant's best pass counts,
-# default 2). Every table is printed as Markdown on stdout, headed by the
+# (runs per variant and binary, alternated; the best counts, default 2). Every table is printed as Markdown on stdout, headed by the
 # commit and machine it came from.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,55 +29,48 @@ build() {
     cargo build --release -q -p daxcheck
 }
 
-# One catalogue pass: JSON lines of `check` under one explorer.
-pass() {
-    local bin=$1 explorer=$2
-    "$bin" check --explorer "$explorer" --iterations "$ITER" --jobs 1 --format json || true
-}
-
 throughput() {
     local bins=("$@")
     [ ${#bins[@]} -gt 0 ] || { build; bins=(target/release/daxcheck); }
-    local tmp
-    tmp=$(mktemp -d)
-    for explorer in pct random; do
-        for r in $(seq 1 "$REPS"); do
-            for i in "${!bins[@]}"; do
-                pass "${bins[$i]}" "$explorer" >"$tmp/$explorer.$i.$r.json"
-            done
-        done
-    done
-    header "shuttle throughput, ITER=$ITER, REPS=$REPS, --jobs 1"
-    python3 - "$tmp" "$ITER" "${bins[@]}" <<'EOF'
-import json, os, statistics, sys
-tmp, iters, bins = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
-def best(explorer, i):
-    rate = {}
-    for f in sorted(os.listdir(tmp)):
-        if not f.startswith(f"{explorer}.{i}."):
-            continue
-        for line in open(os.path.join(tmp, f)):
-            try:
-                r = json.loads(line)
-            except ValueError:
-                continue
-            # Variants that stop early (a finding) are left out, as before.
-            if r.get("executions") != iters or not r.get("seconds"):
-                continue
-            name = f'{r["scenario"]}/{r["variant"]}'
-            rate[name] = max(rate.get(name, 0), r["executions"] / r["seconds"])
-    return rate
+    header "shuttle throughput, ITER=$ITER, REPS=$REPS, --jobs 1, executions per CPU second"
+    python3 - "$ITER" "$REPS" "${bins[@]}" <<'EOF'
+# Executions per CPU second (user + sys of the process, from wait4), one
+# process per variant, explorer and binary, the binaries alternated, each
+# cell the best of REPS: on a shared machine wall time measures the other
+# tenants, CPU time does not. A process's CPU includes its start (argument
+# parsing, the catalogue), a few milliseconds against ITER executions.
+import json, os, statistics, subprocess, sys
+iters, reps, bins = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3:]
+import re
+listing = subprocess.run([bins[-1], "list"], capture_output=True, text=True).stdout
+variants = [f"{m.group(1)}/{v}" for m in re.finditer(r"^(S\d+)  .*?  \[(.*?)\]  catches", listing, re.M)
+            for v in re.findall(r"(?:^|, )([\w-]+): ", m.group(2))]
+def one(b, v, e):
+    p = subprocess.Popen([b, "check", v, "--explorer", e, "--iterations", str(iters), "--jobs", "1",
+                          "--format", "json"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    out = p.stdout.read()
+    _, _, ru = os.wait4(p.pid, 0)
+    r = [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+    if len(r) != 1 or r[0]["executions"] != iters:
+        return None  # a finding stops the run early: left out, as before
+    return iters / (ru.ru_utime + ru.ru_stime)
 cols = [(e, i) for e in ("pct", "random") for i in range(len(bins))]
-rates = {c: best(*c) for c in cols}
-names = sorted(set().union(*[set(r) for r in rates.values()]), key=lambda n: (int(n.split("/")[0][1:]), n))
-label = lambda e, i: f"{e} ({os.path.basename(bins[i]) if len(bins) > 1 else 'executions/s'})"
+rate = {c: {} for c in cols}
+for v in variants:
+    for e in ("pct", "random"):
+        for _ in range(reps):
+            for i, b in enumerate(bins):
+                x = one(b, v, e)
+                if x is not None:
+                    rate[(e, i)][v] = max(rate[(e, i)].get(v, 0), x)
+names = [v for v in variants if any(v in rate[c] for c in cols)]
+label = lambda e, i: f"{e} ({os.path.basename(bins[i])})" if len(bins) > 1 else e
 print("| variant | " + " | ".join(label(*c) for c in cols) + " |")
 print("|---" * (len(cols) + 1) + "|")
 for n in names:
-    print(f"| {n} | " + " | ".join(f'{rates[c].get(n, 0):.0f}' for c in cols) + " |")
-print("| **median** | " + " | ".join(f'**{statistics.median(rates[c].values()):.0f}**' if rates[c] else "-" for c in cols) + " |")
+    print(f"| {n} | " + " | ".join(f"{rate[c][n]:.0f}" if n in rate[c] else "-" for c in cols) + " |")
+print("| **median** | " + " | ".join(f"**{statistics.median(rate[c].values()):.0f}**" if rate[c] else "-" for c in cols) + " |")
 EOF
-    rm -rf "$tmp"
 }
 
 instructions() {
