@@ -110,12 +110,10 @@ for i, l in enumerate(lines):
         cur = m.group(1); continue
     m = re.search(r"[├╰]─ (S\d+/\S+)", l)
     if m and cur and i + 1 < len(lines):
-        cols = [c.strip() for c in lines[i + 1].split("│")]
-        def per_s(s):
-            v, unit = re.match(r"([\d.]+) (\w*)item/s", s.split("│")[-1].strip()).groups()
-            return float(v) * {"": 1, "K": 1e3, "M": 1e6}[unit]
-        fastest, median = per_s(cols[0]), per_s(cols[2])
-        rate[(cur, m.group(1))] = (fastest, median)
+        # fastest, slowest, median, mean
+        r = [float(v) * {"": 1, "K": 1e3, "M": 1e6}[u] for v, u in re.findall(r"([\d.]+) ([KM]?)item/s", lines[i + 1])]
+        if len(r) == 4:
+            rate[(cur, m.group(1))] = (r[0], r[2])
 print()
 print("| runtime | variant | model executions/s (median, fastest) | twin executions/s (median, fastest) | model cost per execution / twin (median, fastest) |")
 print("|---|---|---|---|---|")
