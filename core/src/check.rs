@@ -50,7 +50,7 @@ impl Snapshot {
         for f in &w.files {
             // Read directly, not through `cx`: the checker is not a kernel
             // thread and must not add steps to the schedule.
-            let xa = f.xa.peek();
+            let xa = f.xa.peek_ref();
             entries.push(xa.entries().collect());
             ranges.push(xa.ranges().collect());
             nrpages.push(xa.nrpages);
@@ -357,7 +357,7 @@ fn writable_implies_dirty(cx: &Cx) {
     let w = &cx.w;
     for mm in &w.mms {
         for (file, slots) in mm.pt.iter().enumerate() {
-            let xa = w.files[file].xa.peek();
+            let xa = w.files[file].xa.peek_ref();
             for (s, slot) in slots.iter().enumerate() {
                 let base = s as u64 * PG_PMD_NR;
                 let mut writable = Vec::new();

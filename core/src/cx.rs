@@ -99,6 +99,10 @@ pub struct Held<'a, T: Clone> {
     shadow: &'a std::sync::Mutex<T>,
     cx: &'a Cx,
     id: LockId,
+    /// The data was borrowed mutably since the shadow was last refreshed:
+    /// a section that only reads leaves the shadow as it is (no copy of an
+    /// xarray at every read-only `xa_unlock`).
+    changed: bool,
 }
 
 impl<T: Clone> std::ops::Deref for Held<'_, T> {
@@ -112,6 +116,7 @@ impl<T: Clone> std::ops::Deref for Held<'_, T> {
 
 impl<T: Clone> std::ops::DerefMut for Held<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
+        self.changed = true;
         self.g
             .as_mut()
             .expect("[daxcheck internal bug] guard used after release")
@@ -130,7 +135,9 @@ impl<T: Clone> Drop for Held<'_, T> {
             return;
         }
         if let Some(g) = self.g.take() {
-            *self.shadow.lock().unwrap_or_else(|e| e.into_inner()) = (*g).clone();
+            if self.changed {
+                *self.shadow.lock().unwrap_or_else(|e| e.into_inner()) = (*g).clone();
+            }
             crate::access::release(self.cx, self.id, false);
             // Unlock, then record (see RwHeld).
             drop(g);
@@ -147,7 +154,9 @@ impl<'a, T: Clone> Held<'a, T> {
             .g
             .take()
             .expect("[daxcheck internal bug] guard used after release");
-        *self.shadow.lock().unwrap_or_else(|e| e.into_inner()) = (*g).clone();
+        if std::mem::take(&mut self.changed) {
+            *self.shadow.lock().unwrap_or_else(|e| e.into_inner()) = (*g).clone();
+        }
         crate::access::release(self.cx, self.id, false);
         g
     }
@@ -325,6 +334,7 @@ impl Cx {
             shadow: &l.shadow,
             cx: self,
             id,
+            changed: false,
         }
     }
 

@@ -178,7 +178,7 @@ fn association_under_xa_lock(cx: &Cx, pfn: u64, field: &str, old: Val, new: Val)
 /// of `file` names a folio that is associated (with `file`, or shared).
 fn owners_named_by_xarray(cx: &Cx, file: u8) {
     let w = &cx.w;
-    let xa = w.files[file as usize].xa.peek();
+    let xa = w.files[file as usize].xa.peek_ref();
     for (i, e) in xa.entries() {
         if dax_is_zero_entry(e) || dax_is_empty_entry(e) {
             continue;
@@ -243,7 +243,7 @@ fn owners_named_by_xarray(cx: &Cx, file: u8) {
 /// I14 and I20 for one file at `xa_unlock`: PMD and PTE entries never
 /// overlap, and `nrpages` counts the pages the entries cover.
 fn xarray_consistent(cx: &Cx, file: u8) {
-    let xa = cx.w.files[file as usize].xa.peek();
+    let xa = cx.w.files[file as usize].xa.peek_ref();
     let es: Vec<(u64, u64)> = xa.entries().collect();
     for (i, inside) in pmd_overlaps(&es) {
         cx.violate(

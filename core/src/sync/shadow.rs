@@ -71,6 +71,13 @@ impl<T: Clone> Locked<T> {
         }
     }
 
+    /// The value as of the last unlock, borrowed instead of copied (model
+    /// checks only; peeking the same cell again while holding it would
+    /// deadlock).
+    pub fn peek_ref(&self) -> std::sync::MutexGuard<'_, T> {
+        self.shadow.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// The value as of the last unlock (model checks only).
     pub fn peek(&self) -> T {
         self.shadow

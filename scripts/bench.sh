@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Regenerate the performance tables of BENCHMARKS.md (issue 15): shuttle
+# throughput per variant, the facade-overhead micro-benchmarks, loom's
+# redundancy against happens-before classes, and callgrind instruction counts.
+#
+#   scripts/bench.sh throughput [BIN...]   executions per CPU second per variant, PCT and random,
+#                                          for each daxcheck binary given (default:
+#                                          target/release/daxcheck), side by side
+#   scripts/bench.sh instructions [BIN...] callgrind instruction counts of one
+#                                          fixed run per binary (needs valgrind)
+#   scripts/bench.sh facade                cargo bench --bench facade, with ratios
+#   scripts/bench.sh redundancy [VARIANT...]  cargo bench --bench redundancy
+#   scripts/bench.sh all                   all four for the current build
+#
+# Environment: ITER (shuttle iterations per variant, default 2000), REPS
+# (runs per variant and binary, alternated; the best counts, default 2). Every table is printed as Markdown on stdout, headed by the
+# commit and machine it came from.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ITER=${ITER:-2000}
+REPS=${REPS:-2}
+
+header() {
+    echo "<!-- $1: commit $(git rev-parse --short HEAD)$(git diff --quiet || echo '+dirty'), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ) -->"
+}
+
+build() {
+    cargo build --release -q -p daxcheck
+}
+
+throughput() {
+    local bins=("$@")
+    [ ${#bins[@]} -gt 0 ] || { build; bins=(target/release/daxcheck); }
+    header "shuttle throughput, ITER=$ITER, REPS=$REPS, --jobs 1, executions per CPU second"
+    python3 - "$ITER" "$REPS" "${bins[@]}" <<'EOF'
+# Executions per CPU second (user + sys of the process, from wait4), one
+# process per variant, explorer and binary, the binaries alternated, each
+# cell the best of REPS: on a shared machine wall time measures the other
+# tenants, CPU time does not. A process's CPU includes its start (argument
+# parsing, the catalogue), a few milliseconds against ITER executions.
+import json, os, statistics, subprocess, sys
+iters, reps, bins = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3:]
+import re
+listing = subprocess.run([bins[-1], "list"], capture_output=True, text=True).stdout
+variants = [f"{m.group(1)}/{v}" for m in re.finditer(r"^(S\d+)  .*?  \[(.*?)\]  catches", listing, re.M)
+            for v in re.findall(r"(?:^|, )([\w-]+): ", m.group(2))]
+def one(b, v, e):
+    p = subprocess.Popen([b, "check", v, "--explorer", e, "--iterations", str(iters), "--jobs", "1",
+                          "--format", "json"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    out = p.stdout.read()
+    _, _, ru = os.wait4(p.pid, 0)
+    r = [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+    if len(r) != 1 or r[0]["executions"] != iters:
+        return None  # a finding stops the run early: left out, as before
+    return iters / (ru.ru_utime + ru.ru_stime)
+cols = [(e, i) for e in ("pct", "random") for i in range(len(bins))]
+rate = {c: {} for c in cols}
+for v in variants:
+    for e in ("pct", "random"):
+        for _ in range(reps):
+            for i, b in enumerate(bins):
+                x = one(b, v, e)
+                if x is not None:
+                    rate[(e, i)][v] = max(rate[(e, i)].get(v, 0), x)
+names = [v for v in variants if any(v in rate[c] for c in cols)]
+label = lambda e, i: f"{e} ({os.path.basename(bins[i])})" if len(bins) > 1 else e
+print("| variant | " + " | ".join(label(*c) for c in cols) + " |")
+print("|---" * (len(cols) + 1) + "|")
+for n in names:
+    print(f"| {n} | " + " | ".join(f"{rate[c][n]:.0f}" if n in rate[c] else "-" for c in cols) + " |")
+print("| **median** | " + " | ".join(f"**{statistics.median(rate[c].values()):.0f}**" if rate[c] else "-" for c in cols) + " |")
+EOF
+}
+
+instructions() {
+    local bins=("$@")
+    [ ${#bins[@]} -gt 0 ] || { build; bins=(target/release/daxcheck); }
+    command -v valgrind >/dev/null || { echo "valgrind not installed" >&2; exit 2; }
+    header "callgrind instruction counts"
+    echo "| binary | run | instructions | per execution |"
+    echo "|---|---|---|---|"
+    for bin in "${bins[@]}"; do
+        for run in "S3/pte --explorer random --iterations 500" "S3/pte --explorer pct --iterations 500" "S1/pte --explorer loom"; do
+            local ir execs
+            # shellcheck disable=SC2086
+            ir=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" check $run --jobs 1 --format json 2>&1 >/tmp/bench-callgrind.json |
+                awk '/Collected/ {gsub(",", "", $4); print $4}')
+            execs=$(python3 -c 'import json,sys; print(sum(json.loads(l)["executions"] for l in open(sys.argv[1]) if l.startswith("{")))' /tmp/bench-callgrind.json)
+            echo "| $(basename "$bin") | \`check $run\` | $ir | $((ir / execs)) |"
+        done
+    done
+}
+
+facade() {
+    header "facade overhead (divan medians and fastest)"
+    local out
+    out=$(cargo bench -q -p daxcheck --bench facade 2>&1)
+    echo '```'
+    echo "$out" | grep -v '^\s*$'
+    echo '```'
+    # Rows: "├─ S1/pte   fastest │ slowest │ median ..." then the item/s line.
+    echo "$out" | python3 -c '
+import re, sys
+cur, rate = None, {}
+lines = sys.stdin.read().splitlines()
+for i, l in enumerate(lines):
+    m = re.search(r"[├╰]─ (loom_model|loom_twin|shuttle_model|shuttle_twin)\b", l)
+    if m:
+        cur = m.group(1); continue
+    m = re.search(r"[├╰]─ (S\d+/\S+)", l)
+    if m and cur and i + 1 < len(lines):
+        # fastest, slowest, median, mean
+        r = [float(v) * {"": 1, "K": 1e3, "M": 1e6}[u] for v, u in re.findall(r"([\d.]+) ([KM]?)item/s", lines[i + 1])]
+        if len(r) == 4:
+            rate[(cur, m.group(1))] = (r[0], r[2])
+print()
+print("| runtime | variant | model executions/s (median, fastest) | twin executions/s (median, fastest) | model cost per execution / twin (median, fastest) |")
+print("|---|---|---|---|---|")
+for rt in ("loom", "shuttle"):
+    for v in sorted({k[1] for k in rate}):
+        m, t = rate.get((rt + "_model", v)), rate.get((rt + "_twin", v))
+        if m and t:
+            print(f"| {rt} | {v} | {m[1]:.0f}, {m[0]:.0f} | {t[1]:.0f}, {t[0]:.0f} | {t[1]/m[1]:.2f}x, {t[0]/m[0]:.2f}x |")
+'
+}
+
+redundancy() {
+    header "loom redundancy"
+    cargo bench -q -p daxcheck --bench redundancy -- "$@" 2>/dev/null
+}
+
+case "${1:-all}" in
+    throughput) shift; throughput "$@" ;;
+    instructions) shift; instructions "$@" ;;
+    facade) facade ;;
+    redundancy) shift; redundancy "$@" ;;
+    all) throughput; echo; instructions; echo; facade; echo; redundancy ;;
+    *) sed -n '2,18p' "$0" >&2; exit 2 ;;
+esac
