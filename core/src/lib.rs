@@ -47,6 +47,7 @@ pub mod entry;
 pub mod exec;
 pub mod iomap;
 pub mod mm;
+pub mod pgtable;
 pub mod step_check;
 pub mod sync;
 pub mod trace;

@@ -8,11 +8,13 @@ use std::sync::Arc;
 use crate::config::{Config, Mutant};
 use crate::cx::Cx;
 use crate::entry::{Xarray, PG_PMD_NR};
-use crate::sync::shadow::{Counter, Locked, Marked, Word};
+use crate::sync::shadow::{Counter, Locked, Marked};
 use crate::sync::{DataCell, RwSem};
 use crate::trace::Recorder;
 use crate::vm::{FileOps, VmOps};
 use crate::wait::WaitTable;
+
+pub use crate::pgtable::{Pmd, Pte};
 
 /// pfn of the shared zero page (`ZERO_PAGE(0)`).
 pub const ZERO_PFN: u64 = 1;
@@ -223,116 +225,6 @@ pub struct PmdSlot {
     /// `ptep_get_lockless`. Every store under the PTL updates it.
     pub pmd_word: Marked<Pmd>,
     pub pte_words: [Marked<Pte>; PG_PMD_NR as usize],
-}
-
-impl Word for Pte {
-    fn to_word(self) -> u64 {
-        match self {
-            Pte::None => 0,
-            Pte::Present {
-                pfn,
-                write,
-                special,
-            } => 1 | (write as u64) << 1 | (special as u64) << 2 | pfn << 8,
-        }
-    }
-    fn from_word(w: u64) -> Self {
-        if w & 1 == 0 {
-            Pte::None
-        } else {
-            Pte::Present {
-                pfn: w >> 8,
-                write: w & 2 != 0,
-                special: w & 4 != 0,
-            }
-        }
-    }
-}
-
-impl Word for Pmd {
-    fn to_word(self) -> u64 {
-        match self {
-            Pmd::None => 0,
-            Pmd::Table => 1,
-            Pmd::Huge {
-                pfn,
-                write,
-                special,
-            } => 2 | (write as u64) << 2 | (special as u64) << 3 | pfn << 8,
-        }
-    }
-    fn from_word(w: u64) -> Self {
-        match w & 3 {
-            0 => Pmd::None,
-            1 => Pmd::Table,
-            _ => Pmd::Huge {
-                pfn: w >> 8,
-                write: w & 4 != 0,
-                special: w & 8 != 0,
-            },
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Pmd {
-    None,
-    /// Points to the slot's PTE table.
-    Table,
-    Huge {
-        pfn: u64,
-        write: bool,
-        special: bool,
-    },
-}
-
-/// As the trace shows it: `none`, `table`, `pmd(pfn 8,W)`.
-impl std::fmt::Display for Pmd {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match *self {
-            Pmd::None => f.write_str("none"),
-            Pmd::Table => f.write_str("table"),
-            Pmd::Huge {
-                pfn,
-                write,
-                special,
-            } => write!(f, "pmd(pfn {pfn}{})", flags(write, special)),
-        }
-    }
-}
-
-/// The `,W` / `,special` suffix of a present entry.
-fn flags(write: bool, special: bool) -> &'static str {
-    match (write, special) {
-        (false, false) => "",
-        (true, false) => ",W",
-        (false, true) => ",special",
-        (true, true) => ",W,special",
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Pte {
-    None,
-    Present {
-        pfn: u64,
-        write: bool,
-        special: bool,
-    },
-}
-
-/// As the trace shows it: `none`, `pte(pfn 9,W)`.
-impl std::fmt::Display for Pte {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match *self {
-            Pte::None => f.write_str("none"),
-            Pte::Present {
-                pfn,
-                write,
-                special,
-            } => write!(f, "pte(pfn {pfn}{})", flags(write, special)),
-        }
-    }
 }
 
 /// `struct mm_struct`: a process address space that maps every file at page offset = address.

@@ -18,7 +18,10 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[(&str, &[&str])] = &[
     ("facade", &["sync"]),
     ("cells", &["sync::shadow"]),
-    ("vocabulary", &["config", "entry", "violation", "vclock"]),
+    (
+        "vocabulary",
+        &["config", "entry", "pgtable", "violation", "vclock"],
+    ),
     (
         "machine",
         &["world", "cx", "wait", "trace", "vm", "step_check", "access"],

@@ -9,6 +9,7 @@
 //! (hold spans, wake arrows, value tracks); `svg` draws it and `html` wraps
 //! it in a self-contained page with hover details.
 
+mod geometry;
 pub mod html;
 mod layout;
 mod step;
