@@ -35,10 +35,24 @@ pub struct ThreadSpec {
 /// in the record, never panics (a deadlock panics inside loom/shuttle, and
 /// the explorer reads the record the panic left behind).
 pub fn execute(cfg: &Config, setup: &Setup, threads: &[ThreadSpec]) -> Arc<Recorder> {
-    let rec = Recorder::new();
+    execute_into(Recorder::new(), cfg, setup, threads)
+}
+
+/// [`execute`] into a recorder the caller keeps: on real threads (the
+/// stress explorer) the caller reads it when a run hangs and never returns.
+pub fn execute_into(
+    rec: Arc<Recorder>,
+    cfg: &Config,
+    setup: &Setup,
+    threads: &[ThreadSpec],
+) -> Arc<Recorder> {
     trace::set_current(Some(rec.clone()));
     let w = World::new(cfg.clone(), setup, rec.clone(), check::quiescent, XFS);
     let main = Cx::new(w.clone(), 0);
+    if crate::sync::backend() == crate::sync::Backend::Std {
+        w.os_threads
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
     // Every thread starts only once all are spawned, so that no thread's
     // steps interleave with spawning: a recorded schedule then never names a
     // thread the replay has not created yet.

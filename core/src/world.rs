@@ -352,6 +352,12 @@ pub struct World {
     /// Threads inside a top-level operation (model bookkeeping, invisible to
     /// the explorers); when it drops to 0 the world is quiescent.
     pub in_op: std::sync::atomic::AtomicUsize,
+    /// The model threads run on real OS threads (`execute` on the std
+    /// backend: the stress explorer), where nothing serializes the steps.
+    pub os_threads: std::sync::atomic::AtomicBool,
+    /// Real threads: the quiescent checker is reading the world (see
+    /// `Cx::enter`); operations wait until it is done.
+    pub checking: std::sync::atomic::AtomicBool,
     /// Outstanding GUP references (model bookkeeping for I1's Pins(f)).
     pub pins: std::sync::Mutex<Vec<PinRec>>,
     /// The block allocator's free list (FS-free pfns), under its own lock
@@ -503,6 +509,8 @@ impl World {
             rec,
             cfg,
             in_op: std::sync::atomic::AtomicUsize::new(0),
+            os_threads: std::sync::atomic::AtomicBool::new(false),
+            checking: std::sync::atomic::AtomicBool::new(false),
             pins: std::sync::Mutex::new(Vec::new()),
             free_blocks: Locked::new(free),
             always_cow: ext.always_cow,

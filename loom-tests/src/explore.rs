@@ -35,6 +35,9 @@ pub enum ExplorerKind {
     Pct,
     /// shuttle's uniformly random scheduler.
     Random,
+    /// The threads on real OS threads, run again and again (`--iterations`
+    /// runs): the stress test one would write by hand, as a baseline.
+    Stress,
 }
 
 /// How to explore. JSON carries it as `{"kind": "pct", "depth": 3, ...}`.
@@ -53,6 +56,9 @@ pub enum Explorer {
     Random { iterations: usize, seed: u64 },
     /// One execution that follows a recorded schedule (shuttle, guided).
     Replay { schedule: Vec<u8> },
+    /// The scenario's threads on real OS threads, up to `runs` times
+    /// (stress.rs).
+    Stress { runs: usize },
     /// Re-run loom's deterministic exploration up to one execution: the
     /// exact replay of a loom-found failure, weak-memory values included.
     LoomReplay { bound: usize, execution: usize },
@@ -64,6 +70,7 @@ impl Explorer {
             Explorer::Loom { .. } => "loom",
             Explorer::Pct { .. } => "pct",
             Explorer::Random { .. } => "random",
+            Explorer::Stress { .. } => "stress",
             Explorer::Replay { .. } | Explorer::LoomReplay { .. } => "replay",
         }
     }
@@ -83,6 +90,7 @@ impl Explorer {
                 format!("random iterations={iterations} seed={seed}")
             }
             Explorer::Replay { .. } => "guided".into(),
+            Explorer::Stress { runs } => format!("stress runs={runs}"),
         }
     }
 
@@ -133,6 +141,9 @@ impl Explorer {
             "guided" => Ok(Explorer::Replay {
                 schedule: Vec::new(),
             }),
+            "stress" => Ok(Explorer::Stress {
+                runs: within("runs", 1, 1_000_000_000)? as usize,
+            }),
             other => Err(format!("unknown explorer `{other}` in replay file")),
         }
     }
@@ -144,6 +155,7 @@ impl Explorer {
             Explorer::Pct { depth, seed, .. } => format!("pct(depth={depth},seed={seed})"),
             Explorer::Random { seed, .. } => format!("random(seed={seed})"),
             Explorer::Replay { .. } => "replay".into(),
+            Explorer::Stress { runs } => format!("stress(runs={runs})"),
             Explorer::LoomReplay { bound, .. } => format!("loom(bound={bound}) replay"),
         }
     }
@@ -347,6 +359,9 @@ fn quietly<R>(f: impl FnOnce() -> R) -> Result<R, Box<dyn std::any::Any + Send>>
 }
 
 pub fn explore(m: &Model, ex: &Explorer) -> Outcome {
+    if let Explorer::Stress { runs } = ex {
+        return crate::stress::explore(m, *runs, crate::stress::CAP);
+    }
     let count = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     trace::set_current(None);
@@ -407,6 +422,9 @@ pub fn explore(m: &Model, ex: &Explorer) -> Outcome {
             let r = quietly(|| run_shuttle(s, m.want, body));
             trace::set_step_limit(None);
             r
+        }
+        Explorer::Stress { .. } => {
+            unreachable!("[daxcheck internal bug] stress runs in stress.rs")
         }
     };
     conclude(m, ex, result, count.load(Ordering::Relaxed), start)

@@ -17,4 +17,5 @@ pub mod report;
 pub mod run;
 pub mod shard;
 pub mod stderr;
+pub mod stress;
 pub mod why;

@@ -51,6 +51,21 @@ fn random_factor(scenario: &str) -> usize {
     }
 }
 
+/// The PCT depth floor and iteration factor a scenario needs for PCT to
+/// catch every paired mutant at the default budget. Measured with
+/// `daxcheck mutants --scenario S3 --scenario S4 --mutant M20 --mutant M30
+/// --explorer pct --depth D --seed S --iterations 20000`: at depth 3, M30
+/// (S3) and M20 (S4/fast) escape 2,000 iterations; at depth 5 M30 is caught
+/// within 31-401 executions on seeds 1-3 and M20 within 1,150-1,977 on
+/// seeds 1-4, hence 3x the iterations on S4 for a margin.
+fn pct_floor(scenario: &str) -> (usize, usize) {
+    match scenario {
+        "S3" => (5, 1),
+        "S4" => (5, 3),
+        _ => (1, 1),
+    }
+}
+
 /// `Some(kind)` to force an explorer, `None` for each scenario's defaults.
 pub fn explorers_for(kind: Option<ExplorerKind>, sc: &Scenario, b: &Budget) -> Vec<Explorer> {
     let kinds: Vec<ExplorerKind> = match kind {
@@ -61,11 +76,15 @@ pub fn explorers_for(kind: Option<ExplorerKind>, sc: &Scenario, b: &Budget) -> V
         .into_iter()
         .map(|k| match k {
             ExplorerKind::Loom => Explorer::Loom { bound: b.bound },
-            ExplorerKind::Pct => Explorer::Pct {
-                depth: b.depth,
-                iterations: b.iterations,
-                seed: b.seed,
-            },
+            ExplorerKind::Pct => {
+                let (depth, factor) = pct_floor(sc.name);
+                Explorer::Pct {
+                    depth: b.depth.max(depth),
+                    iterations: b.iterations.saturating_mul(factor),
+                    seed: b.seed,
+                }
+            }
+            ExplorerKind::Stress => Explorer::Stress { runs: b.iterations },
             ExplorerKind::Random => Explorer::Random {
                 iterations: b.iterations.saturating_mul(random_factor(sc.name)),
                 seed: b.seed,
