@@ -89,13 +89,17 @@ Setup: A[0] and B[0] share pfn 8 (IOMAP_F_SHARED)
 T1: mm0 read fault A[0]: associates the folio (first owner: mapping = A, index = 0)
 T2: mm1 read fault B[0]: second owner: make_shared (mapping = NULL, share = 1), share = 2
     (-punch: then T2 punches B[0..1])
+-in-order: one thread makes the two associations in turn (B first), then punches A[0..1]: A's
+    break-layout scan finds the folio still mapped through B, and must call it idle (refcount ==
+    mapcount: only mappings hold it), delete A's entry and leave B's
 Property: folio->mapping/share/index change only under one lock that orders them (I11 as the kernel
           states it: xa_lock of *the* mapping) — with two files there are two xa_locks
 Result: finds (H3): under loom the two associations are unordered accesses (a data race); under
-        shuttle they interleave and both take the first-owner branch (I4)",
+        shuttle they interleave and both take the first-owner branch (I4); -in-order holds",
         expect: finds_h3,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
-        catches: &[],
+        // -in-order: a busy test by refcount alone sees B's mapping as busy.
+        catches: &[Mutant::M14],
         variants: vec![
             Variant {
                 name: "faults",
@@ -114,6 +118,19 @@ Result: finds (H3): under loom the two associations are unordered accesses (a da
                     }),
                 ],
                 expect: None,
+            },
+            Variant {
+                name: "in-order",
+                setup: shared_ab(2, 0),
+                threads: vec![thread(
+                    "mm1 read fault B[0]; mm0 read fault A[0]; punch A[0..1]",
+                    |cx| {
+                        handle_mm_fault(cx, Mm(1), FILE_B, 0, Read, FaultSize::Pte);
+                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte);
+                        xfs_free_file_space(cx, FILE_A, 0, 1);
+                    },
+                )],
+                expect: Some(holds),
             },
         ],
     }
