@@ -28,19 +28,19 @@ LLVM_PROFILE_FILE="$out/build-%p.profraw" RUSTFLAGS="-C instrument-coverage" CAR
   cargo build --release -p daxcheck --bin daxcheck
 exe=$out/release/daxcheck
 
-# Every variant of the catalogue, from `daxcheck list` ("S1  title  [pte, pmd]").
-variants=$(LLVM_PROFILE_FILE=/dev/null "$exe" list |
-  sed -n 's/^\(S[0-9]*\) .*\[\([^]]*\)\].*/\1 \2/p' |
-  while read -r s vs; do
-    for v in ${vs//,/ }; do echo "$s/$v"; done
-  done)
+# Every variant of the catalogue, from `daxcheck list --format json`.
+variants=$(LLVM_PROFILE_FILE=/dev/null "$exe" list --format json |
+  python3 -c 'import json, sys
+for s in json.load(sys.stdin):
+    for v in s["variants"]:
+        print(s["name"] + "/" + v["name"])')
 holds=0
 for sv in $variants; do
   tag=${sv/\//-}
   LLVM_PROFILE_FILE="$prof/$tag-%p.profraw" "$exe" check "$sv" --format json \
     >"$prof/$tag.json" 2>/dev/null || true
-  if grep -q '"expected": *"holds"' "$prof/$tag.json" &&
-    ! grep -q '"expected": *"finds"' "$prof/$tag.json"; then
+  if grep -q '"expected": *{"result": *"holds"' "$prof/$tag.json" &&
+    ! grep -q '"expected": *{"result": *"finds"' "$prof/$tag.json"; then
     holds=$((holds + 1))
   else
     # A finds variant: kept apart, to tell a branch only a finding reaches

@@ -5,6 +5,7 @@ use daxcheck_core::mm::memory::{handle_mm_fault, munmap};
 use daxcheck_core::vm::Access::Read;
 use daxcheck_core::vm::FaultSize;
 use daxcheck_core::world::{Mm, FILE_A};
+use daxcheck_core::xfs::evict::xfs_fs_evict_inode;
 use daxcheck_core::xfs::inode::xfs_setattr_size;
 use daxcheck_core::Mutant;
 
@@ -17,8 +18,10 @@ T1: pin_user_pages(A[0]) (slow path faults it in; -fast: a fault, then get_user_
     never falls back: a fallback would fault in the page again, which is S13's H6), then unpin;
     -munmap: the process unmaps between pin and unpin (B19); -longterm: FOLL_LONGTERM must fail (I18)
 T2: xfs_setattr_size(A, 0)
-Property: break-layout returns only once the pin is released (I8); GUP-fast either is seen by the
-          scan or bails (I6/I8); no refcount underflow (I2); refcount == mappings + pins (I1)";
+-evict: T1 faults A[0], unmaps it and evicts A (dax_break_layout_final waits uninterruptibly for a
+    pin to go); T2 pins A[0] through GUP-fast (if still mapped), then unpins
+Property: break-layout (and the final one) returns only once the pin is released (I8); GUP-fast
+          either is seen by the scan or bails (I6/I8); no refcount underflow (I2); refcount == mappings + pins (I1)";
 
 /// Markdown for `docs/catalogue.md`.
 const NOTES: &str = "Why `fast` never falls back: findings O1. Both explorers run by default: loom's bounded search \
@@ -71,6 +74,21 @@ pub(crate) fn scenario() -> Scenario {
                         }
                     }),
                     truncate(),
+                ],
+                expect: None,
+            },
+            Variant {
+                name: "evict",
+                setup: file_a(1),
+                threads: vec![
+                    thread("mm0 read fault A[0], munmap, evict A", |cx| {
+                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte);
+                        munmap(cx, Mm(0), FILE_A);
+                        xfs_fs_evict_inode(cx, FILE_A.0);
+                    }),
+                    thread("pin A[0] (fast only), unpin", |cx| {
+                        pin_unpin(cx, 0, 0, true, PIN)
+                    }),
                 ],
                 expect: None,
             },

@@ -8,9 +8,9 @@ use daxcheck_core::vm::FaultSize;
 use daxcheck_core::world::{File, Mm, FILE_A, FILE_B};
 use daxcheck_core::xfs::evict::xfs_fs_evict_inode;
 use daxcheck_core::xfs::inode::xfs_free_file_space;
-use daxcheck_core::KernelState;
+use daxcheck_core::{KernelState, Mutant};
 
-use super::common::{shared_ab, thread};
+use super::common::{holds, shared_ab, thread};
 use super::{DefaultExplorer, Expect, Finding, Scenario, Variant};
 use crate::checks::Hyp;
 
@@ -43,6 +43,9 @@ T2: mm1 read fault B[0]: second owner: make_shared (mapping = NULL, share = 1), 
     the only transient reference T2's busy scan can see is that one (F3 through GUP-fast)
   -fault-evict: T2 faults B[0], unmaps it and evicts B: dax_break_layout_final waits
     TASK_UNINTERRUPTIBLE on A's mapping (F3 at eviction: an unkillable hang, I13)
+-in-order: one thread makes the two associations in turn (B first), then punches A[0..1]: A's
+    break-layout scan finds the folio still mapped through B, and must call it idle (refcount ==
+    mapcount: only mappings hold it), delete A's entry and leave B's
 Property: folio->mapping/share/index change only under one lock that orders them (I11 as the kernel
           states it: xa_lock of *the* mapping) — with two files there are two xa_locks";
 
@@ -50,7 +53,9 @@ Property: folio->mapping/share/index change only under one lock that orders them
 const NOTES: &str =
     "Under loom the two associations are unordered accesses (a data race); under shuttle they \
 interleave and both take the first-owner branch (I4); in `fault-punch` PCT may instead meet the \
-I13 hang. `pin-punch`, `longterm-punch` and `fault-evict` give F3 through a GUP-fast pin, through GUP-fast's transient FOLL_LONGTERM reference, and at eviction (`dax_break_layout_final`, an unkillable wait): each the I13 hang. Findings F2 and F3 in `docs/findings.md`.";
+I13 hang. `pin-punch`, `longterm-punch` and `fault-evict` give F3 through a GUP-fast pin, through GUP-fast's transient FOLL_LONGTERM reference, and at eviction (`dax_break_layout_final`, an unkillable wait): each the I13 hang. `in-order` holds: the same two associations made in turn by one thread, then a punch of A, whose \
+busy scan must call the folio idle though B still maps it (added for coverage, issue 10). Findings \
+F2 and F3 in `docs/findings.md`.";
 
 /// S7: two files sharing one folio.
 pub(crate) fn scenario() -> Scenario {
@@ -72,7 +77,8 @@ pub(crate) fn scenario() -> Scenario {
         notes: NOTES,
         expect: finds_h3,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
-        catches: &[],
+        // -in-order: a busy test by refcount alone sees B's mapping as busy.
+        catches: &[Mutant::M14],
         variants: vec![
             Variant {
                 name: "faults",
@@ -162,6 +168,19 @@ pub(crate) fn scenario() -> Scenario {
                     ),
                 ],
                 expect: None,
+            },
+            Variant {
+                name: "in-order",
+                setup: shared_ab(2, 0),
+                threads: vec![thread(
+                    "mm1 read fault B[0]; mm0 read fault A[0]; punch A[0..1]",
+                    |cx| {
+                        handle_mm_fault(cx, Mm(1), FILE_B, 0, Read, FaultSize::Pte);
+                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte);
+                        xfs_free_file_space(cx, FILE_A, 0, 1);
+                    },
+                )],
+                expect: Some(holds),
             },
         ],
     }
