@@ -11,8 +11,10 @@ use daxcheck_core::{KernelState, Mutant};
 fn stress(spec: &str, mutant: Option<Mutant>, runs: usize) -> daxcheck::explore::Outcome {
     let cat = catalogue();
     let (si, vis) = resolve(&cat, spec).expect("known variant");
+    // v6.15.y: on the v6.15 tag S14/writeback-waiter finds B4 (a real
+    // kernel bug, fixed in stable), which is not what this test is about.
     explore(
-        &model_of(&cat[si], vis[0], KernelState::V6_15, mutant),
+        &model_of(&cat[si], vis[0], KernelState::V6_15Y, mutant),
         &Explorer::Stress { runs },
     )
 }

@@ -27,13 +27,16 @@ impl Counter {
         self.a.load(o)
     }
 
-    /// An atomic add; returns the old value. The shadow follows the
-    /// modification order, which is total for read-modify-writes.
+    /// An atomic add; returns the old value. The shadow adds the same
+    /// amount rather than storing `old + d`: on real OS threads (`--explorer
+    /// stress`) two adds can update the shadow in the other order, and a
+    /// store would leave it at the earlier value for good (S4/fast showed
+    /// refcount 1 after both puts); adds commute, so it converges.
     #[track_caller]
     pub fn fetch_add(&self, d: i32, o: Ordering) -> i32 {
         let old = self.a.fetch_add(d, o);
         self.shadow
-            .store(old + d, std::sync::atomic::Ordering::SeqCst);
+            .fetch_add(d, std::sync::atomic::Ordering::SeqCst);
         old
     }
 
@@ -42,7 +45,11 @@ impl Counter {
     pub fn compare_exchange(&self, current: i32, new: i32, o: Ordering) -> Result<i32, i32> {
         let r = self.a.compare_exchange(current, new, o);
         if r.is_ok() {
-            self.shadow.store(new, std::sync::atomic::Ordering::SeqCst);
+            // As in `fetch_add`: an add, so it commutes with the others.
+            self.shadow.fetch_add(
+                new.wrapping_sub(current),
+                std::sync::atomic::Ordering::SeqCst,
+            );
         }
         r
     }
