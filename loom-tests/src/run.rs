@@ -40,32 +40,6 @@ impl Default for Budget {
     }
 }
 
-/// How many times the shuttle budget a scenario needs under the uniform
-/// random scheduler, which reaches deep windows far more rarely than PCT.
-/// Measured with seed 1: S8/shared finds H5 at random iteration 3,351
-/// (`daxcheck check S8/shared --explorer random --iterations 100000`).
-fn random_factor(scenario: &str) -> usize {
-    match scenario {
-        "S8" => 3,
-        _ => 1,
-    }
-}
-
-/// The PCT depth floor and iteration factor a scenario needs for PCT to
-/// catch every paired mutant at the default budget. Measured with
-/// `daxcheck mutants --scenario S3 --scenario S4 --mutant M20 --mutant M30
-/// --explorer pct --depth D --seed S --iterations 20000`: at depth 3, M30
-/// (S3) and M20 (S4/fast) escape 2,000 iterations; at depth 5 M30 is caught
-/// within 31-401 executions on seeds 1-3 and M20 within 1,150-1,977 on
-/// seeds 1-4, hence 3x the iterations on S4 for a margin.
-fn pct_floor(scenario: &str) -> (usize, usize) {
-    match scenario {
-        "S3" => (5, 1),
-        "S4" => (5, 3),
-        _ => (1, 1),
-    }
-}
-
 /// `Some(kind)` to force an explorer, `None` for each scenario's defaults.
 pub fn explorers_for(kind: Option<ExplorerKind>, sc: &Scenario, b: &Budget) -> Vec<Explorer> {
     let kinds: Vec<ExplorerKind> = match kind {
@@ -76,17 +50,14 @@ pub fn explorers_for(kind: Option<ExplorerKind>, sc: &Scenario, b: &Budget) -> V
         .into_iter()
         .map(|k| match k {
             ExplorerKind::Loom => Explorer::Loom { bound: b.bound },
-            ExplorerKind::Pct => {
-                let (depth, factor) = pct_floor(sc.name);
-                Explorer::Pct {
-                    depth: b.depth.max(depth),
-                    iterations: b.iterations.saturating_mul(factor),
-                    seed: b.seed,
-                }
-            }
+            ExplorerKind::Pct => Explorer::Pct {
+                depth: b.depth.max(sc.tuning.pct_depth),
+                iterations: b.iterations.saturating_mul(sc.tuning.pct_factor),
+                seed: b.seed,
+            },
             ExplorerKind::Stress => Explorer::Stress { runs: b.iterations },
             ExplorerKind::Random => Explorer::Random {
-                iterations: b.iterations.saturating_mul(random_factor(sc.name)),
+                iterations: b.iterations.saturating_mul(sc.tuning.random_factor),
                 seed: b.seed,
             },
         })

@@ -126,7 +126,30 @@ pub struct Scenario {
     pub explorers: &'static [DefaultExplorer],
     /// Mutants this scenario is paired with: it must catch each of them.
     pub catches: &'static [Mutant],
+    /// What it needs beyond the default shuttle budget.
+    pub tuning: Tuning,
     pub variants: Vec<Variant>,
+}
+
+/// A scenario's own floor over the shuttle budget, for windows the
+/// default budget reaches too rarely (measured; the scenario says how).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tuning {
+    /// PCT runs at least this depth.
+    pub pct_depth: usize,
+    /// PCT runs this many times the iterations.
+    pub pct_factor: usize,
+    /// The uniform random scheduler runs this many times the iterations.
+    pub random_factor: usize,
+}
+
+impl Tuning {
+    /// The default budget as it is.
+    pub const DEFAULT: Tuning = Tuning {
+        pct_depth: 1,
+        pct_factor: 1,
+        random_factor: 1,
+    };
 }
 
 impl Scenario {

@@ -86,7 +86,23 @@ fn entry(sc: &Scenario) -> String {
         .iter()
         .map(|e| format!("{e:?}").to_lowercase())
         .collect();
-    let _ = writeln!(out, "Explorers: {}.\n", explorers.join(", "));
+    let t = sc.tuning;
+    let mut floor = Vec::new();
+    if t.pct_depth > 1 {
+        floor.push(format!("PCT at depth {} at least", t.pct_depth));
+    }
+    if t.pct_factor > 1 {
+        floor.push(format!("PCT with {}x the iterations", t.pct_factor));
+    }
+    if t.random_factor > 1 {
+        floor.push(format!("random with {}x the iterations", t.random_factor));
+    }
+    let floor = if floor.is_empty() {
+        String::new()
+    } else {
+        format!(" Budget: {}.", floor.join(", "))
+    };
+    let _ = writeln!(out, "Explorers: {}.{floor}\n", explorers.join(", "));
     if sc.catches.is_empty() {
         out.push_str("Mutants: none paired.\n");
     } else {

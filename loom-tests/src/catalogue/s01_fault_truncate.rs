@@ -8,7 +8,7 @@ use daxcheck_core::xfs::inode::xfs_setattr_size;
 use daxcheck_core::Mutant;
 
 use super::common::{file_a, holds, size_name, thread};
-use super::{DefaultExplorer, Scenario, Variant};
+use super::{DefaultExplorer, Scenario, Tuning, Variant};
 
 /// The litmus-style header; `Result:` is derived from `expect`.
 const HEADER: &str = "\
@@ -78,6 +78,7 @@ pub(crate) fn scenario() -> Scenario {
             Mutant::B19,
             Mutant::B21,
         ],
+        tuning: Tuning::DEFAULT,
         variants: vec![
             variant("pte", FaultSize::Pte, false),
             variant("pmd", FaultSize::Pmd, false),

@@ -9,7 +9,7 @@ use daxcheck_core::xfs::inode::xfs_free_file_space;
 use daxcheck_core::Mutant;
 
 use super::common::{file_a, finds_b4_on_v6_15, thread};
-use super::{DefaultExplorer, Scenario, Variant};
+use super::{DefaultExplorer, Scenario, Tuning, Variant};
 
 /// The litmus-style header; `Result:` is derived from `expect`.
 const HEADER: &str = "\
@@ -36,6 +36,7 @@ pub(crate) fn scenario() -> Scenario {
         expect: finds_b4_on_v6_15,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
         catches: &[Mutant::M15, Mutant::B4, Mutant::B20],
+        tuning: Tuning::DEFAULT,
         variants: vec![Variant {
             name: "writeback",
             setup: file_a(1),

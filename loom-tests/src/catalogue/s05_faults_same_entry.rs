@@ -7,7 +7,7 @@ use daxcheck_core::world::{Mm, Setup, FILE_A};
 use daxcheck_core::Mutant;
 
 use super::common::{file_a, holds, size_name, thread};
-use super::{DefaultExplorer, Scenario, Variant};
+use super::{DefaultExplorer, Scenario, Tuning, Variant};
 
 /// Two files' worth of setup: A with both blocks holes.
 fn hole_a(mms: u8) -> Setup {
@@ -63,6 +63,7 @@ pub(crate) fn scenario() -> Scenario {
             Mutant::M25,
             Mutant::B12,
         ],
+        tuning: Tuning::DEFAULT,
         variants: vec![
             Variant {
                 name: "hole-read",

@@ -8,7 +8,7 @@ use daxcheck_core::xfs::inode::xfs_setattr_size;
 use daxcheck_core::Mutant;
 
 use super::common::{file_a, holds, thread};
-use super::{DefaultExplorer, Scenario, Variant};
+use super::{DefaultExplorer, Scenario, Tuning, Variant};
 
 /// The litmus-style header; `Result:` is derived from `expect`.
 const HEADER: &str = "\
@@ -31,6 +31,7 @@ pub(crate) fn scenario() -> Scenario {
         expect: holds,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
         catches: &[Mutant::B14, Mutant::M28],
+        tuning: Tuning::DEFAULT,
         variants: vec![
             Variant {
                 name: "map",

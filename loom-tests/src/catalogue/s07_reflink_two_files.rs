@@ -11,7 +11,7 @@ use daxcheck_core::xfs::inode::xfs_free_file_space;
 use daxcheck_core::{KernelState, Mutant};
 
 use super::common::{holds, shared_ab, thread};
-use super::{DefaultExplorer, Expect, Finding, Scenario, Variant};
+use super::{DefaultExplorer, Expect, Finding, Scenario, Tuning, Variant};
 use crate::checks::Hyp;
 
 fn finds_h3(_: KernelState) -> Expect {
@@ -79,6 +79,7 @@ pub(crate) fn scenario() -> Scenario {
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
         // -in-order: a busy test by refcount alone sees B's mapping as busy.
         catches: &[Mutant::M14],
+        tuning: Tuning::DEFAULT,
         variants: vec![
             Variant {
                 name: "faults",

@@ -9,7 +9,7 @@ use daxcheck_core::xfs::file::xfs_file_dax_write;
 use daxcheck_core::KernelState;
 
 use super::common::{file_spare, thread};
-use super::{DefaultExplorer, Expect, Finding, Scenario, Variant};
+use super::{DefaultExplorer, Expect, Finding, Scenario, Tuning, Variant};
 use crate::checks::Hyp;
 
 fn finds_h1(_: KernelState) -> Expect {
@@ -45,6 +45,7 @@ pub(crate) fn scenario() -> Scenario {
         expect: finds_h1,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
         catches: &[],
+        tuning: Tuning::DEFAULT,
         variants: vec![Variant {
             name: "pmd",
             setup: file_spare(true, 2),

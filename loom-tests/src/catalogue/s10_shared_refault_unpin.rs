@@ -9,7 +9,7 @@ use daxcheck_core::world::{Mm, FILE_A};
 use daxcheck_core::KernelState;
 
 use super::common::{pin_unpin, shared_ab, thread, PIN};
-use super::{DefaultExplorer, Expect, Finding, Scenario, Variant};
+use super::{DefaultExplorer, Expect, Finding, Scenario, Tuning, Variant};
 use crate::checks::Hyp;
 
 fn finds_h2(_: KernelState) -> Expect {
@@ -43,6 +43,7 @@ pub(crate) fn scenario() -> Scenario {
         expect: finds_h2,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
         catches: &[],
+        tuning: Tuning::DEFAULT,
         variants: vec![Variant {
             name: "pmd",
             setup: shared_ab(2, 0),

@@ -9,7 +9,7 @@ use daxcheck_core::xfs::file::xfs_file_dax_write;
 use daxcheck_core::KernelState;
 
 use super::common::{file_spare, thread};
-use super::{DefaultExplorer, Expect, Finding, Scenario, Variant};
+use super::{DefaultExplorer, Expect, Finding, Scenario, Tuning, Variant};
 use crate::checks::Hyp;
 
 fn finds_h4(_: KernelState) -> Expect {
@@ -70,6 +70,7 @@ pub(crate) fn scenario() -> Scenario {
         expect: finds_h4,
         explorers: &[DefaultExplorer::Pct],
         catches: &[],
+        tuning: Tuning::DEFAULT,
         variants: vec![
             Variant {
                 name: "cow",

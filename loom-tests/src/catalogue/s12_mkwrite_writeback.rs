@@ -8,7 +8,7 @@ use daxcheck_core::world::{Mm, Setup, SetupExt, FILE_A};
 use daxcheck_core::Mutant;
 
 use super::common::{file_a, holds, thread};
-use super::{DefaultExplorer, Scenario, Variant};
+use super::{DefaultExplorer, Scenario, Tuning, Variant};
 
 /// The litmus-style header; `Result:` is derived from `expect`.
 const HEADER: &str = "\
@@ -36,6 +36,7 @@ pub(crate) fn scenario() -> Scenario {
         expect: holds,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
         catches: &[Mutant::M21, Mutant::M18],
+        tuning: Tuning::DEFAULT,
         variants: vec![
             Variant {
                 name: "fsync-fsync",

@@ -10,7 +10,7 @@ use daxcheck_core::xfs::inode::xfs_setattr_size;
 use daxcheck_core::{KernelState, Mutant};
 
 use super::common::{file_a, holds, pin_unpin, thread, PIN};
-use super::{DefaultExplorer, Expect, Finding, Scenario, Variant};
+use super::{DefaultExplorer, Expect, Finding, Scenario, Tuning, Variant};
 use crate::checks::Hyp;
 
 fn s13_expect(_: KernelState) -> Expect {
@@ -49,6 +49,7 @@ pub(crate) fn scenario() -> Scenario {
         expect: s13_expect,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
         catches: &[Mutant::M12, Mutant::M29],
+        tuning: Tuning::DEFAULT,
         variants: vec![
             Variant {
                 name: "refault",

@@ -10,7 +10,7 @@ use daxcheck_core::xfs::reflink::xfs_reflink_remap_range;
 use daxcheck_core::Mutant;
 
 use super::common::{finds_b4_on_v6_15, holds, shared_ab, thread};
-use super::{DefaultExplorer, Scenario, Variant};
+use super::{DefaultExplorer, Scenario, Tuning, Variant};
 
 /// The litmus-style header; `Result:` is derived from `expect`.
 const HEADER: &str = "\
@@ -41,6 +41,7 @@ pub(crate) fn scenario() -> Scenario {
         expect: holds,
         explorers: &[DefaultExplorer::Pct],
         catches: &[Mutant::M13, Mutant::M26],
+        tuning: Tuning::DEFAULT,
         variants: vec![
             Variant {
                 name: "busy-b",

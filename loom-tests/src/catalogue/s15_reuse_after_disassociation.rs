@@ -9,7 +9,7 @@ use daxcheck_core::xfs::inode::xfs_free_file_space;
 use daxcheck_core::xfs::reflink::xfs_reflink_remap_range;
 
 use super::common::{finds_h5, thread};
-use super::{DefaultExplorer, Scenario, Variant};
+use super::{DefaultExplorer, Scenario, Tuning, Variant};
 
 /// A file A of 4 pages (two PMD ranges) backed by pfn 8..11, B of 4 holes.
 fn a4() -> Setup {
@@ -120,6 +120,7 @@ pub(crate) fn scenario() -> Scenario {
         expect: finds_h5,
         explorers: &[DefaultExplorer::Pct],
         catches: &[],
+        tuning: Tuning::DEFAULT,
         variants: vec![
             Variant {
                 name: "pte",

@@ -7,7 +7,7 @@ use daxcheck_core::world::{Mm, FILE_A};
 use daxcheck_core::Mutant;
 
 use super::common::{finds_h5, holds, shared_ab, thread};
-use super::{DefaultExplorer, Scenario, Variant};
+use super::{DefaultExplorer, Scenario, Tuning, Variant};
 
 /// The litmus-style header; `Result:` is derived from `expect`.
 const HEADER: &str = "\
@@ -42,6 +42,7 @@ pub(crate) fn scenario() -> Scenario {
         expect: holds,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
         catches: &[Mutant::M38],
+        tuning: Tuning::DEFAULT,
         variants: vec![
             Variant {
                 name: "pte",

@@ -9,7 +9,7 @@ use daxcheck_core::xfs::evict::xfs_fs_evict_inode;
 use daxcheck_core::KernelState;
 
 use super::common::{shared_ab, thread};
-use super::{DefaultExplorer, Expect, Finding, Scenario, Variant};
+use super::{DefaultExplorer, Expect, Finding, Scenario, Tuning, Variant};
 use crate::checks::Hyp;
 
 fn finds_h7(_: KernelState) -> Expect {
@@ -93,6 +93,7 @@ pub(crate) fn scenario() -> Scenario {
         expect: finds_h7,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
         catches: &[],
+        tuning: Tuning::DEFAULT,
         variants: vec![
             Variant {
                 name: "pmd-pte",
