@@ -70,6 +70,18 @@ pub(crate) fn scenario() -> Scenario {
             },
         )
     };
+    // F3's punching thread: both files map the folio, then B's break-layout
+    // meets A's mapping.
+    let map_both_punch_b = || {
+        thread(
+            "mm0 read fault A[0], mm1 read fault B[0], punch B[0..1]",
+            |cx| {
+                handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte);
+                handle_mm_fault(cx, Mm(1), FILE_B, 0, Read, FaultSize::Pte);
+                xfs_free_file_space(cx, FILE_B, 0, 1);
+            },
+        )
+    };
     Scenario {
         name: "S7",
         title: "reflink: two files associate one folio (H3)",
@@ -115,14 +127,7 @@ pub(crate) fn scenario() -> Scenario {
                             unpin_user_page(cx, p);
                         }
                     }),
-                    thread(
-                        "mm0 read fault A[0], mm1 read fault B[0], punch B[0..1]",
-                        |cx| {
-                            handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte);
-                            handle_mm_fault(cx, Mm(1), FILE_B, 0, Read, FaultSize::Pte);
-                            xfs_free_file_space(cx, FILE_B, 0, 1);
-                        },
-                    ),
+                    map_both_punch_b(),
                 ],
                 expect: None,
             },
@@ -143,14 +148,7 @@ pub(crate) fn scenario() -> Scenario {
                             let _ = gup_fast(cx, Mm(0), FILE_A, 0, flags);
                         },
                     ),
-                    thread(
-                        "mm0 read fault A[0], mm1 read fault B[0], punch B[0..1]",
-                        |cx| {
-                            handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte);
-                            handle_mm_fault(cx, Mm(1), FILE_B, 0, Read, FaultSize::Pte);
-                            xfs_free_file_space(cx, FILE_B, 0, 1);
-                        },
-                    ),
+                    map_both_punch_b(),
                 ],
                 expect: None,
             },
