@@ -256,7 +256,7 @@ mutants! {
     M39: Mistake, spec "ours (series patch e5cb23256347)",
         "GUP accepts FOLL_LONGTERM on an fsdax VMA (check_vma_flags misses vma_is_fsdax)",
         code "`mm/gup.rs: longterm_refused` lets FOLL_LONGTERM through (`check_vma_flags` without `vma_is_fsdax`)";
-    M40: Mistake, spec "ours (B16 shape)",
+    M40: Mistake, kernel: V6_15Y, spec "ours (B16 shape)",
         "dax_lock_folio does not re-check folio->mapping after taking xa_lock",
         code "`dax/lock_folio.rs: dax_lock_folio` skips the `folio->mapping != m` re-check under `xa_lock`";
     M41: Mistake, spec "ours (§4 Q3, split side)",

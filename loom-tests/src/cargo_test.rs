@@ -135,26 +135,16 @@ pub fn test_name(scenario: &str, variant: &str) -> String {
 /// Every generated test, in catalogue order: loom ones, then PCT ones
 /// (these only without `--cfg loom`).
 pub fn cases(cat: &[Scenario], c: &Campaign) -> Vec<Case> {
-    let b = &c.budget;
-    let mut kinds = vec![(
-        DefaultExplorer::Loom,
-        "loom",
-        Explorer::Loom { bound: b.bound },
-    )];
+    let mut kinds = vec![(DefaultExplorer::Loom, "loom")];
     if !c.loom_only {
-        kinds.push((
-            DefaultExplorer::Pct,
-            "pct",
-            Explorer::Pct {
-                depth: b.depth,
-                iterations: b.iterations,
-                seed: b.seed,
-            },
-        ));
+        kinds.push((DefaultExplorer::Pct, "pct"));
     }
     let mut out = Vec::new();
-    for (kind, module, explorer) in kinds {
+    for (kind, module) in kinds {
         for (si, sc) in cat.iter().enumerate() {
+            // The budget with the scenario's own floor, as `daxcheck check`
+            // runs it.
+            let explorer = crate::run::explorer_for(kind, sc, &c.budget);
             for (vi, v) in sc.variants.iter().enumerate() {
                 out.push(Case {
                     name: format!("{module}::{}", test_name(sc.name, v.name)),

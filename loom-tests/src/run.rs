@@ -46,22 +46,28 @@ pub fn explorers_for(kind: Option<ExplorerKind>, sc: &Scenario, b: &Budget) -> V
         Some(k) => vec![k],
         None => sc.explorers.to_vec(),
     };
-    kinds
-        .into_iter()
-        .map(|k| match k {
-            ExplorerKind::Loom => Explorer::Loom { bound: b.bound },
-            ExplorerKind::Pct => Explorer::Pct {
-                depth: b.depth.max(sc.tuning.pct_depth),
-                iterations: b.iterations.saturating_mul(sc.tuning.pct_factor),
-                seed: b.seed,
-            },
-            ExplorerKind::Stress => Explorer::Stress { runs: b.iterations },
-            ExplorerKind::Random => Explorer::Random {
-                iterations: b.iterations.saturating_mul(sc.tuning.random_factor),
-                seed: b.seed,
-            },
-        })
-        .collect()
+    kinds.into_iter().map(|k| explorer_for(k, sc, b)).collect()
+}
+
+/// One explorer at the budget, raised to the scenario's own floor
+/// (`Scenario::tuning`).
+pub fn explorer_for(k: ExplorerKind, sc: &Scenario, b: &Budget) -> Explorer {
+    let t = sc.tuning;
+    match k {
+        ExplorerKind::Loom => Explorer::Loom {
+            bound: b.bound.max(t.loom_bound),
+        },
+        ExplorerKind::Pct => Explorer::Pct {
+            depth: b.depth.max(t.pct_depth),
+            iterations: b.iterations.saturating_mul(t.pct_factor),
+            seed: b.seed,
+        },
+        ExplorerKind::Stress => Explorer::Stress { runs: b.iterations },
+        ExplorerKind::Random => Explorer::Random {
+            iterations: b.iterations.saturating_mul(t.random_factor),
+            seed: b.seed,
+        },
+    }
 }
 
 pub struct Run<'a> {

@@ -135,6 +135,8 @@ pub struct Scenario {
 /// default budget reaches too rarely (measured; the scenario says how).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Tuning {
+    /// loom runs at least this preemption bound.
+    pub loom_bound: usize,
     /// PCT runs at least this depth.
     pub pct_depth: usize,
     /// PCT runs this many times the iterations.
@@ -146,6 +148,7 @@ pub struct Tuning {
 impl Tuning {
     /// The default budget as it is.
     pub const DEFAULT: Tuning = Tuning {
+        loom_bound: 0,
         pct_depth: 1,
         pct_factor: 1,
         random_factor: 1,

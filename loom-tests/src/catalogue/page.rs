@@ -88,6 +88,9 @@ fn entry(sc: &Scenario) -> String {
         .collect();
     let t = sc.tuning;
     let mut floor = Vec::new();
+    if t.loom_bound > 0 {
+        floor.push(format!("loom at bound {} at least", t.loom_bound));
+    }
     if t.pct_depth > 1 {
         floor.push(format!("PCT at depth {} at least", t.pct_depth));
     }
