@@ -36,7 +36,13 @@ pub(crate) fn scenario() -> Scenario {
         expect: finds_b4_on_v6_15,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
         catches: &[Mutant::M15, Mutant::B4, Mutant::B20],
-        tuning: Tuning::DEFAULT,
+        // The uniform random scheduler meets B4's window on the tag later
+        // than PCT: seed 1 at execution 2,939, seeds 2-4 at 758, 53 and 493
+        // (`daxcheck check S2 --explorer random --iterations 6000 --seed S`).
+        tuning: Tuning {
+            random_factor: 3,
+            ..Tuning::DEFAULT
+        },
         variants: vec![Variant {
             name: "writeback",
             setup: file_a(1),
