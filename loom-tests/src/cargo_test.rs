@@ -5,7 +5,8 @@
 //!
 //! Plain `cargo test` runs each variant under its scenario's default
 //! explorers at the default budgets (loom bound 2, PCT depth 3 with 2,000
-//! iterations); a `loom::` test of a scenario whose defaults leave loom out
+//! iterations), each raised to the scenario's own floor (`Scenario::tuning`)
+//! as `daxcheck check` raises it; a `loom::` test of a scenario whose defaults leave loom out
 //! is listed as ignored. Under `RUSTFLAGS="--cfg loom"` the tests are the
 //! loom campaign: every variant under loom only, at `LOOM_MAX_PREEMPTIONS`
 //! (default 3). Knobs are read from the environment, loom's names first and

@@ -38,7 +38,7 @@ listed in `docs/checks.md`) and the result each variant must give on the unmutat
 that count as its finding. When the kernel states (`--kernel`: {}) differ it says which gives \
 what; variants that differ get a line each. Then come the default explorers (`loom` = loom \
 with preemption bound {}, exhaustive only up to that bound; `pct` = shuttle PCT, depth {}, \
-seed {}, {} iterations), the mutants the scenario is paired with (it must catch each; the \
+seed {}, {} iterations; a `Budget:` after them raises these for the scenario), the mutants the scenario is paired with (it must catch each; the \
 symptom each gives, as `scenario/variant explorer check (execution)`, is in the table of \
 `docs/mutants.md`), and notes.\n\n",
         states.join(", "),
