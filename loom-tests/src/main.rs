@@ -5,6 +5,9 @@
 
 use std::process::ExitCode;
 
+#[cfg(target_os = "linux")]
+mod stack_pool;
+
 use clap::Parser;
 use daxcheck::cli::{dispatch, one_line, Cli};
 use daxcheck::cmd::Fail;
