@@ -221,11 +221,13 @@ pub fn execute_all_with(runs: &[Run], jobs: usize, probe: bool) -> Vec<RunResult
     };
     let slots: Vec<std::sync::Mutex<Option<RunResult>>> =
         runs.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    let order = dispatch_order(runs);
     std::thread::scope(|s| {
         for _ in 0..jobs.clamp(1, runs.len().max(1)) {
             s.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(r) = runs.get(i) else { break };
+                let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&i) = order.get(n) else { break };
+                let r = &runs[i];
                 let mut res = execute_run(r);
                 if let (true, Explorer::Loom { bound }, None) =
                     (probe, &res.explorer, &res.outcome.failure)
@@ -252,6 +254,23 @@ pub fn execute_all_with(runs: &[Run], jobs: usize, probe: bool) -> Vec<RunResult
         .into_iter()
         .filter_map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()))
         .collect()
+}
+
+/// The order in which the jobs are started: the likely longest first, so
+/// that with `--jobs N` the longest run does not start last and leave the
+/// other workers idle at the end (at `--bound 3`, S16/hole's loom search is
+/// half the campaign). loom runs come first, more threads first (loom's
+/// search grows with each thread); ties keep the catalogue order. The
+/// results are still reported in job order.
+fn dispatch_order(runs: &[Run]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..runs.len()).collect();
+    order.sort_by_key(|&i| {
+        let r = &runs[i];
+        let loom = matches!(r.explorer, Explorer::Loom { .. });
+        let threads = r.scenario.variants[r.variant].threads.len();
+        (std::cmp::Reverse(loom), std::cmp::Reverse(threads))
+    });
+    order
 }
 
 fn secs(d: Duration) -> String {
