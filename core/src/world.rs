@@ -429,7 +429,14 @@ impl World {
                     p if p >= DAX_BASE => FrameKind::Dax,
                     _ => FrameKind::Absent,
                 };
-                Frame::new(pfn, kind)
+                if kind == FrameKind::Absent {
+                    // No kernel path touches a pfn without a struct page,
+                    // so its cells need not be loom's: building a loom
+                    // object costs a loom execution more than most steps.
+                    crate::sync::with_backend(crate::sync::Backend::Std, || Frame::new(pfn, kind))
+                } else {
+                    Frame::new(pfn, kind)
+                }
             })
             .collect::<Vec<_>>();
         // The huge zero folio is a permanent order-PMD_ORDER compound page.

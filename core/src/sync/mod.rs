@@ -50,6 +50,15 @@ pub fn set_backend(b: Backend) {
     BACKEND.with(|c| c.set(b));
 }
 
+/// Build with `b`'s primitives, then go back to the current backend.
+pub fn with_backend<R>(b: Backend, f: impl FnOnce() -> R) -> R {
+    let prev = backend();
+    set_backend(b);
+    let r = f();
+    set_backend(prev);
+    r
+}
+
 /// A sleeping lock around data (the kernel's spinlocks and mutexes).
 pub enum Mutex<T> {
     Std(std::sync::Mutex<T>),
