@@ -10,6 +10,10 @@
 #                                          fixed run per binary (needs valgrind)
 #   scripts/bench.sh facade                cargo bench --bench facade, with ratios
 #   scripts/bench.sh redundancy [VARIANT...]  cargo bench --bench redundancy
+#   scripts/bench.sh bound3 [BIN]          the bound-3 campaign `check --bound 3 --jobs 2`:
+#                                          wall and CPU, verdict, the slowest runs
+#   scripts/bench.sh stacks [BIN]          loom CPU time with and without the stack pool
+#                                          (DAXCHECK_STACK_POOL=0) on the heaviest variants
 #   scripts/bench.sh all                   all four for the current build
 #
 # Environment: ITER (shuttle iterations per variant, default 2000), REPS
@@ -130,11 +134,71 @@ redundancy() {
     cargo bench -q -p daxcheck --bench redundancy -- "$@" 2>/dev/null
 }
 
+bound3() {
+    local bin=${1:-}
+    [ -n "$bin" ] || { build; bin=target/release/daxcheck; }
+    header "bound-3 campaign: $bin check --bound 3 --jobs 2 --format json"
+    python3 - "$bin" <<'EOF'
+# One run of the campaign: wall time from outside, CPU (user + sys) of the
+# process from wait4, each run's own seconds (wall, as the run saw it) for
+# the slowest ten.
+import json, os, subprocess, sys, time
+t0 = time.monotonic()
+p = subprocess.Popen([sys.argv[1], "check", "--bound", "3", "--jobs", "2", "--format", "json"],
+                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+out = p.stdout.read()
+_, status, ru = os.wait4(p.pid, 0)
+wall = time.monotonic() - t0
+rs = [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+ok = sum(1 for r in rs if r["as_expected"])
+print(f"wall {wall:.1f} s, user {ru.ru_utime:.1f} s, sys {ru.ru_stime:.1f} s; "
+      f"exit status {os.waitstatus_to_exitcode(status)}; {ok} of {len(rs)} runs as expected")
+print()
+print("| run | explorer | executions | label | seconds |")
+print("|---|---|---|---|---|")
+def ex(e):
+    return e["kind"] + "(" + " ".join(f"{k}={v}" for k, v in e.items() if k != "kind") + ")"
+for r in sorted(rs, key=lambda r: -r["seconds"])[:10]:
+    loom_pass = r["explorer"]["kind"] == "loom" and not r["violation"]
+    label = ("bounded" if r["bounded"] else "exhaustive") if loom_pass else ""
+    print(f"| {r['scenario']}/{r['variant']} | {ex(r['explorer'])} | {r['executions']} | {label} | {r['seconds']:.1f} |")
+EOF
+}
+
+stacks() {
+    local bin=${1:-}
+    [ -n "$bin" ] || { build; bin=target/release/daxcheck; }
+    header "loom stack pool: CPU seconds per run, pool on and off (DAXCHECK_STACK_POOL=0), alternated, best of $REPS"
+    python3 - "$bin" "$REPS" <<'EOF'
+import os, subprocess, sys
+bin, reps = sys.argv[1], int(sys.argv[2])
+def cpu(v, pool):
+    env = dict(os.environ, DAXCHECK_STACK_POOL="1" if pool else "0")
+    p = subprocess.Popen([bin, "check", v, "--explorer", "loom", "--bound", "2"], env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, _, ru = os.wait4(p.pid, 0)
+    return ru.ru_utime, ru.ru_stime
+print("| variant (loom, bound 2, with its label probe) | pool on: user + sys s | pool off: user + sys s | on / off |")
+print("|---|---|---|---|")
+for v in ("S16/hole", "S13/refault-munmap", "S6/truncate", "S3/pte"):
+    best = {}
+    for _ in range(reps):
+        for pool in (True, False):
+            u, s = cpu(v, pool)
+            if pool not in best or u + s < sum(best[pool]):
+                best[pool] = (u, s)
+    (u1, s1), (u0, s0) = best[True], best[False]
+    print(f"| {v} | {u1:.2f} + {s1:.2f} | {u0:.2f} + {s0:.2f} | {(u1 + s1) / (u0 + s0):.2f} |")
+EOF
+}
+
 case "${1:-all}" in
     throughput) shift; throughput "$@" ;;
     instructions) shift; instructions "$@" ;;
     facade) facade ;;
     redundancy) shift; redundancy "$@" ;;
+    bound3) shift; bound3 "$@" ;;
+    stacks) shift; stacks "$@" ;;
     all) throughput; echo; instructions; echo; facade; echo; redundancy ;;
-    *) sed -n '2,18p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,22p' "$0" >&2; exit 2 ;;
 esac
