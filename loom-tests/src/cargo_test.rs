@@ -81,6 +81,7 @@ impl Campaign {
             depth: depth as usize,
             iterations: number(&get, &["DAXCHECK_ITERATIONS"], 2000)? as usize,
             seed: number(&get, &["DAXCHECK_SEED"], 1)?,
+            seeds: 1,
         };
         let set = |var: &str| get(var).filter(|v| !v.trim().is_empty());
         let kernel = match set("DAXCHECK_KERNEL") {

@@ -137,6 +137,10 @@ struct ExploreOpts {
     /// shuttle seed.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// shuttle runs per variant and explorer, on seeds SEED, SEED+1, ...:
+    /// each its own run, spread over the cores by `--jobs`.
+    #[arg(long, default_value_t = 1, value_parser = value_parser!(u64).range(1..=10_000))]
+    seeds: u64,
     /// Kernel state.
     #[arg(long, value_enum, ignore_case = true, default_value_t = KernelState::V6_15)]
     kernel: KernelState,
@@ -168,6 +172,7 @@ impl ExploreOpts {
             depth: self.depth as usize,
             iterations: self.iterations as usize,
             seed: self.seed,
+            seeds: self.seeds,
         }
     }
 }

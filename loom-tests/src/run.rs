@@ -26,7 +26,12 @@ pub struct Budget {
     pub depth: usize,
     /// shuttle iterations per run (`DAXCHECK_ITERATIONS`, default 2000).
     pub iterations: usize,
+    /// The first shuttle seed.
     pub seed: u64,
+    /// shuttle runs per variant and explorer, on seeds `seed..seed + seeds`
+    /// (`--seeds`, default 1): separate runs, so `--jobs` spreads one
+    /// scenario's seeds over the cores as it spreads scenarios.
+    pub seeds: u64,
 }
 
 impl Default for Budget {
@@ -36,6 +41,7 @@ impl Default for Budget {
             depth: 3,
             iterations: 2000,
             seed: 1,
+            seeds: 1,
         }
     }
 }
@@ -46,7 +52,22 @@ pub fn explorers_for(kind: Option<ExplorerKind>, sc: &Scenario, b: &Budget) -> V
         Some(k) => vec![k],
         None => sc.explorers.to_vec(),
     };
-    kinds.into_iter().map(|k| explorer_for(k, sc, b)).collect()
+    let mut out = Vec::new();
+    for k in kinds {
+        match k {
+            ExplorerKind::Pct | ExplorerKind::Random => {
+                for i in 0..b.seeds.max(1) {
+                    let seeded = Budget {
+                        seed: b.seed.wrapping_add(i),
+                        ..b.clone()
+                    };
+                    out.push(explorer_for(k, sc, &seeded));
+                }
+            }
+            ExplorerKind::Loom | ExplorerKind::Stress => out.push(explorer_for(k, sc, b)),
+        }
+    }
+    out
 }
 
 /// One explorer at the budget, raised to the scenario's own floor

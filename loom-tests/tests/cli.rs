@@ -177,3 +177,37 @@ fn a_caught_mutant_reads_as_caught() {
     let last = out.lines().last().unwrap_or("");
     assert!(last.starts_with("M6 caught by S3/pmd"), "{last}");
 }
+
+/// `--seeds N` makes N shuttle runs per variant and explorer, on consecutive
+/// seeds, and leaves loom's single run alone; the runs of a seed are those
+/// `--seed` alone gives.
+#[test]
+fn seeds_make_one_run_per_seed() {
+    let args = ["check", "S3/pte", "--format", "json", "--jobs", "2"];
+    let (code, out, err) = daxcheck(&[&args[..], &["--seed", "5", "--seeds", "3"]].concat());
+    assert_eq!(code, 0, "{out}{err}");
+    let explorers: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.split("\"explorer\":").nth(1))
+        .map(|e| e.split('}').next().unwrap_or(""))
+        .collect();
+    assert_eq!(explorers.len(), 4, "loom once, PCT on seeds 5, 6, 7: {out}");
+    assert_eq!(explorers.iter().filter(|e| e.contains("loom")).count(), 1);
+    for seed in 5..8 {
+        assert!(
+            explorers
+                .iter()
+                .any(|e| e.contains(&format!("\"seed\":{seed}"))),
+            "seed {seed} in {explorers:?}"
+        );
+        let (_, alone, _) = daxcheck(&[&args[..], &["--seed", &seed.to_string()]].concat());
+        let pct = |s: &str| {
+            s.lines()
+                .filter(|l| l.contains(&format!("\"seed\":{seed}")))
+                .map(|l| l.split("\"seconds\":").next().unwrap_or("").to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(pct(&out), pct(&alone), "seed {seed}");
+    }
+    one_line_error(&["check", "S3/pte", "--seeds", "0"], "--seeds");
+}

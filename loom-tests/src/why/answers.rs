@@ -26,6 +26,7 @@ pub fn budget() -> Budget {
         depth: 3,
         iterations: 300,
         seed: 1,
+        seeds: 1,
     }
 }
 

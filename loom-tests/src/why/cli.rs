@@ -69,6 +69,7 @@ impl WhyArgs {
             depth: self.depth as usize,
             iterations: self.iterations as usize,
             seed: self.seed,
+            seeds: 1,
         }
     }
 }
