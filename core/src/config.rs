@@ -265,6 +265,15 @@ mutants! {
     M42: Mistake, spec "ours (`why --without`)",
         "dax_busy_page drops the folio_ref_count test: no folio is ever busy",
         code "`dax/folio.rs: dax_busy_page` drops the `folio_ref_count(folio) - folio_mapcount(folio)` test: no folio is ever busy";
+    M43: Mistake, spec "ours (issue 10, generated mutant mm/folio.rs:66)",
+        "dax_busy_page reads the head page's own _mapcount instead of folio_mapcount: a PMD mapping is not counted",
+        code "`dax/folio.rs: dax_busy_page` reads the head page's `mapcount` (`page_mapcount(&folio->page)`), not `folio_mapcount`, which a PMD mapping leaves at 0";
+    M44: Mistake, spec "ours (issue 10, generated mutant dax/lock_folio.rs, zero/empty test)",
+        "dax_lock_mapping_entry locks a zero entry as a real one: memory failure poisons the shared zero page",
+        code "`dax/lock_folio.rs: dax_lock_mapping_entry` drops the `dax_is_zero_entry` test: a zero entry is locked and its page (the zero page) handed back";
+    M45: Mistake, spec "ours (issue 10, generated mutant dax/writeback.rs:74)",
+        "dax_writeback_mapping_range writes back only the first TOWRITE entry of its range",
+        code "`dax/writeback.rs: dax_writeback_mapping_range` leaves its loop after the first `dax_writeback_one`";
     B1: Historical, spec "§6 B1",
         "(pre-98c183a4fccf) dax_disassociate_entry without the zero/empty guard",
         code "as M16 (same line)";

@@ -25,10 +25,10 @@ const INVARIANTS: [&str; 20] = [
     "a break-layout waiter sleeping on a folio is woken once its refcount reaches 0 (a hang here is reported as I13)",
     "within one PMD range of a file the xarray holds one PMD entry or PTE entries, never both",
     "every present PTE/PMD of a DAX VMA maps a pfn whose entry is in the xarray at that index",
-    "a mapping becomes writable only while its entry is marked DIRTY; writeback clears DIRTY only after write-protecting and flushing",
+    "a mapping becomes writable only while its entry is marked DIRTY; writeback clears DIRTY only after write-protecting and flushing, and a data-integrity writeback that returns 0 has reached every entry it found tagged TOWRITE",
     "a MAP_SYNC write fault installs a writable PTE only after fsync succeeded, and only while the entry is present",
     "FOLL_LONGTERM GUP never succeeds on an fsdax folio",
-    "a memory-failure cookie from dax_lock_folio holds the entry lock of the folio's (mapping, index), and mapping stays set until unlock",
+    "a memory-failure cookie from dax_lock_folio holds the entry lock of the folio's (mapping, index), and mapping stays set until unlock; dax_lock_mapping_entry gives a DAX mapping a cookie, and a page only with the lock of the real (not zero or empty) entry of that page",
     "a mapping's nrpages equals the sum of 2^order over its entries",
 ];
 

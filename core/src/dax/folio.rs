@@ -266,7 +266,12 @@ pub(crate) fn dax_busy_page(cx: &Cx, e: u64) -> Option<u64> {
         return None;
     }
     let f = dax_to_folio(cx, e)?;
-    let (r, m) = (folio_ref_count(cx, f), folio_mapcount(cx, f));
+    let r = folio_ref_count(cx, f);
+    let m = if cx.w.has(Mutant::M43) {
+        head_page_mapcount(cx, f)
+    } else {
+        folio_mapcount(cx, f)
+    };
     let busy = if cx.w.cfg.any(&[Mutant::M10, Mutant::B21]) {
         r > 1
     } else if cx.w.has(Mutant::M14) {
@@ -281,4 +286,18 @@ pub(crate) fn dax_busy_page(cx: &Cx, e: u64) -> Option<u64> {
         if busy { "busy" } else { "idle" }
     ));
     busy.then_some(f)
+}
+
+/// M43's read: the head page's own `_mapcount`, which counts PTE mappings of
+/// that page only (a PMD mapping is in `_entire_mapcount`/`_large_mapcount`).
+fn head_page_mapcount(cx: &Cx, f: u64) -> i32 {
+    let m = cx.w.frames[f as usize]
+        .mapcount
+        .load(crate::sync::Ordering::Acquire);
+    cx.ev(crate::trace::What::Read {
+        pfn: f,
+        what: "mapcount",
+        val: m,
+    });
+    m
 }

@@ -140,6 +140,68 @@ pub(crate) fn check_mf_lock(cx: &Cx, folio: u64, locked: u8, when: &str) {
     }
 }
 
+/// I19 for `dax_lock_mapping_entry`'s result (model-side, shadow reads): a
+/// DAX mapping always gets a cookie (the kernel's 0 means `!dax_mapping`); a
+/// page comes with the lock of the real entry at (file, index), whose pfn it
+/// is; no page comes with the ~0 cookie (no entry, a zero or an empty one).
+pub(crate) fn check_mapping_entry_lock(
+    cx: &Cx,
+    file: u8,
+    index: u64,
+    cookie: u64,
+    page: Option<u64>,
+) {
+    let site = format!("mf_dax_kill_procs: {}[{index}]", file_name(file));
+    if cookie == 0 {
+        cx.violate(
+            Check::Inv(Inv::MemoryFailureLock),
+            format!(
+                "{site}: dax_lock_mapping_entry returned no cookie for a DAX mapping: \
+                 the memory failure gives up (-EBUSY) and leaves the page mapped"
+            ),
+        );
+        return;
+    }
+    let xa = cx.w.file(file).xa.peek();
+    let found = xa.load(index);
+    match page {
+        Some(p) => {
+            let ok = found.is_some_and(|(b, e)| {
+                dax_is_locked(e)
+                    && xa.owners.get(&b) == Some(&cx.tid)
+                    && !dax_is_zero_entry(e)
+                    && !dax_is_empty_entry(e)
+                    && dax_to_pfn(e) == p
+                    && e == cookie | DAX_LOCKED
+            });
+            if !ok {
+                cx.violate(
+                    Check::Inv(Inv::MemoryFailureLock),
+                    format!(
+                        "{site}: T{} is handed page {p} (cookie {}), but the entry there is {} \
+                         (owner {:?}): not a real entry of that page locked by it",
+                        cx.tid,
+                        crate::trace::entry_str(cookie),
+                        found.map_or("none".to_string(), |(_, e)| crate::trace::entry_str(e)),
+                        found.and_then(|(b, _)| xa.owners.get(&b).copied()),
+                    ),
+                );
+            }
+        }
+        // Nothing locked: the entry may change before the caller looks
+        // again, so only the cookie is checked.
+        None if cookie != COOKIE_NONE => cx.violate(
+            Check::Inv(Inv::MemoryFailureLock),
+            format!(
+                "{site}: no page handed back, but cookie {} (not ~0): the caller will unlock \
+                 an entry it does not hold",
+                crate::trace::entry_str(cookie)
+            ),
+        ),
+        None => {}
+    }
+}
+
 /// Model-side, for I19: the file whose entry `cookie` this thread locked
 /// (read from the lock owners, so a racing change of `folio->mapping`
 /// cannot hide which mapping the lock was taken through).
@@ -242,7 +304,10 @@ pub fn dax_lock_mapping_entry(cx: &Cx, file: u8, index: u64) -> (u64, Option<u64
         match xa.load(index) {
             Some((_, e)) if dax_is_locked(e) => wait_entry_unlocked(cx, file, xa, index, e),
             None => return (COOKIE_NONE, None),
-            Some((_, e)) if dax_is_zero_entry(e) || dax_is_empty_entry(e) => {
+            Some((_, e))
+                if (dax_is_zero_entry(e) && !cx.w.has(crate::config::Mutant::M44))
+                    || dax_is_empty_entry(e) =>
+            {
                 return (COOKIE_NONE, None)
             }
             Some((base, e)) => {

@@ -56,6 +56,8 @@ pub fn dax_writeback_mapping_range(cx: &Cx, file: u8, start: u64, end: u64) -> i
     let mut xa = cx.xa_lock(file);
     let mut cursor = start;
     let mut ret = 0;
+    // I16's per-call record: the TOWRITE entries this call must write back.
+    let mut pending = Pending::tagged(&xa, start, end);
     // xas_for_each_marked(&xas, entry, end_index, PAGECACHE_TAG_TOWRITE)
     loop {
         let next = xa
@@ -64,6 +66,7 @@ pub fn dax_writeback_mapping_range(cx: &Cx, file: u8, start: u64, end: u64) -> i
             .copied()
             .find(|&b| b >= align_index(cursor, PMD_ORDER) && b <= end)
             .and_then(|b| xa.load(b).filter(|&(base, _)| base == b));
+        pending.passed(align_index(cursor, PMD_ORDER), next.map(|(b, _)| b), end);
         let Some((base, e)) = next else { break };
         let (g, r) = dax_writeback_one(cx, file, xa, base, e);
         xa = g;
@@ -72,10 +75,50 @@ pub fn dax_writeback_mapping_range(cx: &Cx, file: u8, start: u64, end: u64) -> i
             break;
         }
         cursor = base + dax_entry_pages(e);
+        if cx.w.has(Mutant::M45) {
+            break;
+        }
     }
     drop(xa);
+    if ret == 0 {
+        pending.check(cx, file);
+    }
     check_written_back(cx, file, start, end);
     ret
+}
+
+/// Model-side, for I16: the entries a data-integrity writeback found tagged
+/// TOWRITE in its range, until its scan reaches them. The scan passes an
+/// entry by handing it to `dax_writeback_one` (which may skip it: gone,
+/// reallocated, done by another writer) or by finding its tag already
+/// cleared by another writer; an entry the cursor never reached was skipped,
+/// and stays DIRTY and TOWRITE after an fsync that returned 0.
+struct Pending(std::collections::BTreeSet<u64>);
+
+impl Pending {
+    fn tagged(xa: &Xarray, start: u64, end: u64) -> Self {
+        let lo = align_index(start, PMD_ORDER);
+        Pending(xa.towrite.range(lo..=end.max(lo)).copied().collect())
+    }
+
+    /// The scan looked from `from` and found `next` (or nothing up to `end`).
+    fn passed(&mut self, from: u64, next: Option<u64>, end: u64) {
+        let to = next.unwrap_or(end);
+        self.0.retain(|&b| b < from || b > to);
+    }
+
+    fn check(&self, cx: &Cx, file: u8) {
+        if let Some(b) = self.0.first() {
+            cx.violate(
+                Check::Inv(Inv::DirtyTracking),
+                format!(
+                    "writeback of {} returned 0, but its scan never reached [{b}], which it \
+                     found tagged TOWRITE: not written back",
+                    file_name(file)
+                ),
+            );
+        }
+    }
 }
 
 /// `fs/dax.c` `dax_writeback_one`: with `xa_lock` held, lock the entry, clear

@@ -7,8 +7,8 @@
 use crate::cx::Cx;
 use crate::cx::LockId;
 use crate::dax::lock_folio::{
-    check_mf_lock, dax_lock_folio, dax_lock_mapping_entry, dax_unlock_folio,
-    dax_unlock_mapping_entry, deref_mapping, locked_through, read_index,
+    check_mapping_entry_lock, check_mf_lock, dax_lock_folio, dax_lock_mapping_entry,
+    dax_unlock_folio, dax_unlock_mapping_entry, deref_mapping, locked_through, read_index,
 };
 use crate::entry::*;
 use crate::mm::folio::{folio_test_anon, pfn_folio};
@@ -132,6 +132,7 @@ pub fn mf_dax_kill_procs(cx: &Cx, file: u8, index: u64, count: u64) -> i32 {
     let _f = cx.enter("mf_dax_kill_procs");
     for i in index..index.saturating_add(count) {
         let (cookie, page) = dax_lock_mapping_entry(cx, file, i);
+        check_mapping_entry_lock(cx, file, i, cookie, page);
         if cookie == 0 {
             return -EBUSY;
         }

@@ -46,6 +46,8 @@ T2: mm1 read fault B[0]: second owner: make_shared (mapping = NULL, share = 1), 
 -in-order: one thread makes the two associations in turn (B first), then punches A[0..1]: A's
     break-layout scan finds the folio still mapped through B, and must call it idle (refcount ==
     mapcount: only mappings hold it), delete A's entry and leave B's
+-in-order-pmd: the same with PMD faults: the folio is compound, so its mapcount is page[1]'s
+    large_mapcount (B's PMD mapping), not the head page's own
 Property: folio->mapping/share/index change only under one lock that orders them (I11 as the kernel
           states it: xa_lock of *the* mapping) — with two files there are two xa_locks";
 
@@ -54,8 +56,13 @@ const NOTES: &str =
     "Under loom the two associations are unordered accesses (a data race); under shuttle they \
 interleave and both take the first-owner branch (I4); in `fault-punch` PCT may instead meet the \
 I13 hang. `pin-punch`, `longterm-punch` and `fault-evict` give F3 through a GUP-fast pin, through GUP-fast's transient FOLL_LONGTERM reference, and at eviction (`dax_break_layout_final`, an unkillable wait): each the I13 hang. `in-order` holds: the same two associations made in turn by one thread, then a punch of A, whose \
-busy scan must call the folio idle though B still maps it (added for coverage, issue 10). Findings \
-F2 and F3 in `docs/findings.md`.";
+busy scan must call the folio idle though B still maps it (added for coverage, issue 10). \
+`in-order-pmd` is its PMD form (issue 10): the scan reads the mapcount of a compound folio, so it \
+catches M43 (the head page's own mapcount, 0 under a PMD mapping) and the generated mutant \
+`mm/folio.rs:66 + -> *` (`folio_mapcount` reading the head's `large_mapcount`), which nothing else \
+catches. v6.15's special DAX PMDs (B5) do not get in the way: the PMD still takes its reference and \
+its rmap, and the variant holds and catches both mutants on every kernel state. Findings F2 and F3 \
+in `docs/findings.md`.";
 
 /// S7: two files sharing one folio.
 pub(crate) fn scenario() -> Scenario {
@@ -89,8 +96,9 @@ pub(crate) fn scenario() -> Scenario {
         notes: NOTES,
         expect: finds_h3,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
-        // -in-order: a busy test by refcount alone sees B's mapping as busy.
-        catches: &[Mutant::M14],
+        // -in-order: a busy test by refcount alone sees B's mapping as busy;
+        // -in-order-pmd: one that misses a PMD mapping in the mapcount too.
+        catches: &[Mutant::M14, Mutant::M43],
         tuning: Tuning::DEFAULT,
         variants: vec![
             Variant {
@@ -176,6 +184,19 @@ pub(crate) fn scenario() -> Scenario {
                     |cx| {
                         handle_mm_fault(cx, Mm(1), FILE_B, 0, Read, FaultSize::Pte);
                         handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte);
+                        xfs_free_file_space(cx, FILE_A, 0, 1);
+                    },
+                )],
+                expect: Some(holds),
+            },
+            Variant {
+                name: "in-order-pmd",
+                setup: shared_ab(2, 0),
+                threads: vec![thread(
+                    "mm1 PMD read fault B[0]; mm0 PMD read fault A[0]; punch A[0..1]",
+                    |cx| {
+                        handle_mm_fault(cx, Mm(1), FILE_B, 0, Read, FaultSize::Pmd);
+                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pmd);
                         xfs_free_file_space(cx, FILE_A, 0, 1);
                     },
                 )],

@@ -1,7 +1,7 @@
 //! S8: memory failure's cookie against truncate and a shared-extent fault (H3, B16).
 
 use daxcheck_core::mm::memory::handle_mm_fault;
-use daxcheck_core::mm::memory_failure::mf_generic_kill_procs;
+use daxcheck_core::mm::memory_failure::{mf_dax_kill_procs, mf_generic_kill_procs};
 use daxcheck_core::violation::CheckKind;
 use daxcheck_core::vm::Access::Read;
 use daxcheck_core::vm::FaultSize;
@@ -18,8 +18,13 @@ const HEADER: &str = "\
 T1: mm0 read fault A[0], then mf_generic_kill_procs(pfn 8): dax_lock_folio (READ_ONCE mapping, xa_lock,
     re-check, lock the entry), poison, unmap the processes, dax_unlock_folio (re-reads mapping)
 T2: -truncate: xfs_setattr_size(A, 0); -shared (S8b): mm1 read fault B[0] on the extent A shares
+-fs-shared: A[0] and B[0] share pfn 8, A[1] is a hole. T1: mm0 read fault A[0], mm1 read fault B[0]
+    (the associations in turn), then the FS reports the shared block failed: mf_dax_kill_procs over
+    A[0..1] and B[0] (dax_lock_mapping_entry by (mapping, index), poison, unmap, unlock); T2: mm1 read
+    fault A[1] (a zero entry: nothing to lock, no page)
 Property: the cookie holder holds the entry lock of (mapping, index) and mapping stays set until unlock
-          (I19); no NULL or freed mapping is dereferenced (B16); no hang (non-exclusive waiter, B17)";
+          (I19); no NULL or freed mapping is dereferenced (B16); no hang (non-exclusive waiter, B17);
+          dax_lock_mapping_entry's cookie is the locked real entry of the page it names (I19)";
 
 /// Markdown for `docs/catalogue.md`.
 const NOTES: &str =
@@ -31,7 +36,14 @@ Finding F4 (with `collect_procs`/`collect_procs_file`/`unmap_and_kill`'s reads o
 B4: truncate's `dax_delete_mapping_range` waits for the entry lock memory failure holds \
 (`dax_lock_folio`), then moves past the entry, which is left behind (I8, then \
 `truncate_folio_batch_exceptionals`' WARN); found by `--explorer random` first, then by loom at \
-bound 3 and PCT at depth 5, hence S8's budget; M40 is judged on v6.15.y.";
+bound 3 and PCT at depth 5, hence S8's budget; M40 is judged on v6.15.y. `fs-shared` (issue 10) \
+is the holds counterpart of `shared` on the FS's path, `mf_dax_kill_procs`, which locks by \
+(mapping, index) and reads no folio field; no association changes while it runs (the zero entry \
+T2 makes has no folio). It catches M44 and the generated mutants of `dax_lock_mapping_entry` \
+(its body replaced by `(0, Some(1))`; `||` for `&&` in its zero/empty test), through I19's check \
+of that function's result, which nothing caught before. The hole at A[1] stands for an unwritten \
+extent, which XFS's rmap reports and whose read faults load the zero page (the model has no \
+unwritten state).";
 
 /// S8: memory failure vs truncate, and vs a shared-extent fault (S8b, H3).
 pub(crate) fn scenario() -> Scenario {
@@ -56,7 +68,7 @@ pub(crate) fn scenario() -> Scenario {
         notes: NOTES,
         expect: holds,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
-        catches: &[Mutant::M40],
+        catches: &[Mutant::M40, Mutant::M44],
         // The uniform random scheduler reaches `shared`'s window far more
         // rarely than PCT: seed 1 finds it at iteration 3,351 (`daxcheck
         // check S8/shared --explorer random --iterations 100000`).
@@ -96,6 +108,30 @@ pub(crate) fn scenario() -> Scenario {
                     }),
                 ],
                 expect: Some(finds_s8b),
+            },
+            Variant {
+                name: "fs-shared",
+                setup: {
+                    let mut s = shared_ab(2, 0);
+                    s.files[0].blocks[1] = None;
+                    s
+                },
+                threads: vec![
+                    thread(
+                        "mm0 read fault A[0], mm1 read fault B[0]; the FS kills the shared block: \
+                         mf_dax_kill_procs(A, 0..1), (B, 0)",
+                        |cx| {
+                            handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte);
+                            handle_mm_fault(cx, Mm(1), FILE_B, 0, Read, FaultSize::Pte);
+                            mf_dax_kill_procs(cx, FILE_A.0, 0, 2);
+                            mf_dax_kill_procs(cx, FILE_B.0, 0, 1);
+                        },
+                    ),
+                    thread("mm1 read fault A[1] (a hole: zero entry)", |cx| {
+                        handle_mm_fault(cx, Mm(1), FILE_A, 1, Read, FaultSize::Pte);
+                    }),
+                ],
+                expect: Some(holds),
             },
         ],
     }

@@ -13,10 +13,12 @@ use super::{DefaultExplorer, Scenario, Tuning, Variant};
 /// The litmus-style header; `Result:` is derived from `expect`.
 const HEADER: &str = "\
 fsync-fsync: T1: mm0 write fault A[0], then fsync; T2: fsync A
+two-entries: T1: mm0 write faults A[0] and A[1], then fsync; T2: fsync A
 mkwrite:     T1: mm0 write fault A[0], fsync, write again (the pfn_mkwrite upgrade); T2: fsync A
 sync:        A[0]'s metadata not yet durable, mm0 maps A with MAP_SYNC. T1: mm0 write fault A[0]
              (NEEDDSYNC: entry inserted, fsync, dax_insert_pfn_mkwrite); T2: fsync A
-Property: when an fsync returns, every writable PTE of its range has DIRTY set (I16); the upgrade takes
+Property: when an fsync returns, every writable PTE of its range has DIRTY set, and every entry it found
+          tagged TOWRITE was written back (I16); the upgrade takes
           no new reference (I1); writeback holds the entry lock across write-protect and flush; a
           MAP_SYNC PTE becomes writable only after its fsync (I17)";
 
@@ -24,7 +26,11 @@ Property: when an fsync returns, every writable PTE of its range has DIRTY set (
 const NOTES: &str = "`sync` (added for coverage, issue 10) is the holds counterpart of S11: before it, no holds run \
 reached `dax_finish_sync_fault`/`dax_insert_pfn_mkwrite`. It catches the generated mutant \
 `syncfault.rs:88 replace != with == in check_sync_insert`, which S11 (expecting I17) cannot tell \
-from its finding (`docs/adequacy.md`).";
+from its finding (`docs/adequacy.md`). `two-entries` (issue 10) gives the writeback scan two \
+TOWRITE entries; with I16's per-call record (an fsync that returns 0 has reached every entry it \
+found tagged TOWRITE) it catches M45 and the generated mutant `writeback.rs:74 + -> -` (the \
+cursor wraps after A[0] and A[1] stays DIRTY and TOWRITE), which before were seen only as \
+S2/writeback's B4 finding going missing.";
 
 /// S12: mkwrite vs writeback (I16).
 pub(crate) fn scenario() -> Scenario {
@@ -35,7 +41,7 @@ pub(crate) fn scenario() -> Scenario {
         notes: NOTES,
         expect: holds,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
-        catches: &[Mutant::M21, Mutant::M18],
+        catches: &[Mutant::M21, Mutant::M18, Mutant::M45],
         tuning: Tuning::DEFAULT,
         variants: vec![
             Variant {
@@ -60,6 +66,23 @@ pub(crate) fn scenario() -> Scenario {
                         handle_mm_fault(cx, Mm(0), FILE_A, 0, Write, FaultSize::Pte);
                         vfs_fsync_range(cx, FILE_A, 0, 1);
                         handle_mm_fault(cx, Mm(0), FILE_A, 0, Write, FaultSize::Pte);
+                    }),
+                    thread("fsync A", |cx| {
+                        vfs_fsync_range(cx, FILE_A, 0, 1);
+                    }),
+                ],
+                expect: None,
+            },
+            Variant {
+                // Two dirty entries: the writeback scan must move its cursor
+                // past the first to reach the second.
+                name: "two-entries",
+                setup: file_a(1),
+                threads: vec![
+                    thread("mm0 write fault A[0] and A[1], fsync", |cx| {
+                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Write, FaultSize::Pte);
+                        handle_mm_fault(cx, Mm(0), FILE_A, 1, Write, FaultSize::Pte);
+                        vfs_fsync_range(cx, FILE_A, 0, 1);
                     }),
                     thread("fsync A", |cx| {
                         vfs_fsync_range(cx, FILE_A, 0, 1);
