@@ -232,3 +232,15 @@ fn a_window_out_of_randoms_reach_is_reported_not_hidden() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("UNEXPECTED"), "{out}");
 }
+
+/// Issue 10 §4: the uniform random scheduler gives every expected result of
+/// the unmutated catalogue at each scenario's budget, but for the windows
+/// declared out of its reach, which it names.
+#[test]
+fn the_random_scheduler_gives_every_expected_result_or_names_its_reach() {
+    let (code, out, _) = daxcheck(&["check", "--explorer", "random"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("UNEXPECTED"), "{out}");
+    let last = out.lines().last().unwrap_or("");
+    assert!(last.starts_with("ok: "), "{last}");
+}
