@@ -26,6 +26,10 @@ pub struct Cell {
     pub explorer: Option<String>,
     pub executions: usize,
     pub seconds: f64,
+    /// Not caught, and the scenario declares the mutant's window out of
+    /// this explorer's reach: its reason (`Tuning::random_out_of_reach`).
+    #[serde(default)]
+    pub out_of_reach: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -37,6 +41,10 @@ pub struct Baseline {
     pub expected: String,
     pub observed: String,
     pub ok: bool,
+    /// Not ok, but the window is declared out of this explorer's reach:
+    /// the scenario's reason.
+    #[serde(default)]
+    pub out_of_reach: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -58,9 +66,23 @@ pub struct Matrix {
 
 impl Matrix {
     /// Every paired mutant is caught and the unmutated model gives every
-    /// expected result.
+    /// expected result, but for windows declared out of the explorer's
+    /// reach.
     pub fn ok(&self) -> bool {
-        self.caught == self.paired && self.baseline.iter().all(|b| b.ok)
+        self.caught + self.out_of_reach_cells().len() == self.paired
+            && self
+                .baseline
+                .iter()
+                .all(|b| b.ok || b.out_of_reach.is_some())
+    }
+
+    /// Paired cells missed where the scenario says the explorer cannot reach
+    /// the mutant's window.
+    pub fn out_of_reach_cells(&self) -> Vec<&Cell> {
+        self.cells
+            .iter()
+            .filter(|c| c.paired && c.caught_by.is_none() && c.out_of_reach.is_some())
+            .collect()
     }
 
     /// The matrix of an unsharded run from those of its `--shard` runs, in
@@ -197,6 +219,7 @@ pub fn run_matrix(
             expected: r.expected.word().to_string(),
             observed: r.observed().to_string(),
             ok: r.as_expected(),
+            out_of_reach: r.beyond_reach().map(str::to_string),
         })
         .collect();
     let mut cells = Vec::new();
@@ -223,6 +246,10 @@ pub fn run_matrix(
             explorer: hit.map(|r| r.explorer.kind().to_string()),
             executions,
             seconds: secs.as_secs_f64(),
+            out_of_reach: match hit {
+                Some(_) => None,
+                None => rs.iter().find_map(|r| r.out_of_reach).map(str::to_string),
+            },
         });
     }
     let paired = cells.iter().filter(|c| c.paired).count();
@@ -305,6 +332,15 @@ fn verdict(cells: &[&Cell]) -> &'static str {
         }
     } else if paired.iter().all(|c| c.caught_by.is_some()) {
         "caught"
+    } else if paired
+        .iter()
+        .all(|c| c.caught_by.is_some() || c.out_of_reach.is_some())
+    {
+        if paired.iter().any(|c| c.caught_by.is_some()) {
+            "caught"
+        } else {
+            "unreached"
+        }
     } else {
         "SURVIVED"
     }
@@ -323,6 +359,9 @@ pub fn render(m: &Matrix, mutants: &[Mutant]) -> String {
         for c in &cells {
             match (c.paired, c.caught_by.is_some()) {
                 (true, true) => parts.push(cell_text(c, " exec")),
+                (true, false) if c.out_of_reach.is_some() => {
+                    parts.push(format!("{} out of reach", c.scenario))
+                }
                 (true, false) => parts.push(format!("{} survived", c.scenario)),
                 (false, true) => parts.push(format!("({})", cell_text(c, " exec"))),
                 (false, false) => {}
@@ -349,12 +388,48 @@ pub fn render(m: &Matrix, mutants: &[Mutant]) -> String {
             100.0 * m.caught as f64 / m.paired as f64
         );
     }
-    let bad: Vec<_> = m.baseline.iter().filter(|b| !b.ok).collect();
+    let unreached = m.out_of_reach_cells();
+    if !unreached.is_empty() {
+        let _ = writeln!(
+            out,
+            "out of reach: {} paired cell{} the scenario declares out of this explorer's reach (not counted as survived; the reasons are in the scenarios' tuning): {}",
+            unreached.len(),
+            if unreached.len() == 1 { "" } else { "s" },
+            unreached
+                .iter()
+                .map(|c| format!("{} on {}", c.mutant, c.scenario))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let beyond: Vec<_> = m
+        .baseline
+        .iter()
+        .filter(|b| !b.ok && b.out_of_reach.is_some())
+        .map(|b| format!("{}/{}", b.scenario, b.variant))
+        .collect();
+    if !beyond.is_empty() {
+        let _ = writeln!(
+            out,
+            "baseline out of reach: {} (the unmutated model's finding is declared out of this explorer's reach)",
+            beyond.join(", ")
+        );
+    }
+    let bad: Vec<_> = m
+        .baseline
+        .iter()
+        .filter(|b| !b.ok && b.out_of_reach.is_none())
+        .collect();
     if bad.is_empty() {
         let _ = writeln!(
             out,
-            "baseline: the unmutated model gives every expected result ({} runs)",
-            m.baseline.len()
+            "baseline: the unmutated model gives every expected result ({} runs{})",
+            m.baseline.len(),
+            if beyond.is_empty() {
+                String::new()
+            } else {
+                format!(", but the {} out of reach above", beyond.len())
+            }
         );
     } else {
         for b in bad {

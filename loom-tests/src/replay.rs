@@ -387,6 +387,7 @@ pub fn run(path: &Path, html: Option<&Path>, svg: Option<&Path>) -> Res {
         expected: cat[si].expected(vi, rf.kernel),
         explorer: how,
         outcome,
+        out_of_reach: None,
     };
     let got: Vec<u8> = match (&result.outcome.failure, &result.outcome.last) {
         (Some(f), _) => f.rec.events.iter().map(|e| e.tid).collect(),

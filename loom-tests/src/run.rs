@@ -107,9 +107,27 @@ pub struct RunResult {
     pub explorer: Explorer,
     pub expected: Expect,
     pub outcome: Outcome,
+    /// The scenario's reason why this explorer cannot reach this run's
+    /// window (`Tuning::random_out_of_reach`), if it gives one.
+    pub out_of_reach: Option<&'static str>,
 }
 
 impl RunResult {
+    /// The declared reason, when the run missed a window declared out of
+    /// its explorer's reach: reported as such, neither ok nor a failure. A
+    /// run that breaks another check than the expected one is still a
+    /// failure.
+    pub fn beyond_reach(&self) -> Option<&'static str> {
+        self.out_of_reach
+            .filter(|_| self.outcome.failure.is_none() && !self.as_expected())
+    }
+
+    /// As expected, or beyond its explorer's declared reach: what the exit
+    /// status judges.
+    pub fn accepted(&self) -> bool {
+        self.as_expected() || self.beyond_reach().is_some()
+    }
+
     pub fn observed(&self) -> &'static str {
         if self.outcome.failure.is_some() {
             "violated"
@@ -139,10 +157,13 @@ impl RunResult {
     }
 
     /// The table's last column: `ok`, `caught` (a mutant broke a check that
-    /// holds without it) or `UNEXPECTED`.
+    /// holds without it), `out of reach` (see [`RunResult::beyond_reach`])
+    /// or `UNEXPECTED`.
     pub fn judgement(&self) -> &'static str {
         if self.as_expected() {
             "ok"
+        } else if self.beyond_reach().is_some() {
+            "out of reach"
         } else if self.mutant.is_some()
             && self.expected == Expect::Holds
             && self.outcome.failure.is_some()
@@ -213,6 +234,10 @@ pub fn execute_run(r: &Run) -> RunResult {
         explorer: r.explorer.clone(),
         expected: r.scenario.expected(r.variant, r.kernel),
         outcome,
+        out_of_reach: match r.explorer {
+            Explorer::Random { .. } => r.scenario.random_out_of_reach(r.variant, r.mutant),
+            _ => None,
+        },
     }
 }
 
@@ -453,6 +478,9 @@ pub struct RunJson<'a> {
     /// `holds` or `violated`.
     pub observed: &'static str,
     pub as_expected: bool,
+    /// Not as expected, but the window is declared out of this explorer's
+    /// reach: the scenario's reason (the exit status accepts it).
+    pub out_of_reach: Option<&'static str>,
     /// The failure report, when a check broke.
     pub violation: Option<Report>,
     pub replay: Option<String>,
@@ -472,6 +500,7 @@ impl<'a> RunJson<'a> {
             expected: r.expected.into(),
             observed: r.observed(),
             as_expected: r.as_expected(),
+            out_of_reach: r.beyond_reach(),
             violation: r
                 .outcome
                 .failure

@@ -163,3 +163,47 @@ fn each_headers_result_line_states_what_the_tests_judge() {
         }
     }
 }
+
+/// A window declared out of the uniform random scheduler's reach names a
+/// real variant and either that variant's own finding or a mutant paired
+/// with the scenario, and says how it was measured: a misspelt name would
+/// match no run, and an undeclared miss must stay a failure.
+#[test]
+fn every_out_of_reach_window_names_a_finding_or_a_paired_mutant() {
+    let mut declared = 0;
+    for sc in catalogue() {
+        for o in sc.tuning.random_out_of_reach {
+            declared += 1;
+            let vi = sc
+                .variants
+                .iter()
+                .position(|v| v.name == o.variant)
+                .unwrap_or_else(|| panic!("{}: no variant `{}`", sc.name, o.variant));
+            match o.mutant {
+                Some(m) => assert!(
+                    sc.catches.contains(&m),
+                    "{}/{}: {} is not paired with {}",
+                    sc.name,
+                    o.variant,
+                    m.name(),
+                    sc.name
+                ),
+                None => assert_ne!(
+                    sc.expected(vi, KernelState::V6_15),
+                    Expect::Holds,
+                    "{}/{}: out of reach, but there is no finding to reach",
+                    sc.name,
+                    o.variant
+                ),
+            }
+            assert!(
+                o.why.contains("--explorer random"),
+                "{}/{}: the reason gives no measuring command",
+                sc.name,
+                o.variant
+            );
+            assert_eq!(sc.random_out_of_reach(vi, o.mutant), Some(o.why));
+        }
+    }
+    assert!(declared > 0);
+}

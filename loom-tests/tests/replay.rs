@@ -81,6 +81,7 @@ fn r_clone(r: &daxcheck::run::RunResult) -> daxcheck::run::RunResult {
             failure: None,
             last: None,
         },
+        out_of_reach: r.out_of_reach,
     }
 }
 

@@ -143,6 +143,21 @@ pub struct Tuning {
     pub pct_factor: usize,
     /// The uniform random scheduler runs this many times the iterations.
     pub random_factor: usize,
+    /// Windows the uniform random scheduler does not reach at any feasible
+    /// budget (measured; each says why): a run that misses one is reported
+    /// as out of reach, not as a failure, and not as ok.
+    pub random_out_of_reach: &'static [OutOfReach],
+}
+
+/// A window out of one explorer's reach: one variant's own finding, or the
+/// window one mutant needs in it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutOfReach {
+    pub variant: &'static str,
+    /// `None`: the variant's own expected finding.
+    pub mutant: Option<Mutant>,
+    /// Why, with the figures that show it.
+    pub why: &'static str,
 }
 
 impl Tuning {
@@ -152,10 +167,26 @@ impl Tuning {
         pct_depth: 1,
         pct_factor: 1,
         random_factor: 1,
+        random_out_of_reach: &[],
     };
 }
 
 impl Scenario {
+    /// Why the uniform random scheduler cannot reach this variant's window
+    /// (its finding, or a mutant's), when the scenario says so.
+    pub fn random_out_of_reach(
+        &self,
+        variant: usize,
+        mutant: Option<Mutant>,
+    ) -> Option<&'static str> {
+        let name = self.variants[variant].name;
+        self.tuning
+            .random_out_of_reach
+            .iter()
+            .find(|o| o.variant == name && o.mutant == mutant)
+            .map(|o| o.why)
+    }
+
     /// The expected result of one variant under a kernel state.
     pub fn expected(&self, variant: usize, k: KernelState) -> Expect {
         let f = self.variants[variant].expect.unwrap_or(self.expect);

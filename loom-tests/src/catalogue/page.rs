@@ -106,6 +106,16 @@ fn entry(sc: &Scenario) -> String {
         format!(" Budget: {}.", floor.join(", "))
     };
     let _ = writeln!(out, "Explorers: {}.{floor}\n", explorers.join(", "));
+    if !t.random_out_of_reach.is_empty() {
+        out.push_str("Out of the uniform random scheduler's reach (`--explorer random` reports these as `out of reach`):\n");
+        for o in t.random_out_of_reach {
+            let with = o
+                .mutant
+                .map_or(String::new(), |m| format!(" under {}", m.name()));
+            let _ = writeln!(out, "- `{}`{with}: {}.", o.variant, o.why);
+        }
+        out.push('\n');
+    }
     if sc.catches.is_empty() {
         out.push_str("Mutants: none paired.\n");
     } else {

@@ -78,7 +78,16 @@ pub(crate) fn scenario() -> Scenario {
             Mutant::B19,
             Mutant::B21,
         ],
-        tuning: Tuning::DEFAULT,
+        // The uniform random scheduler meets B19's window (the scan between
+        // the exit's VMA unlink and its TLB put) in the -exit variants at
+        // seed 1 at execution 3,683 (pmd-exit), seeds 2-5 at 2,587, 2,899,
+        // 3,094 and 28 (the sooner of the two variants; the later one at
+        // up to 10,747): `daxcheck check S1/pte-exit S1/pmd-exit --mutant
+        // B19 --explorer random --iterations 30000 --seed S`.
+        tuning: Tuning {
+            random_factor: 5,
+            ..Tuning::DEFAULT
+        },
         variants: vec![
             variant("pte", FaultSize::Pte, false),
             variant("pmd", FaultSize::Pmd, false),

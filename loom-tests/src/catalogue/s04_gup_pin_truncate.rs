@@ -10,7 +10,7 @@ use daxcheck_core::xfs::inode::xfs_setattr_size;
 use daxcheck_core::Mutant;
 
 use super::common::{file_a, holds, pin_unpin, thread, PIN};
-use super::{DefaultExplorer, Scenario, Tuning, Variant};
+use super::{DefaultExplorer, OutOfReach, Scenario, Tuning, Variant};
 
 /// The litmus-style header; `Result:` is derived from `expect`.
 const HEADER: &str = "\
@@ -27,6 +27,20 @@ Property: break-layout (and the final one) returns only once the pin is released
 const NOTES: &str = "Why `fast` never falls back: findings O1. Both explorers run by default: loom's bounded search \
 misses B19's interleaving (truncate entirely between the munmap and the unpin) at preemption \
 bounds 2 to 4, which PCT finds; loom finds M20's at once.";
+
+/// Why the uniform random scheduler does not reach B19 in `munmap`.
+const B19_MUNMAP: &str = "B19's window is the whole truncate between T1's VMA unlink and its \
+    unpin: once T1 drops MMAPLOCK after its fault, T2 (which takes it next) must stay off the CPU \
+    for the ~20 steps of T1's pin and munmap, about 2^-20 per execution under the uniform random \
+    scheduler; not met in 50,000 executions (`daxcheck check S4/munmap --mutant B19 --explorer \
+    random --iterations 50000`); PCT catches it at execution 14";
+
+/// Why the uniform random scheduler does not reach B19 in `evict`.
+const B19_EVICT: &str = "B19's window: T2's GUP-fast pin must land between T1's PTE insert \
+    and its zap, then T2 must stay off the CPU for the ~42 steps of T1's munmap and eviction \
+    (its PTE recheck comes last), about 2^-40 per execution under the uniform random scheduler; \
+    not met in 50,000 executions (`daxcheck check S4/evict --mutant B19 --explorer random \
+    --iterations 50000`); PCT catches it at execution 45";
 
 /// S4: GUP pin vs truncate.
 pub(crate) fn scenario() -> Scenario {
@@ -46,6 +60,18 @@ pub(crate) fn scenario() -> Scenario {
         tuning: Tuning {
             pct_depth: 5,
             pct_factor: 3,
+            random_out_of_reach: &[
+                OutOfReach {
+                    variant: "munmap",
+                    mutant: Some(Mutant::B19),
+                    why: B19_MUNMAP,
+                },
+                OutOfReach {
+                    variant: "evict",
+                    mutant: Some(Mutant::B19),
+                    why: B19_EVICT,
+                },
+            ],
             ..Tuning::DEFAULT
         },
         variants: vec![

@@ -11,7 +11,7 @@ use daxcheck_core::xfs::inode::xfs_free_file_space;
 use daxcheck_core::{KernelState, Mutant};
 
 use super::common::{holds, shared_ab, thread};
-use super::{DefaultExplorer, Expect, Finding, Scenario, Tuning, Variant};
+use super::{DefaultExplorer, Expect, Finding, OutOfReach, Scenario, Tuning, Variant};
 use crate::checks::Hyp;
 
 fn finds_h3(_: KernelState) -> Expect {
@@ -99,7 +99,33 @@ pub(crate) fn scenario() -> Scenario {
         // -in-order: a busy test by refcount alone sees B's mapping as busy;
         // -in-order-pmd: one that misses a PMD mapping in the mapcount too.
         catches: &[Mutant::M14, Mutant::M43],
-        tuning: Tuning::DEFAULT,
+        // The uniform random scheduler cannot reach the two GUP windows.
+        tuning: Tuning {
+            random_out_of_reach: &[
+                OutOfReach {
+                    variant: "pin-punch",
+                    mutant: None,
+                    why: "T1's lockless walk must come after T2's fault of A has mapped it (T2's \
+                          first 63 steps: before that GUP-fast finds no PTE and T1 ends), and its \
+                          pin must then outlast T2's fault of B and the punch up to the busy scan \
+                          (78 more steps, T1 two steps from its unpin): about 2^-60 per execution \
+                          under the uniform random scheduler; not met in 50,000 executions (seed 1) \
+                          or 200,000 (seed 2) (`daxcheck check S7/pin-punch --explorer random \
+                          --iterations 200000 --seed 2`); PCT finds it at execution 21",
+                },
+                OutOfReach {
+                    variant: "longterm-punch",
+                    mutant: None,
+                    why: "T1's GUP-fast must come after T2's fault of A (46 steps), and its \
+                          transient reference must still be held when T2's busy scan looks, 95 \
+                          steps later: about 2^-45 per execution under the uniform random \
+                          scheduler; not met in 50,000 executions (seed 1) or 200,000 (seed 2) \
+                          (`daxcheck check S7/longterm-punch --explorer random --iterations \
+                          200000 --seed 2`); PCT finds it at execution 30",
+                },
+            ],
+            ..Tuning::DEFAULT
+        },
         variants: vec![
             Variant {
                 name: "faults",

@@ -48,6 +48,7 @@ pub fn render(r: &FuzzRun, replay: Option<&Path>) -> String {
                     failure: None,
                     last: None,
                 },
+                out_of_reach: None,
             };
             out.push_str(&render_failure(&result, f, replay));
         }
