@@ -39,3 +39,42 @@ fn catalogue_md_is_list_markdown() {
         "docs/catalogue.md is stale: regenerate it with `daxcheck list --format markdown > docs/catalogue.md`"
     );
 }
+
+/// docs/adequacy.md is what `scripts/adequacy_md.py` makes of the kept
+/// cargo-mutants results (docs/adequacy-data) and the triage, and every
+/// missed mutant in it is triaged.
+#[test]
+fn adequacy_md_is_generated_from_the_kept_results() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let mut runs: Vec<String> = std::fs::read_dir(format!("{root}/docs/adequacy-data"))
+        .expect("docs/adequacy-data")
+        .map(|e| e.expect("docs/adequacy-data entry"))
+        .filter(|e| e.path().is_dir())
+        .map(|e| format!("docs/adequacy-data/{}/", e.file_name().to_string_lossy()))
+        .collect();
+    runs.sort();
+    let out = std::process::Command::new("python3")
+        .arg("scripts/adequacy_md.py")
+        .args(&runs)
+        .current_dir(root)
+        .output()
+        .expect(
+            "python3 runs scripts/adequacy_md.py (python3 is needed to check docs/adequacy.md)",
+        );
+    assert!(
+        out.status.success(),
+        "scripts/adequacy_md.py failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc =
+        std::fs::read_to_string(format!("{root}/docs/adequacy.md")).expect("docs/adequacy.md");
+    assert_eq!(
+        doc,
+        String::from_utf8_lossy(&out.stdout),
+        "docs/adequacy.md is stale: regenerate it with `python3 scripts/adequacy_md.py docs/adequacy-data/*/ > docs/adequacy.md`"
+    );
+    assert!(
+        !doc.contains("NOT TRIAGED"),
+        "a missed mutant in docs/adequacy.md has no line in scripts/mutants_triage.txt"
+    );
+}
