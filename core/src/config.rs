@@ -274,6 +274,9 @@ mutants! {
     M45: Mistake, spec "ours (issue 10, generated mutant dax/writeback.rs:74)",
         "dax_writeback_mapping_range writes back only the first TOWRITE entry of its range",
         code "`dax/writeback.rs: dax_writeback_mapping_range` leaves its loop after the first `dax_writeback_one`";
+    M46: Mistake, spec "ours (issue 10, coverage of dax_lock_folio)",
+        "dax_lock_folio locks the entry it finds locked instead of waiting for it",
+        code "`dax/lock_folio.rs: dax_lock_folio` skips the `dax_is_locked` wait arm: the entry another thread holds locked is locked again";
     B1: Historical, spec "§6 B1",
         "(pre-98c183a4fccf) dax_disassociate_entry without the zero/empty guard",
         code "as M16 (same line)";
