@@ -277,6 +277,9 @@ mutants! {
     M46: Mistake, spec "ours (issue 10, coverage of dax_lock_folio)",
         "dax_lock_folio locks the entry it finds locked instead of waiting for it",
         code "`dax/lock_folio.rs: dax_lock_folio` skips the `dax_is_locked` wait arm: the entry another thread holds locked is locked again";
+    M47: Mistake, spec "ours (issue 10, coverage of the CoW write(2))",
+        "the CoW write(2) does not clear the range's dirty tags before invalidating it",
+        code "`xfs/file.rs: xfs_file_dax_write` skips `__dax_clear_dirty_range`: a dirty entry survives the invalidation and names the block `end_cow` frees";
     B1: Historical, spec "§6 B1",
         "(pre-98c183a4fccf) dax_disassociate_entry without the zero/empty guard",
         code "as M16 (same line)";
