@@ -274,6 +274,15 @@ mutants! {
     M45: Mistake, spec "ours (issue 10, generated mutant dax/writeback.rs:74)",
         "dax_writeback_mapping_range writes back only the first TOWRITE entry of its range",
         code "`dax/writeback.rs: dax_writeback_mapping_range` leaves its loop after the first `dax_writeback_one`";
+    M46: Mistake, spec "ours (issue 10, coverage of dax_lock_folio)",
+        "dax_lock_folio locks the entry it finds locked instead of waiting for it",
+        code "`dax/lock_folio.rs: dax_lock_folio` skips the `dax_is_locked` wait arm: the entry another thread holds locked is locked again";
+    M47: Mistake, spec "ours (issue 10, coverage of the CoW write(2))",
+        "the CoW write(2) does not clear the range's dirty tags before invalidating it",
+        code "`xfs/file.rs: xfs_file_dax_write` skips `__dax_clear_dirty_range`: a dirty entry survives the invalidation and names the block `end_cow` frees";
+    M48: Mistake, spec "ours (issue 10, coverage of mf_generic_kill_procs)",
+        "mf_generic_kill_procs goes on with cookie 0 (a folio with no owner) instead of -EBUSY",
+        code "`mm/memory_failure.rs: mf_generic_kill_procs` drops the `cookie == 0` return: it poisons, kills and unlocks through a folio `dax_lock_folio` did not lock";
     B1: Historical, spec "§6 B1",
         "(pre-98c183a4fccf) dax_disassociate_entry without the zero/empty guard",
         code "as M16 (same line)";

@@ -243,7 +243,8 @@ pub fn dax_lock_folio(cx: &Cx, folio: u64) -> u64 {
         }
         let index = read_index(cx, folio, "dax_lock_folio");
         match xa.load(index) {
-            Some((_, e)) if dax_is_locked(e) => {
+            // M46 skips the wait and locks over the holder's lock.
+            Some((_, e)) if dax_is_locked(e) && !cx.w.has(crate::config::Mutant::M46) => {
                 // rcu_read_unlock(); wait; rcu_read_lock(); retry from the
                 // READ_ONCE, since the mapping may be gone by then.
                 wait_entry_unlocked(cx, m, xa, index, e);

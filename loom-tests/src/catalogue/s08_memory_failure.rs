@@ -17,7 +17,10 @@ use crate::checks::Hyp;
 const HEADER: &str = "\
 T1: mm0 read fault A[0], then mf_generic_kill_procs(pfn 8): dax_lock_folio (READ_ONCE mapping, xa_lock,
     re-check, lock the entry), poison, unmap the processes, dax_unlock_folio (re-reads mapping)
-T2: -truncate: xfs_setattr_size(A, 0); -shared (S8b): mm1 read fault B[0] on the extent A shares
+T2: -truncate: xfs_setattr_size(A, 0); -shared (S8b): mm1 read fault B[0] on the extent A shares;
+    -fault: mm1 read fault A[0] (the same, unshared page: its entry lock against the cookie's)
+-unowned: T1: mm0 read fault A[0], truncate A to 0, then kill pfn 8 (no owner left: -EBUSY);
+    T2: mm1 read fault A[1]
 -fs-shared: A[0] and B[0] share pfn 8, A[1] is a hole. T1: mm0 read fault A[0], mm1 read fault B[0]
     (the associations in turn), then the FS reports the shared block failed: mf_dax_kill_procs over
     A[0..1] and B[0] (dax_lock_mapping_entry by (mapping, index), poison, unmap, unlock); T2: mm1 read
@@ -43,7 +46,14 @@ T2 makes has no folio). It catches M44 and the generated mutants of `dax_lock_ma
 (its body replaced by `(0, Some(1))`; `||` for `&&` in its zero/empty test), through I19's check \
 of that function's result, which nothing caught before. The hole at A[1] stands for an unwritten \
 extent, which XFS's rmap reports and whose read faults load the zero page (the model has no \
-unwritten state).";
+unwritten state). `fault` (issue 10) is the holds counterpart of `truncate` for \
+`mf_generic_kill_procs` on an unshared folio: mm1's read fault of the same page holds the entry \
+lock `dax_lock_folio` wants (its wait-and-retry arm) or waits behind the cookie's lock; the \
+folio's mapping never changes. It catches M46 (no wait: the cookie locks over the fault's \
+lock, I10), which nothing caught before. `unowned` (issue 10) kills a page truncate already \
+took from its file: `dax_lock_folio` finds `mapping` NULL and `mf_generic_kill_procs` gives up \
+(-EBUSY); it catches M48 (going on with cookie 0: I19, a cookie with no entry lock, then \
+`dax_unlock_folio` dereferences the NULL mapping), which no holds variant caught before.";
 
 /// S8: memory failure vs truncate, and vs a shared-extent fault (S8b, H3).
 pub(crate) fn scenario() -> Scenario {
@@ -68,7 +78,7 @@ pub(crate) fn scenario() -> Scenario {
         notes: NOTES,
         expect: holds,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
-        catches: &[Mutant::M40, Mutant::M44],
+        catches: &[Mutant::M40, Mutant::M44, Mutant::M46, Mutant::M48],
         // The uniform random scheduler reaches `shared`'s window far more
         // rarely than PCT: seed 1 finds it at iteration 3,351 (`daxcheck
         // check S8/shared --explorer random --iterations 100000`).
@@ -108,6 +118,38 @@ pub(crate) fn scenario() -> Scenario {
                     }),
                 ],
                 expect: Some(finds_s8b),
+            },
+            Variant {
+                name: "fault",
+                setup: file_a(2),
+                threads: vec![
+                    thread("mm0 read fault A[0], kill pfn 8", |cx| {
+                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte);
+                        mf_generic_kill_procs(cx, DAX_BASE);
+                    }),
+                    thread("mm1 read fault A[0] (the same page)", |cx| {
+                        handle_mm_fault(cx, Mm(1), FILE_A, 0, Read, FaultSize::Pte);
+                    }),
+                ],
+                expect: Some(holds),
+            },
+            Variant {
+                name: "unowned",
+                setup: file_a(2),
+                threads: vec![
+                    thread(
+                        "mm0 read fault A[0], truncate A to 0, kill pfn 8 (no owner)",
+                        |cx| {
+                            handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte);
+                            xfs_setattr_size(cx, FILE_A, 0);
+                            mf_generic_kill_procs(cx, DAX_BASE);
+                        },
+                    ),
+                    thread("mm1 read fault A[1]", |cx| {
+                        handle_mm_fault(cx, Mm(1), FILE_A, 1, Read, FaultSize::Pte);
+                    }),
+                ],
+                expect: Some(holds),
             },
             Variant {
                 name: "fs-shared",
