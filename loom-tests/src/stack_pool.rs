@@ -64,6 +64,8 @@ fn enabled() -> bool {
     }
 }
 
+/// The system call itself. glibc's `syscall` returns -1 and sets errno on
+/// failure, as the wrappers it stands in for do.
 unsafe fn sys_mmap(
     addr: *mut c_void,
     len: size_t,
@@ -72,24 +74,11 @@ unsafe fn sys_mmap(
     fd: c_int,
     off: off_t,
 ) -> *mut c_void {
+    let (prot, flags, fd) = (prot as c_long, flags as c_long, fd as c_long);
     // SAFETY: the raw system call takes the same arguments as mmap(2).
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_mmap,
-            addr,
-            len,
-            prot as c_long,
-            flags as c_long,
-            fd as c_long,
-            off,
-        )
-    };
-    if (-4095..0).contains(&r) {
-        // SAFETY: errno is this thread's.
-        unsafe { *libc::__errno_location() = -r as c_int };
-        libc::MAP_FAILED
-    } else {
-        r as *mut c_void
+    match unsafe { libc::syscall(libc::SYS_mmap, addr, len, prot, flags, fd, off) } {
+        -1 => libc::MAP_FAILED,
+        r => r as *mut c_void,
     }
 }
 
@@ -151,15 +140,9 @@ pub unsafe extern "C" fn mprotect(addr: *mut c_void, len: size_t, prot: c_int) -
             pool.guarded.push(a);
         }
     }
-    // SAFETY: the raw system call takes the same arguments as mprotect(2).
-    let r = unsafe { libc::syscall(libc::SYS_mprotect, addr, len, prot as c_long) };
-    if r < 0 {
-        // SAFETY: errno is this thread's.
-        unsafe { *libc::__errno_location() = -r as c_int };
-        -1
-    } else {
-        0
-    }
+    // SAFETY: the raw system call takes the same arguments as mprotect(2);
+    // glibc's `syscall` sets errno.
+    unsafe { libc::syscall(libc::SYS_mprotect, addr, len, prot as c_long) as c_int }
 }
 
 /// munmap(2), keeping a stack that [`mmap`] handed out.
@@ -179,13 +162,7 @@ pub unsafe extern "C" fn munmap(addr: *mut c_void, len: size_t) -> c_int {
             pool.guarded.retain(|&p| p != addr as usize);
         }
     }
-    // SAFETY: the raw system call takes the same arguments as munmap(2).
-    let r = unsafe { libc::syscall(libc::SYS_munmap, addr, len) };
-    if r < 0 {
-        // SAFETY: errno is this thread's.
-        unsafe { *libc::__errno_location() = -r as c_int };
-        -1
-    } else {
-        0
-    }
+    // SAFETY: the raw system call takes the same arguments as munmap(2);
+    // glibc's `syscall` sets errno.
+    unsafe { libc::syscall(libc::SYS_munmap, addr, len) as c_int }
 }

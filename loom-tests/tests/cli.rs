@@ -288,3 +288,34 @@ fn the_random_scheduler_gives_every_expected_result_or_names_its_reach() {
     let last = out.lines().last().unwrap_or("");
     assert!(last.starts_with("ok: "), "{last}");
 }
+
+/// The binary reuses loom's coroutine stacks (`stack_pool.rs`); no result
+/// may depend on it: the same loom executions, labels and verdicts with the
+/// pool off (`DAXCHECK_STACK_POOL=0`).
+#[test]
+fn loom_results_do_not_depend_on_the_stack_pool() {
+    let run = |pool: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_daxcheck"))
+            .args(["check", "S1", "S3/pte", "S7", "--explorer", "loom"])
+            .args(["--format", "json", "--jobs", "1"])
+            .env("DAXCHECK_STACK_POOL", pool)
+            .env("DAXCHECK_FAILURE_DIR", std::env::temp_dir())
+            .output()
+            .expect("daxcheck runs");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let runs: Vec<String> = text
+            .lines()
+            .map(
+                |l| match (l.find("\"seconds\":"), l.find(",\"expected\":")) {
+                    (Some(a), Some(b)) if a < b => format!("{}{}", &l[..a], &l[b..]),
+                    _ => l.to_string(),
+                },
+            )
+            .collect();
+        (out.status.code(), runs)
+    };
+    let (on, off) = (run("1"), run("0"));
+    assert_eq!(on.0, Some(0), "{:?}", on.1);
+    assert!(on.1.len() >= 8, "{:?}", on.1);
+    assert_eq!(on, off);
+}
