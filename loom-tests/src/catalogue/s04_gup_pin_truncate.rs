@@ -16,6 +16,7 @@ use super::{DefaultExplorer, OutOfReach, Scenario, Tuning, Variant};
 const HEADER: &str = "\
 T1: pin_user_pages(A[0]) (slow path faults it in; -fast: a fault, then get_user_pages_fast_only, which
     never falls back: a fallback would fault in the page again, which is S13's H6), then unpin;
+    -slow-pmd: the VMA is PMD-aligned, so the slow path's fault-in is a PMD fault (a PMD folio's pin);
     -munmap: the process unmaps between pin and unpin (B19); -longterm: FOLL_LONGTERM must fail (I18)
 T2: xfs_setattr_size(A, 0)
 -evict: T1 faults A[0], unmaps it and evicts A (dax_break_layout_final waits uninterruptibly for a
@@ -81,6 +82,19 @@ pub(crate) fn scenario() -> Scenario {
                 threads: vec![
                     thread("pin A[0] (slow), unpin", |cx| {
                         pin_unpin(cx, 0, 0, false, PIN)
+                    }),
+                    truncate(),
+                ],
+                expect: None,
+            },
+            // The fault-in of a PMD-aligned VMA is a PMD fault: the pin
+            // takes a page of a PMD folio (the pin bias and `_pincount`).
+            Variant {
+                name: "slow-pmd",
+                setup: file_a(1),
+                threads: vec![
+                    thread("pin A[0] (slow, PMD-aligned VMA), unpin", |cx| {
+                        pin_unpin(cx, 0, 0, false, GupFlags { huge: true, ..PIN })
                     }),
                     truncate(),
                 ],
