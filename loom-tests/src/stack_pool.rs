@@ -64,24 +64,6 @@ fn enabled() -> bool {
     }
 }
 
-/// The system call itself. glibc's `syscall` returns -1 and sets errno on
-/// failure, as the wrappers it stands in for do.
-unsafe fn sys_mmap(
-    addr: *mut c_void,
-    len: size_t,
-    prot: c_int,
-    flags: c_int,
-    fd: c_int,
-    off: off_t,
-) -> *mut c_void {
-    let (prot, flags, fd) = (prot as c_long, flags as c_long, fd as c_long);
-    // SAFETY: the raw system call takes the same arguments as mmap(2).
-    match unsafe { libc::syscall(libc::SYS_mmap, addr, len, prot, flags, fd, off) } {
-        -1 => libc::MAP_FAILED,
-        r => r as *mut c_void,
-    }
-}
-
 fn is_stack_request(addr: *mut c_void, flags: c_int, fd: c_int, off: off_t) -> bool {
     addr.is_null()
         && fd == -1
@@ -102,25 +84,29 @@ pub unsafe extern "C" fn mmap(
     fd: c_int,
     off: off_t,
 ) -> *mut c_void {
-    if prot == libc::PROT_READ | libc::PROT_WRITE
+    let stack = prot == libc::PROT_READ | libc::PROT_WRITE
         && is_stack_request(addr, flags, fd, off)
-        && enabled()
-    {
+        && enabled();
+    if stack {
         let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(i) = pool.free.iter().position(|&(_, l)| l == len) {
             let region = pool.free.swap_remove(i);
             pool.live.push(region);
             return region.0 as *mut c_void;
         }
-        // SAFETY: forwarded unchanged.
-        let p = unsafe { sys_mmap(addr, len, prot, flags, fd, off) };
-        if p != libc::MAP_FAILED {
-            pool.live.push((p as usize, len));
-        }
-        return p;
     }
-    // SAFETY: forwarded unchanged.
-    unsafe { sys_mmap(addr, len, prot, flags, fd, off) }
+    let (prot, flags, fd) = (prot as c_long, flags as c_long, fd as c_long);
+    // SAFETY: the raw system call takes the same arguments as mmap(2);
+    // glibc's `syscall` returns -1 and sets errno on failure.
+    let p = match unsafe { libc::syscall(libc::SYS_mmap, addr, len, prot, flags, fd, off) } {
+        -1 => return libc::MAP_FAILED,
+        r => r as *mut c_void,
+    };
+    if stack {
+        let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
+        pool.live.push((p as usize, len));
+    }
+    p
 }
 
 /// mprotect(2), skipping the call that would make a kept stack's guard page
