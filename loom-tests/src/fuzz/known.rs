@@ -14,6 +14,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
+use daxcheck_core::entry::dax_is_pmd_entry;
+use daxcheck_core::trace::What;
 use daxcheck_core::violation::Check;
 use daxcheck_core::world::HUGE_ZERO_PFN;
 use daxcheck_core::{Config, KernelState};
@@ -31,6 +33,9 @@ pub struct Seen<'a> {
     pub op: &'static str,
     pub program: &'a Program,
     pub kernel: KernelState,
+    /// The run stored an order-0 value over a PMD value: H7's store, the
+    /// one that leaves a PTE entry owning a PMD range.
+    pub h7_store: bool,
 }
 
 impl Seen<'_> {
@@ -119,7 +124,14 @@ pub const KNOWN: &[Known] = &[
         name: "H7",
         what: "a shared-extent PTE fault inside a PMD entry stores an order-0 entry over the multi-index entry (the model's hypothesis H7)",
         matches: |s| {
-            s.shared() && s.pmd() && s.check_in(&["I20", "I4", "I14", "WARN", "I15"])
+            s.shared()
+                && s.pmd()
+                && (s.check_in(&["I20", "I4", "I14", "WARN", "I15"])
+                    // S18/waiter's hang: a sleeper keyed by the PTE entry's
+                    // own index is never woken by an unlock at the range's
+                    // canonical index (or the reverse). Only with H7's store
+                    // in the trace: a lost wakeup is otherwise a crash.
+                    || (s.check == "I12" && s.h7_store))
         },
     },
     Known {
@@ -201,9 +213,7 @@ fn top_op(f: &Failure) -> &'static str {
     f.rec.events[..upto]
         .iter()
         .rev()
-        .find(|e| {
-            (v.tid == 0 || e.tid == v.tid) && matches!(e.what, daxcheck_core::trace::What::Begin)
-        })
+        .find(|e| (v.tid == 0 || e.tid == v.tid) && matches!(e.what, What::Begin))
         .map_or("-", |e| e.func)
 }
 
@@ -215,6 +225,10 @@ pub fn classify(p: &Program, cfg: &Config, f: &Failure) -> Option<&'static Known
         op: top_op(f),
         program: p,
         kernel: cfg.kernel,
+        h7_store: f.rec.events.iter().any(|e| {
+            matches!(e.what, What::XaStore { old: Some(o), new: Some(n), .. }
+                if dax_is_pmd_entry(o) && !dax_is_pmd_entry(n))
+        }),
     };
     // A lock-rule, internal or livelock report is never a known finding.
     if matches!(
