@@ -104,7 +104,8 @@ fn dax_heads(cx: &Cx) -> Vec<u64> {
 }
 
 /// I1: at quiescence, refcount == number of PTE/PMD mappings + the
-/// references of outstanding GUP gets and pins (`World::pins`).
+/// references of outstanding GUP gets and pins (`World::pins`), and the
+/// folio's mapcount == its number of PTE/PMD mappings.
 fn refcount_accounting(cx: &Cx, s: &Snapshot) {
     let mut mappings: BTreeMap<u64, i32> = BTreeMap::new();
     for &(_, _, _, pfn, _) in &s.maps {
@@ -129,7 +130,16 @@ fn refcount_accounting(cx: &Cx, s: &Snapshot) {
             );
         }
         let mc = cx.w.peek_mapcount(head);
-        if mc > r {
+        // The rmap counters count the same mappings the page tables hold
+        // (each PTE and each PMD once); dax_busy_page reads them. Asked only
+        // when the refcount agrees with the page tables, so a folio gets one
+        // I1 report.
+        if r == m + p && mc != m {
+            cx.violate_at_quiescence(
+                Check::Inv(Inv::RefcountAccounting),
+                format!("folio {head} mapcount {mc} but {m} page-table mappings"),
+            );
+        } else if mc > r {
             cx.violate_at_quiescence(
                 Check::Inv(Inv::RefcountAccounting),
                 format!("folio {head} mapcount {mc} exceeds refcount {r}"),

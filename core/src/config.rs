@@ -283,6 +283,12 @@ mutants! {
     M48: Mistake, spec "ours (issue 10, coverage of mf_generic_kill_procs)",
         "mf_generic_kill_procs goes on with cookie 0 (a folio with no owner) instead of -EBUSY",
         code "`mm/memory_failure.rs: mf_generic_kill_procs` drops the `cookie == 0` return: it poisons, kills and unlocks through a folio `dax_lock_folio` did not lock";
+    M58: Mistake, spec "ours (issue 10, generated mutant mm/rmap.rs:123, folio_remove_rmap_pmd)",
+        "zap_huge_pmd's mapcount WARN tests > 0: it fires when another process still maps the folio by PMD",
+        code "`mm/rmap.rs: folio_remove_rmap_pmd` WARNs on `_entire_mapcount > 0` after the removal instead of `< 0`";
+    M59: Mistake, spec "ours (issue 10, generated mutant mm/rmap.rs:28, mapcount_add)",
+        "folio_add/remove_rmap change the head page's mapcount where they should change _large_mapcount",
+        code "`mm/rmap.rs: mapcount_add` has no `large_mapcount` arm: a large folio's `_large_mapcount` stays 0 and its head's own mapcount counts double";
     B1: Historical, spec "§6 B1",
         "(pre-98c183a4fccf) dax_disassociate_entry without the zero/empty guard",
         code "as M16 (same line)";

@@ -10,7 +10,7 @@ use daxcheck_core::violation::{CheckKind, Inv};
 
 /// What each invariant requires, in one line (the spec's §5, reworded).
 const INVARIANTS: [&str; 20] = [
-    "at quiescence a folio's refcount equals its page-table mappings plus its GUP references (in flight: plus temporary and deferred TLB-gather references)",
+    "at quiescence a folio's refcount equals its page-table mappings plus its GUP references (in flight: plus temporary and deferred TLB-gather references), and its mapcount (rmap counters) equals its page-table mappings",
     "a refcount never drops below zero; a put on a zero count is the kernel's VM_BUG_ON",
     "tail pages of a compound folio hold no references; after a split every former page has refcount 0",
     "a folio's mapping/index (or share count) names exactly the xarray entries that point at it, with the entry's order",

@@ -15,6 +15,7 @@ const HEADER: &str = "\
 T1: handle_mm_fault(A[0]) in mm0
 T2: munmap(mm0, A): zap under the PTL (mapcount-1), unlink, then the TLB flush drops the reference
     (pmd-dontneed: MADV_DONTNEED of A[1] instead, which splits the PMD and puts its reference at once)
+    (pmd-two-mms: no T2; T1 PMD-faults A[0] in mm0 and then in mm1, so T3 zaps two PMDs of one folio)
 T3: xfs_free_file_space(A, 0..1): MMAPLOCK excl, dax_break_layout, delete entries, free blocks
 Property: T3 waits while refcount - mapcount > 0 (the deferred put) and is woken by free_zone_device_folio
           (I13); it never completes early (I8, I9); every reference is accounted (I1)";
@@ -59,6 +60,7 @@ pub(crate) fn scenario() -> Scenario {
             Mutant::M29,
             Mutant::M30,
             Mutant::M41,
+            Mutant::M58,
             Mutant::B19,
         ],
         // PCT at depth 3 lets M30 escape 2,000 iterations; at depth 5 it is
@@ -92,6 +94,24 @@ pub(crate) fn scenario() -> Scenario {
                     }),
                     thread("madvise(MADV_DONTNEED) A[1] in mm0", |cx| {
                         madvise_dontneed(cx, Mm(0), FILE_A, 1, 1)
+                    }),
+                    thread("punch hole A[0..1] (break-layout)", |cx| {
+                        xfs_free_file_space(cx, FILE_A, 0, 1)
+                    }),
+                ],
+                expect: None,
+            },
+            // Two processes map the folio by PMD; the punch zaps them one
+            // after the other, so the first zap leaves _entire_mapcount at 1
+            // (M58). No other holds run maps one folio by PMD twice: S10,
+            // where two do, finds H2 first.
+            Variant {
+                name: "pmd-two-mms",
+                setup: file_a(2),
+                threads: vec![
+                    thread("fault A[0] (PMD, read) in mm0, then in mm1", |cx| {
+                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pmd);
+                        handle_mm_fault(cx, Mm(1), FILE_A, 0, Read, FaultSize::Pmd);
                     }),
                     thread("punch hole A[0..1] (break-layout)", |cx| {
                         xfs_free_file_space(cx, FILE_A, 0, 1)
