@@ -289,6 +289,9 @@ mutants! {
     M59: Mistake, spec "ours (issue 10, generated mutant mm/rmap.rs:28, mapcount_add)",
         "folio_add/remove_rmap change the head page's mapcount where they should change _large_mapcount",
         code "`mm/rmap.rs: mapcount_add` has no `large_mapcount` arm: a large folio's `_large_mapcount` stays 0 and its head's own mapcount counts double";
+    M60: Mistake, spec "ours (issue 10, generated mutant dax/writeback.rs:104, dax_writeback_one)",
+        "dax_writeback_one skips an entry it waited for when it still names the same block",
+        code "`dax/writeback.rs: dax_writeback_one` inverts the pfn test after `get_next_unlocked_entry`: an unchanged entry is skipped, a reallocated one written back";
     B1: Historical, spec "§6 B1",
         "(pre-98c183a4fccf) dax_disassociate_entry without the zero/empty guard",
         code "as M16 (same line)";

@@ -105,6 +105,11 @@ pub struct Xarray {
     pub dirty: BTreeSet<u64>,
     /// PAGECACHE_TAG_TOWRITE, by canonical index.
     pub towrite: BTreeSet<u64>,
+    /// Model-only: how many times the TOWRITE mark of each canonical index
+    /// has been cleared ([`Xarray::clear_towrite`]), so that a writeback can
+    /// tell at its return whether an entry it tagged was ever written back
+    /// (I16's per-call record). The kernel keeps no count.
+    pub towrite_clears: BTreeMap<u64, u64>,
     /// `mapping->nrpages`: what the callers add and subtract, by
     /// `dax_entry_order` of the value they store or delete.
     pub nrpages: i64,
@@ -165,7 +170,17 @@ impl Xarray {
     fn remove_range(&mut self, base: u64) {
         self.slots.remove(&base);
         self.dirty.remove(&base);
-        self.towrite.remove(&base);
+        self.clear_towrite(base);
+    }
+
+    /// `xas_clear_mark(PAGECACHE_TAG_TOWRITE)` at a canonical index;
+    /// returns whether the mark was set.
+    pub fn clear_towrite(&mut self, base: u64) -> bool {
+        let was = self.towrite.remove(&base);
+        if was {
+            *self.towrite_clears.entry(base).or_default() += 1;
+        }
+        was
     }
 
     /// `xas_store` through an xas of `order` at `index`; returns the entry

@@ -76,7 +76,7 @@ pub fn __dax_clear_dirty_range(cx: &Cx, file: u8, start: u64, end: u64) {
             continue;
         };
         let d = xa.dirty.remove(&b);
-        let t = xa.towrite.remove(&b);
+        let t = xa.clear_towrite(b);
         if d || t {
             cx.note(format!(
                 "xas_clear_mark DIRTY/TOWRITE {}[{b}]",

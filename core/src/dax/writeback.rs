@@ -88,27 +88,44 @@ pub fn dax_writeback_mapping_range(cx: &Cx, file: u8, start: u64, end: u64) -> i
 }
 
 /// Model-side, for I16: the entries a data-integrity writeback found tagged
-/// TOWRITE in its range, until its scan reaches them. The scan passes an
-/// entry by handing it to `dax_writeback_one` (which may skip it: gone,
-/// reallocated, done by another writer) or by finding its tag already
-/// cleared by another writer; an entry the cursor never reached was skipped,
-/// and stays DIRTY and TOWRITE after an fsync that returned 0.
-struct Pending(std::collections::BTreeSet<u64>);
+/// TOWRITE in its range (with their pfn and how often their TOWRITE had been
+/// cleared), until its scan reaches them. The scan passes an entry by
+/// handing it to `dax_writeback_one` (which may skip it: gone, reallocated,
+/// done by another writer) or by finding its tag already cleared by another
+/// writer; an entry the cursor never reached was skipped, and stays DIRTY
+/// and TOWRITE after an fsync that returned 0.
+struct Pending {
+    unreached: std::collections::BTreeSet<u64>,
+    tagged: Vec<(u64, u64, u64)>,
+}
 
 impl Pending {
     fn tagged(xa: &Xarray, start: u64, end: u64) -> Self {
         let lo = align_index(start, PMD_ORDER);
-        Pending(xa.towrite.range(lo..=end.max(lo)).copied().collect())
+        let unreached: std::collections::BTreeSet<u64> =
+            xa.towrite.range(lo..=end.max(lo)).copied().collect();
+        let tagged = unreached
+            .iter()
+            .filter_map(|&b| {
+                let (_, e) = xa.load(b)?;
+                let clears = xa.towrite_clears.get(&b).copied().unwrap_or(0);
+                Some((b, dax_to_pfn(e), clears))
+            })
+            .collect();
+        Pending { unreached, tagged }
     }
 
     /// The scan looked from `from` and found `next` (or nothing up to `end`).
     fn passed(&mut self, from: u64, next: Option<u64>, end: u64) {
         let to = next.unwrap_or(end);
-        self.0.retain(|&b| b < from || b > to);
+        self.unreached.retain(|&b| b < from || b > to);
     }
 
+    /// At a return of 0: every entry the call found tagged was reached, and
+    /// was written back (its TOWRITE cleared, by this call or another
+    /// writer) unless it is gone or now names another block.
     fn check(&self, cx: &Cx, file: u8) {
-        if let Some(b) = self.0.first() {
+        if let Some(b) = self.unreached.first() {
             cx.violate(
                 Check::Inv(Inv::DirtyTracking),
                 format!(
@@ -117,6 +134,25 @@ impl Pending {
                     file_name(file)
                 ),
             );
+            return;
+        }
+        let xa = cx.w.files[file as usize].xa.peek();
+        for &(b, pfn, clears) in &self.tagged {
+            let same_block = xa
+                .load(b)
+                .is_some_and(|(base, e)| base == b && dax_to_pfn(e) == pfn);
+            let cleared = xa.towrite_clears.get(&b).copied().unwrap_or(0) > clears;
+            if same_block && !cleared {
+                cx.violate(
+                    Check::Inv(Inv::DirtyTracking),
+                    format!(
+                        "writeback of {} returned 0, but [{b}] (pfn {pfn}), which it found \
+                         tagged TOWRITE, still names that block and was never written back",
+                        file_name(file)
+                    ),
+                );
+                return;
+            }
         }
     }
 }
@@ -144,7 +180,9 @@ pub fn dax_writeback_one<'a>(
             put_unlocked_entry(cx, file, index, l, WakeMode::Next);
             return (xa, 0);
         };
-        if dax_to_pfn(old) != dax_to_pfn(e) {
+        // M60 inverts the test: the entry it waited for is skipped when it
+        // still names the same block.
+        if (dax_to_pfn(old) != dax_to_pfn(e)) != cx.w.has(Mutant::M60) {
             // Reallocated elsewhere (pfns compared, not lock or type bits).
             cx.note(format!(
                 "{}[{b}] now pfn {}, was {}: skip",
@@ -176,7 +214,7 @@ pub fn dax_writeback_one<'a>(
     }
     // Lock the entry to serialise with page faults.
     dax_lock_entry(cx, &mut xa, file, base, entry);
-    xa.towrite.remove(&base);
+    xa.clear_towrite(base);
     cx.note(format!(
         "xas_clear_mark TOWRITE {}[{base}]",
         file_name(file)

@@ -41,7 +41,7 @@ pub(crate) fn scenario() -> Scenario {
         notes: NOTES,
         expect: holds,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
-        catches: &[Mutant::M21, Mutant::M18, Mutant::M45],
+        catches: &[Mutant::M21, Mutant::M18, Mutant::M45, Mutant::M60],
         tuning: Tuning::DEFAULT,
         variants: vec![
             Variant {
