@@ -283,6 +283,9 @@ mutants! {
     M48: Mistake, spec "ours (issue 10, coverage of mf_generic_kill_procs)",
         "mf_generic_kill_procs goes on with cookie 0 (a folio with no owner) instead of -EBUSY",
         code "`mm/memory_failure.rs: mf_generic_kill_procs` drops the `cookie == 0` return: it poisons, kills and unlocks through a folio `dax_lock_folio` did not lock";
+    M55: Mistake, spec "ours (issue 10, generated mutant mm/memory.rs:416)",
+        "handle_pte_fault looks at the wrong PTE of the table (the slot number as the PTE index)",
+        code "`mm/memory.rs: pte_at` indexes the PTE table with `index / PG_PMD_NR`: a fault of A[1] reads A[0]'s PTE and returns \"already mapped\"";
     B1: Historical, spec "§6 B1",
         "(pre-98c183a4fccf) dax_disassociate_entry without the zero/empty guard",
         code "as M16 (same line)";

@@ -20,7 +20,8 @@ sync:        A[0]'s metadata not yet durable, mm0 maps A with MAP_SYNC. T1: mm0 
 Property: when an fsync returns, every writable PTE of its range has DIRTY set, and every entry it found
           tagged TOWRITE was written back (I16); the upgrade takes
           no new reference (I1); writeback holds the entry lock across write-protect and flush; a
-          MAP_SYNC PTE becomes writable only after its fsync (I17)";
+          MAP_SYNC PTE becomes writable only after its fsync (I17); a fault that returns NOPAGE, when
+          no other thread changed its PTE or PMD meanwhile, has mapped its page with the access (I21)";
 
 /// Markdown for `docs/catalogue.md`.
 const NOTES: &str = "`sync` (added for coverage, issue 10) is the holds counterpart of S11: before it, no holds run \
@@ -30,7 +31,10 @@ from its finding (`docs/adequacy.md`). `two-entries` (issue 10) gives the writeb
 TOWRITE entries; with I16's per-call record (an fsync that returns 0 has reached every entry it \
 found tagged TOWRITE) it catches M45 and the generated mutant `writeback.rs:74 + -> -` (the \
 cursor wraps after A[0] and A[1] stays DIRTY and TOWRITE), which before were seen only as \
-S2/writeback's B4 finding going missing.";
+S2/writeback's B4 finding going missing. With I21 (issue 10: a fault that returns NOPAGE, when no \
+other thread stored to its PTE or PMD meanwhile, has mapped its access) `two-entries` also \
+catches M55 and the generated mutant `memory.rs:416 % -> /` in `pte_at`: the write fault of A[1] \
+reads A[0]'s writable PTE and returns \"already mapped\" with A[1] unmapped.";
 
 /// S12: mkwrite vs writeback (I16).
 pub(crate) fn scenario() -> Scenario {
@@ -41,7 +45,7 @@ pub(crate) fn scenario() -> Scenario {
         notes: NOTES,
         expect: holds,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
-        catches: &[Mutant::M21, Mutant::M18, Mutant::M45],
+        catches: &[Mutant::M21, Mutant::M18, Mutant::M45, Mutant::M55],
         tuning: Tuning::DEFAULT,
         variants: vec![
             Variant {
