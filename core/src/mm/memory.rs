@@ -390,7 +390,9 @@ fn __handle_mm_fault(cx: &Cx, vmf: &Vmf, size: FaultSize) -> Fault {
     // The VMA's `vm_ops`: the filesystem that owns the file.
     let huge_fault = cx.w.file(file).vm_ops.huge_fault;
     match pmd_huge_writable(cx, mm, file, index) {
-        Some(writable) if !write || writable => {
+        // M57 (`write || writable`) takes a write fault on a read-only PMD
+        // for one the PMD already serves.
+        Some(writable) if (if cx.w.has(Mutant::M57) { write } else { !write }) || writable => {
             cx.note("already mapped by a PMD");
             return Fault::NoPage;
         }
