@@ -283,6 +283,15 @@ mutants! {
     M48: Mistake, spec "ours (issue 10, coverage of mf_generic_kill_procs)",
         "mf_generic_kill_procs goes on with cookie 0 (a folio with no owner) instead of -EBUSY",
         code "`mm/memory_failure.rs: mf_generic_kill_procs` drops the `cookie == 0` return: it poisons, kills and unlocks through a folio `dax_lock_folio` did not lock";
+    M55: Mistake, spec "ours (issue 10, generated mutant mm/memory.rs:416)",
+        "handle_pte_fault looks at the wrong PTE of the table (the slot number as the PTE index)",
+        code "`mm/memory.rs: pte_at` indexes the PTE table with `index / PG_PMD_NR`: a fault of A[1] reads A[0]'s PTE and returns \"already mapped\"";
+    M56: Mistake, spec "ours (issue 10, generated mutant mm/huge_memory.rs:63)",
+        "vmf_insert_folio_pmd's write insert over a PMD of the same folio returns -EEXIST without making it writable",
+        code "`mm/huge_memory.rs: vmf_insert_folio_pmd` drops the write-upgrade arm: a write fault on the read-only PMD of its own folio leaves it read-only and returns NOPAGE";
+    M57: Mistake, spec "ours (issue 10, generated mutant mm/memory.rs:380)",
+        "handle_mm_fault takes a write fault on a read-only PMD as already mapped (no wp_huge_pmd)",
+        code "`mm/memory.rs: __handle_mm_fault` tests `write || writable` for the early return: a write fault on a read-only huge PMD returns NOPAGE without the upgrade";
     M58: Mistake, spec "ours (issue 10, generated mutant mm/rmap.rs:123, folio_remove_rmap_pmd)",
         "zap_huge_pmd's mapcount WARN tests > 0: it fires when another process still maps the folio by PMD",
         code "`mm/rmap.rs: folio_remove_rmap_pmd` WARNs on `_entire_mapcount > 0` after the removal instead of `< 0`";

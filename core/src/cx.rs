@@ -69,6 +69,23 @@ pub struct Cx {
     /// back to the FS handler for `dax_finish_sync_fault` (a stack variable
     /// of the caller in the kernel).
     pub pfnp: std::cell::Cell<Option<u64>>,
+    /// The fault under way in this thread, for I21 (`mm::fault_post`).
+    pub(crate) fault: std::cell::Cell<Option<FaultWindow>>,
+}
+
+/// One fault's view of its page-table slot, kept in the faulting thread's
+/// `Cx` from the fault's start to its return (I21, `mm::fault_post`).
+#[derive(Clone, Copy, Debug)]
+pub struct FaultWindow {
+    pub(crate) mm: u8,
+    pub(crate) file: u8,
+    pub(crate) slot: u64,
+    /// The slot's store count when the fault began.
+    pub(crate) stores_at_start: u64,
+    /// The stores to the slot this thread made since.
+    pub(crate) own: u64,
+    /// The handler took a "raced, retry" exit that no store shows.
+    pub(crate) raced: bool,
 }
 
 /// Pops the function name when the modelled kernel function returns.
@@ -243,6 +260,7 @@ impl Cx {
             held: RefCell::new(Vec::new()),
             gather: RefCell::new(Vec::new()),
             pfnp: std::cell::Cell::new(None),
+            fault: std::cell::Cell::new(None),
         }
     }
 

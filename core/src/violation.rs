@@ -71,11 +71,14 @@ pub enum Inv {
     MemoryFailureLock = 19,
     /// I20: nrpages accounting.
     NrpagesAccounting = 20,
+    /// I21: a fault that returns NOPAGE has mapped its access (the model's
+    /// own postcondition, not in the spec's §5).
+    FaultMapsItsAccess = 21,
 }
 
 impl Inv {
     /// Every invariant, in spec order.
-    pub const ALL: [Inv; 20] = [
+    pub const ALL: [Inv; 21] = [
         Inv::RefcountAccounting,
         Inv::NoRefcountUnderflow,
         Inv::TailsHoldNoRefs,
@@ -96,6 +99,7 @@ impl Inv {
         Inv::NoLongtermPins,
         Inv::MemoryFailureLock,
         Inv::NrpagesAccounting,
+        Inv::FaultMapsItsAccess,
     ];
 
     /// The spec's number (`I{n}`).
@@ -126,6 +130,7 @@ impl Inv {
             Inv::NoLongtermPins => "no long-term pins",
             Inv::MemoryFailureLock => "memory-failure lock",
             Inv::NrpagesAccounting => "nrpages accounting",
+            Inv::FaultMapsItsAccess => "a fault maps its access",
         }
     }
 }
@@ -173,6 +178,7 @@ impl CheckKind {
     pub const I18: CheckKind = CheckKind::Inv(Inv::NoLongtermPins);
     pub const I19: CheckKind = CheckKind::Inv(Inv::MemoryFailureLock);
     pub const I20: CheckKind = CheckKind::Inv(Inv::NrpagesAccounting);
+    pub const I21: CheckKind = CheckKind::Inv(Inv::FaultMapsItsAccess);
 }
 
 /// The stable identifier (`I4`, `WARN`, `data-race`) that JSON output and

@@ -225,6 +225,9 @@ pub struct PmdSlot {
     /// `ptep_get_lockless`. Every store under the PTL updates it.
     pub pmd_word: Marked<Pmd>,
     pub pte_words: [Marked<Pte>; PG_PMD_NR as usize],
+    /// How many PMD or PTE stores the slot has had (model bookkeeping for
+    /// I21, `mm::fault_post`; no scheduling point).
+    pub stores: std::sync::atomic::AtomicU64,
 }
 
 /// `struct mm_struct`: a process address space that maps every file at page offset = address.
@@ -486,6 +489,7 @@ impl World {
                                 ptes: Locked::new([Pte::None; PG_PMD_NR as usize]),
                                 pmd_word: Marked::new(Pmd::None),
                                 pte_words: std::array::from_fn(|_| Marked::new(Pte::None)),
+                                stores: std::sync::atomic::AtomicU64::new(0),
                             })
                             .collect()
                     })

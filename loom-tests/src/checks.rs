@@ -1,5 +1,5 @@
 //! The vocabulary of a report: every check the model can break (the spec's
-//! invariants I1-I20 and the other kinds of finding) and the hypotheses
+//! invariants I1-I20, the model's own I21, and the other kinds of finding) and the hypotheses
 //! H1-H7 the catalogue's `finds` scenarios test. `daxcheck list --checks`
 //! prints it; `docs/checks.md` is its Markdown form, kept equal by a test.
 
@@ -9,7 +9,7 @@ use std::fmt::Write;
 use daxcheck_core::violation::{CheckKind, Inv};
 
 /// What each invariant requires, in one line (the spec's §5, reworded).
-const INVARIANTS: [&str; 20] = [
+const INVARIANTS: [&str; 21] = [
     "at quiescence a folio's refcount equals its page-table mappings plus its GUP references (in flight: plus temporary and deferred TLB-gather references), and its mapcount (rmap counters) equals its page-table mappings",
     "a refcount never drops below zero; a put on a zero count is the kernel's VM_BUG_ON",
     "tail pages of a compound folio hold no references; after a split every former page has refcount 0",
@@ -30,6 +30,7 @@ const INVARIANTS: [&str; 20] = [
     "FOLL_LONGTERM GUP never succeeds on an fsdax folio",
     "a memory-failure cookie from dax_lock_folio holds the entry lock of the folio's (mapping, index), and mapping stays set until unlock; dax_lock_mapping_entry gives a DAX mapping a cookie, and a page only with the lock of the real (not zero or empty) entry of that page",
     "a mapping's nrpages equals the sum of 2^order over its entries",
+    "a fault that returns NOPAGE leaves its address mapped with its access (a writable PTE or PMD for a write fault, a present one for a read fault), checked at the return when no other thread stored to that address's PMD or PTE meanwhile and the handler took no raced-retry exit (the model's own postcondition, not in the spec)",
 ];
 
 /// A hypothesis about the kernel that a `finds` scenario tests (spec §6.3;

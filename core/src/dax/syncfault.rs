@@ -50,6 +50,7 @@ pub fn dax_insert_pfn_mkwrite(cx: &Cx, vmf: &Vmf, pfn: u64, order: u32) -> Fault
         _ => {
             put_unlocked_entry(cx, file, index, l, WakeMode::Next);
             drop(xa);
+            crate::mm::fault_post::fault_raced(cx);
             cx.note("dax_insert_pfn_mkwrite: no entry of this order: NOPAGE");
             return Fault::NoPage;
         }

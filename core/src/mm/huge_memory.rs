@@ -60,7 +60,7 @@ pub fn vmf_insert_folio_pmd(
             pfn,
             write: ow,
             special,
-        } if write => {
+        } if write && !cx.w.has(Mutant::M56) => {
             if pfn != head {
                 cx.warn_on(
                     pfn != HUGE_ZERO_PFN,

@@ -5,6 +5,7 @@
 use crate::config::Mutant;
 use crate::cx::{Cx, LockId};
 use crate::entry::*;
+use crate::mm::fault_post::{count_store, fault_begin, fault_end};
 use crate::mm::folio::{
     folio_get, folio_mark_dirty, folio_put, folio_ref_count, folio_test_anon, page_folio,
 };
@@ -25,6 +26,7 @@ pub(crate) fn slot(cx: &Cx, mm: u8, file: u8, index: u64) -> &crate::world::PmdS
 pub(crate) fn set_pmd(cx: &Cx, mm: u8, file: u8, base: u64, pmd: &mut Pmd, new: Pmd) {
     let old = *pmd;
     *pmd = new;
+    count_store(cx, mm, file, base);
     slot(cx, mm, file, base).pmd_word.store_raw(new);
     cx.ev(What::Pte {
         mm,
@@ -48,6 +50,7 @@ pub(crate) fn set_pte(
     let i = (index % PG_PMD_NR) as usize;
     let old = ptes[i];
     ptes[i] = new;
+    count_store(cx, mm, file, index);
     slot(cx, mm, file, index).pte_words[i].store_raw(new);
     cx.ev(What::Pte {
         mm,
@@ -374,17 +377,29 @@ pub fn handle_mm_fault_locked(
         // VM_SYNC on a write fault; dax_fault_iter adds IOMAP_F_DIRTY.
         sync: write && cx.w.mms[mm as usize].map_sync[file as usize].get(),
     };
+    let outer = fault_begin(cx, &vmf);
+    let r = __handle_mm_fault(cx, &vmf, size);
+    fault_end(cx, &vmf, r, outer);
+    r
+}
+
+/// `mm/memory.c` `__handle_mm_fault` → `create_huge_pmd`/`wp_huge_pmd` →
+/// `handle_pte_fault` for a DAX VMA.
+fn __handle_mm_fault(cx: &Cx, vmf: &Vmf, size: FaultSize) -> Fault {
+    let (mm, file, index, write) = (vmf.mm, vmf.file, vmf.index, vmf.write);
     // The VMA's `vm_ops`: the filesystem that owns the file.
     let huge_fault = cx.w.file(file).vm_ops.huge_fault;
     match pmd_huge_writable(cx, mm, file, index) {
-        Some(writable) if !write || writable => {
+        // M57 (`write || writable`) takes a write fault on a read-only PMD
+        // for one the PMD already serves.
+        Some(writable) if (if cx.w.has(Mutant::M57) { write } else { !write }) || writable => {
             cx.note("already mapped by a PMD");
             return Fault::NoPage;
         }
         Some(_) => {
             // wp_huge_pmd → ->huge_fault: a write fault on a read-only PMD;
             // on fallback the PMD was split, and the PTE path runs.
-            let r = huge_fault(cx, &vmf, FaultSize::Pmd);
+            let r = huge_fault(cx, vmf, FaultSize::Pmd);
             if r != Fault::Fallback {
                 return r;
             }
@@ -392,7 +407,7 @@ pub fn handle_mm_fault_locked(
         None => {}
     }
     if size == FaultSize::Pmd && !pmd_is_table(cx, mm, file, index) {
-        let r = huge_fault(cx, &vmf, FaultSize::Pmd);
+        let r = huge_fault(cx, vmf, FaultSize::Pmd);
         if r != Fault::Fallback {
             return r;
         }
@@ -403,7 +418,7 @@ pub fn handle_mm_fault_locked(
             return Fault::NoPage;
         }
     }
-    huge_fault(cx, &vmf, FaultSize::Pte)
+    huge_fault(cx, vmf, FaultSize::Pte)
 }
 
 /// `mm/memory.c` `handle_pte_fault`'s look at the PTE, under the PTE lock.
@@ -413,5 +428,10 @@ fn pte_at(cx: &Cx, mm: u8, file: u8, index: u64) -> Option<Pte> {
         &s.ptes,
         LockId::Pte(mm, file, (index / crate::entry::PG_PMD_NR) as u8),
     );
-    Some(ptes[(index % crate::entry::PG_PMD_NR) as usize])
+    let i = if cx.w.has(Mutant::M55) {
+        index / crate::entry::PG_PMD_NR
+    } else {
+        index % crate::entry::PG_PMD_NR
+    };
+    Some(ptes[i as usize])
 }

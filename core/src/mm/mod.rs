@@ -2,6 +2,7 @@
 //! huge PMDs, GUP, ZONE_DEVICE free, memory failure and truncate, one room
 //! per kernel file.
 
+pub mod fault_post;
 pub mod folio;
 pub mod gup;
 pub mod huge_memory;

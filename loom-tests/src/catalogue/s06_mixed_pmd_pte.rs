@@ -14,12 +14,19 @@ use super::{DefaultExplorer, Scenario, Tuning, Variant};
 const HEADER: &str = "\
 T1: mm0 PMD read fault A[0] (PMD entry, compound folio 8)
 T2: mm1 PTE read fault A[1] inside the PMD entry, then (-truncate) T3 truncates A
+    (-pmd-over-table: mm1 PTE read fault A[0], then PMD read fault A[1] over its own PTE table,
+    which takes the PTE path)
 Property: the PMD folio keeps mapping A / index 0 and its order (I4); P2's PTE holds a reference on the
-          large folio (I1); truncate waits for both mappings to go (I8)";
+          large folio (I1); truncate waits for both mappings to go (I8); a fault that returns NOPAGE,
+          when no other thread changed its PTE or PMD meanwhile, has mapped its page (I21)";
 
 /// Markdown for `docs/catalogue.md`.
 const NOTES: &str =
-    "With B14 reverted, the PTE fault moves the association and splits the PMD folio.";
+    "With B14 reverted, the PTE fault moves the association and splits the PMD folio. \
+`pmd-over-table` (issue 10) catches the generated mutant `memory.rs:104` (`pmd_is_table` -> \
+`false`): mm1's PMD fault over its own PTE table goes on into the DAX PMD fault (its PMD-order \
+grab finds T1's PMD entry), whose `vmf_insert_folio_pmd` refuses the table PMD and returns \
+NOPAGE with A[1] unmapped (I21). Not paired with an M mutant (issue 10's numbers ran out).";
 
 /// S6: mixed PMD/PTE mappings across processes (B14).
 pub(crate) fn scenario() -> Scenario {
@@ -42,6 +49,22 @@ pub(crate) fn scenario() -> Scenario {
                     }),
                     thread("mm1 PTE read fault A[1]", |cx| {
                         handle_mm_fault(cx, Mm(1), FILE_A, 1, Read, FaultSize::Pte);
+                    }),
+                ],
+                expect: None,
+            },
+            Variant {
+                // mm1's PMD fault finds its own PTE table: __handle_mm_fault
+                // takes the PTE path (pmd_none is false).
+                name: "pmd-over-table",
+                setup: file_a(2),
+                threads: vec![
+                    thread("mm0 PMD read fault A[0]", |cx| {
+                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pmd);
+                    }),
+                    thread("mm1 PTE read fault A[0], then PMD read fault A[1]", |cx| {
+                        handle_mm_fault(cx, Mm(1), FILE_A, 0, Read, FaultSize::Pte);
+                        handle_mm_fault(cx, Mm(1), FILE_A, 1, Read, FaultSize::Pmd);
                     }),
                 ],
                 expect: None,

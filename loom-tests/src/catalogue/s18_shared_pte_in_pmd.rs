@@ -2,13 +2,13 @@
 
 use daxcheck_core::mm::memory::{handle_mm_fault, munmap};
 use daxcheck_core::violation::CheckKind;
-use daxcheck_core::vm::Access::Read;
+use daxcheck_core::vm::Access::{Read, Write};
 use daxcheck_core::vm::FaultSize;
 use daxcheck_core::world::{Mm, FILE_A};
 use daxcheck_core::xfs::evict::xfs_fs_evict_inode;
 use daxcheck_core::KernelState;
 
-use super::common::{shared_ab, thread};
+use super::common::{file_spare, shared_ab, thread};
 use super::{DefaultExplorer, Expect, Finding, Scenario, Tuning, Variant};
 use crate::checks::Hyp;
 
@@ -77,11 +77,20 @@ Variants show what follows in the kernel:
   -refault: then mm0 read-faults A[0] (pfn 8): zaps only A[0], disassociates folio 9 while mm1's PTE
           still maps it (I9, a model hazard marker on order 0) and stores pfn 8 for the whole range,
           so A[1] resolves to pfn 8 while mm1 maps pfn 9 (I15)
+  -cow-pmd: one process, two spare frames: mm0 PMD read fault A[0] (a read-only PMD), then PMD
+          write fault A[0]: wp_huge_pmd, the DAX PMD fault falls back (CoW of a PMD extent) and
+          splits the PMD, and the PTE CoW fault inside the PMD entry makes H7's store
 Property: an entry fills exactly the range of its order (I14); nrpages == pages the slots cover (I20)";
 
 /// Markdown for `docs/catalogue.md`.
 const NOTES: &str =
-    "H7 is this model's hypothesis, not the spec's; `docs/findings.md` has the evidence.";
+    "H7 is this model's hypothesis, not the spec's; `docs/findings.md` has the evidence. \
+`cow-pmd` (issue 10) reaches H7 from one process: a write to a reflinked file it maps by a \
+read-only PMD. It is the only run in which a DAX PMD fault falls back over a huge PMD of its own \
+process, so it is the one that sees the generated mutant `huge_memory.rs:149` (`split_huge_pmd` \
+replaced by `()`): without the split the PTE fault finds the PMD still huge and returns NOPAGE, \
+nothing is stored and the finding goes missing (expected finds, observed holds). A finds run \
+looks only for its finding's checks, so I21, which the mutant breaks, is not what reports it.";
 
 /// S18: a shared-extent PTE fault inside a real PMD entry (H7, the model's own hypothesis).
 pub(crate) fn scenario() -> Scenario {
@@ -144,6 +153,18 @@ pub(crate) fn scenario() -> Scenario {
                     },
                 )],
                 expect: Some(finds_h7_refault),
+            },
+            Variant {
+                name: "cow-pmd",
+                setup: file_spare(true, 2),
+                threads: vec![thread(
+                    "mm0 PMD read A[0], then PMD write A[0] (CoW)",
+                    |cx| {
+                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pmd);
+                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Write, FaultSize::Pmd);
+                    },
+                )],
+                expect: None,
             },
         ],
     }
