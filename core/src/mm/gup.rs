@@ -11,7 +11,7 @@ use crate::sync::Ordering;
 use crate::trace::What;
 use crate::violation::{Check, Inv};
 use crate::vm::{Fault, FaultSize};
-use crate::world::{File, Mm, PinRec, Pmd, Pte};
+use crate::world::{File, Mm, PinRec, Pmd, Pte, HUGE_ZERO_PFN, ZERO_PFN};
 
 /// `include/linux/mm.h` `GUP_PIN_COUNTING_BIAS`: a FOLL_PIN on a small folio
 /// adds this much.
@@ -164,6 +164,93 @@ pub fn __get_user_pages(
     Err("-EFAULT")
 }
 
+/// The page-table word a GUP took its page through.
+#[derive(Clone, Copy)]
+enum Via {
+    Pmd,
+    Pte,
+}
+
+/// The postcondition of a FOLL_WRITE grab, read from the page table (no
+/// tracked access) at the moment the grab takes effect: under the PTL in the
+/// slow path, right after the re-check in GUP-fast. `can_follow_write_pte`
+/// and `can_follow_write_pmd` (a shared mapping: no FOLL_FORCE override)
+/// and GUP-fast's `pte_access_permitted`/`pmd_access_permitted` grant it
+/// only through a writable PTE/PMD of that page, which only the write fault
+/// installs, after tagging the entry DIRTY (I16); a read-only one sends the
+/// slow path to `faultin_page` with FAULT_FLAG_WRITE and GUP-fast to the
+/// slow path. So no zero folio is ever pinned for write: its PTE/PMD is
+/// never writable. Only at this moment: the entry's DIRTY tag is not
+/// re-checked here (a CoW write(2) clears it before it zaps the writable
+/// PTE), and afterwards fsync may clean the entry and write-protect the
+/// PTE while the pin is held (GUP does not hold off writeback). None when
+/// it holds.
+fn write_grab_unmapped(
+    cx: &Cx,
+    mm: u8,
+    file: u8,
+    index: u64,
+    page: u64,
+    via: Via,
+) -> Option<String> {
+    let s = &cx.w.mms[mm as usize].pt[file as usize][(index / PG_PMD_NR) as usize];
+    let (what, mapped) = match via {
+        Via::Pmd => (
+            "PMD",
+            match s.pmd_word.peek() {
+                Pmd::Huge { pfn, write, .. } => {
+                    Some((pfn + (index - align_index(index, PMD_ORDER)), write))
+                }
+                _ => None,
+            },
+        ),
+        Via::Pte => (
+            "PTE",
+            match s.pte_words[(index % PG_PMD_NR) as usize].peek() {
+                Pte::Present { pfn, write, .. } => Some((pfn, write)),
+                Pte::None => None,
+            },
+        ),
+    };
+    let zero = if page == ZERO_PFN {
+        " (the zero page)"
+    } else if page == HUGE_ZERO_PFN || page == HUGE_ZERO_PFN + 1 {
+        " (the huge zero folio)"
+    } else {
+        ""
+    };
+    let broken = match mapped {
+        Some((pfn, true)) if pfn == page => return None,
+        Some((pfn, true)) => format!("its {what} maps pfn {pfn}"),
+        Some((_, false)) => format!("its {what} is read-only"),
+        None => format!("no {what} maps it"),
+    };
+    let harm = if zero.is_empty() {
+        "no write fault tagged the entry DIRTY, so data written through the pin escapes fsync"
+    } else {
+        "a write through the pin would change the zero folio every hole maps"
+    };
+    Some(format!(
+        "FOLL_WRITE pin of mm{mm} {}[{index}] -> pfn {page}{zero} granted, but {broken}: {harm}",
+        crate::trace::file_name(file)
+    ))
+}
+
+/// A broken [`write_grab_unmapped`] is I16's: data written through the pin
+/// would bypass dirty tracking, as through a writable PTE of a clean entry.
+fn violate_write_grab(cx: &Cx, broken: Option<String>) {
+    if let Some(detail) = broken {
+        cx.violate(Check::Inv(Inv::DirtyTracking), detail);
+    }
+}
+
+/// `pmd_write(pmd)` as the FOLL_WRITE test of a huge PMD reads it; M54
+/// inverts it in both paths (refusing a writable PMD, granting a read-only
+/// one).
+fn pmd_write_as_tested(cx: &Cx, write: bool) -> bool {
+    write != cx.w.has(Mutant::M54)
+}
+
 /// `mm/gup.c` `follow_page_mask`: under the PMD or PTE lock, grab the page if
 /// it is mapped with the access asked for. None: fault it in first.
 fn follow_page_mask(
@@ -179,11 +266,17 @@ fn follow_page_mask(
     let pmd = cx.lock(&s.pmd, LockId::Pmd(mm, file, sl));
     match *pmd {
         Pmd::Huge { pfn, write, .. } => {
-            if flags.write && !write {
+            if flags.write && !pmd_write_as_tested(cx, write) {
                 return None;
             }
             let page = pfn + (index - align_index(index, PMD_ORDER));
             Some(if try_grab_folio(cx, page, pfn, flags) {
+                if flags.write {
+                    violate_write_grab(
+                        cx,
+                        write_grab_unmapped(cx, mm, file, index, page, Via::Pmd),
+                    );
+                }
                 Ok(Pinned {
                     page,
                     pin: flags.pin,
@@ -201,10 +294,19 @@ fn follow_page_mask(
                 Pte::Present { special: true, .. } => {
                     Some(Err("-EFAULT (zero page: not a DAX folio)"))
                 }
-                Pte::Present { write, .. } if flags.write && !write => None,
+                // M53 grants a FOLL_WRITE pin of a read-only PTE.
+                Pte::Present { write, .. } if flags.write && !write && !cx.w.has(Mutant::M53) => {
+                    None
+                }
                 Pte::Present { pfn, .. } => {
                     let head = page_folio(cx, pfn)?;
                     Some(if try_grab_folio(cx, pfn, head, flags) {
+                        if flags.write {
+                            violate_write_grab(
+                                cx,
+                                write_grab_unmapped(cx, mm, file, index, pfn, Via::Pte),
+                            );
+                        }
                         Ok(Pinned {
                             page: pfn,
                             pin: flags.pin,
@@ -290,12 +392,11 @@ fn gup_fast_pgd_range(cx: &Cx, mm: u8, file: u8, index: u64, flags: GupFlags) ->
     let pmd = cx.read_once(index, "pmd (lockless)", &s.pmd_word, |p| {
         crate::trace::Val::Num(crate::sync::shadow::Word::to_word(p))
     });
-    let (page, head_guess, large_leaf, reread): (u64, u64, bool, Box<dyn Fn() -> bool>) = match pmd
-    {
+    let (page, head_guess, via, reread): (u64, u64, Via, Box<dyn Fn() -> bool>) = match pmd {
         Pmd::None => return None,
         Pmd::Huge { special: true, .. } => return None, // v6.15 (B5): special PMDs go slow
         Pmd::Huge { pfn, write, .. } => {
-            if flags.write && !write {
+            if flags.write && !pmd_write_as_tested(cx, write) {
                 return None;
             }
             let page = pfn + (index - align_index(index, PMD_ORDER));
@@ -303,7 +404,7 @@ fn gup_fast_pgd_range(cx: &Cx, mm: u8, file: u8, index: u64, flags: GupFlags) ->
             (
                 page,
                 pfn,
-                true,
+                Via::Pmd,
                 Box::new(move || cx.read_once(index, "pmd (recheck)", &s.pmd_word, word) == cur),
             )
         }
@@ -312,7 +413,10 @@ fn gup_fast_pgd_range(cx: &Cx, mm: u8, file: u8, index: u64, flags: GupFlags) ->
             let pte = cx.read_once(index, "pte (lockless)", &s.pte_words[i], word);
             match pte {
                 Pte::None | Pte::Present { special: true, .. } => return None,
-                Pte::Present { write, .. } if flags.write && !write => return None,
+                // M52 lets GUP-fast grab a read-only PTE for FOLL_WRITE.
+                Pte::Present { write, .. } if flags.write && !write && !cx.w.has(Mutant::M52) => {
+                    return None
+                }
                 Pte::Present { pfn, .. } => {
                     let head = page_folio(cx, pfn)?;
                     // gup_fast_pte_range re-checks the PMD value it walked
@@ -322,7 +426,7 @@ fn gup_fast_pgd_range(cx: &Cx, mm: u8, file: u8, index: u64, flags: GupFlags) ->
                     (
                         pfn,
                         head,
-                        false,
+                        Via::Pte,
                         Box::new(move || {
                             cx.read_once(index, "pmd (recheck)", &s.pmd_word, word) == cur
                                 && cx.read_once(index, "pte (recheck)", &s.pte_words[i], word)
@@ -333,7 +437,6 @@ fn gup_fast_pgd_range(cx: &Cx, mm: u8, file: u8, index: u64, flags: GupFlags) ->
             }
         }
     };
-    let _ = large_leaf;
     // try_grab_folio_fast: take the reference, then make sure the folio did
     // not change under us.
     if !folio_try_get(cx, head_guess, 1) {
@@ -376,6 +479,12 @@ fn gup_fast_pgd_range(cx: &Cx, mm: u8, file: u8, index: u64, flags: GupFlags) ->
         cx.note("gup_fast: PTE/PMD changed: put and bail");
         return None;
     }
+    // The re-check passed: this is when the grab takes effect (no
+    // scheduling point since its last read).
+    let write_post = flags
+        .write
+        .then(|| write_grab_unmapped(cx, mm, file, index, page, via))
+        .flatten();
     if !large {
         // gup_fast_folio_allowed: an order-0 folio whose mapping is NULL
         // (shared or just disassociated) is not pinned here.
@@ -391,6 +500,7 @@ fn gup_fast_pgd_range(cx: &Cx, mm: u8, file: u8, index: u64, flags: GupFlags) ->
             return None;
         }
     }
+    violate_write_grab(cx, write_post);
     record(cx, page, head, refs, large);
     Some(Pinned {
         page,
