@@ -164,54 +164,55 @@ pub fn __get_user_pages(
     Err("-EFAULT")
 }
 
-/// The page-table word a GUP took its page through.
+/// A page-table leaf at one address as a GUP grab sees it: which level,
+/// and the pfn it maps there with its write bit (None: not present).
 #[derive(Clone, Copy)]
-enum Via {
-    Pmd,
-    Pte,
+struct Leaf {
+    what: &'static str,
+    maps: Option<(u64, bool)>,
 }
 
-/// The postcondition of a FOLL_WRITE grab, read from the page table (no
-/// tracked access) at the moment the grab takes effect: under the PTL in the
-/// slow path, right after the re-check in GUP-fast. `can_follow_write_pte`
-/// and `can_follow_write_pmd` (a shared mapping: no FOLL_FORCE override)
-/// and GUP-fast's `pte_access_permitted`/`pmd_access_permitted` grant it
-/// only through a writable PTE/PMD of that page, which only the write fault
-/// installs, after tagging the entry DIRTY (I16); a read-only one sends the
-/// slow path to `faultin_page` with FAULT_FLAG_WRITE and GUP-fast to the
-/// slow path. So no zero folio is ever pinned for write: its PTE/PMD is
-/// never writable. Only at this moment: the entry's DIRTY tag is not
-/// re-checked here (a CoW write(2) clears it before it zaps the writable
-/// PTE), and afterwards fsync may clean the entry and write-protect the
-/// PTE while the pin is held (GUP does not hold off writeback). None when
-/// it holds.
-fn write_grab_unmapped(
-    cx: &Cx,
-    mm: u8,
-    file: u8,
-    index: u64,
-    page: u64,
-    via: Via,
-) -> Option<String> {
-    let s = &cx.w.mms[mm as usize].pt[file as usize][(index / PG_PMD_NR) as usize];
-    let (what, mapped) = match via {
-        Via::Pmd => (
-            "PMD",
-            match s.pmd_word.peek() {
+impl Leaf {
+    fn of_pmd(p: Pmd, index: u64) -> Leaf {
+        Leaf {
+            what: "PMD",
+            maps: match p {
                 Pmd::Huge { pfn, write, .. } => {
                     Some((pfn + (index - align_index(index, PMD_ORDER)), write))
                 }
                 _ => None,
             },
-        ),
-        Via::Pte => (
-            "PTE",
-            match s.pte_words[(index % PG_PMD_NR) as usize].peek() {
+        }
+    }
+
+    fn of_pte(p: Pte) -> Leaf {
+        Leaf {
+            what: "PTE",
+            maps: match p {
                 Pte::Present { pfn, write, .. } => Some((pfn, write)),
                 Pte::None => None,
             },
-        ),
-    };
+        }
+    }
+}
+
+/// The postcondition of a FOLL_WRITE grab, judged on the leaf as it was
+/// when the grab took effect: read from the page table under the PTL in the
+/// slow path; in GUP-fast, the value its re-check read (a relaxed read may
+/// return an older value than the latest store, and that value is what the
+/// re-check validated). `can_follow_write_pte` and `can_follow_write_pmd`
+/// (a shared mapping: no FOLL_FORCE override) and GUP-fast's
+/// `pte_access_permitted`/`pmd_access_permitted` grant it only through a
+/// writable PTE/PMD of that page, which only the write fault installs,
+/// after tagging the entry DIRTY (I16); a read-only one sends the slow path
+/// to `faultin_page` with FAULT_FLAG_WRITE and GUP-fast to the slow path.
+/// So no zero folio is ever pinned for write: its PTE/PMD is never
+/// writable. Only at this moment: the entry's DIRTY tag is not re-checked
+/// here (a CoW write(2) clears it before it zaps the writable PTE), and
+/// afterwards fsync may clean the entry and write-protect the PTE while the
+/// pin is held (GUP does not hold off writeback). None when it holds.
+fn write_grab_unmapped(mm: u8, file: u8, index: u64, page: u64, leaf: Leaf) -> Option<String> {
+    let Leaf { what, maps: mapped } = leaf;
     let zero = if page == ZERO_PFN {
         " (the zero page)"
     } else if page == HUGE_ZERO_PFN || page == HUGE_ZERO_PFN + 1 {
@@ -274,7 +275,13 @@ fn follow_page_mask(
                 if flags.write {
                     violate_write_grab(
                         cx,
-                        write_grab_unmapped(cx, mm, file, index, page, Via::Pmd),
+                        write_grab_unmapped(
+                            mm,
+                            file,
+                            index,
+                            page,
+                            Leaf::of_pmd(s.pmd_word.peek(), index),
+                        ),
                     );
                 }
                 Ok(Pinned {
@@ -304,7 +311,13 @@ fn follow_page_mask(
                         if flags.write {
                             violate_write_grab(
                                 cx,
-                                write_grab_unmapped(cx, mm, file, index, pfn, Via::Pte),
+                                write_grab_unmapped(
+                                    mm,
+                                    file,
+                                    index,
+                                    pfn,
+                                    Leaf::of_pte(s.pte_words[(index % PG_PMD_NR) as usize].peek()),
+                                ),
                             );
                         }
                         Ok(Pinned {
@@ -392,7 +405,10 @@ fn gup_fast_pgd_range(cx: &Cx, mm: u8, file: u8, index: u64, flags: GupFlags) ->
     let pmd = cx.read_once(index, "pmd (lockless)", &s.pmd_word, |p| {
         crate::trace::Val::Num(crate::sync::shadow::Word::to_word(p))
     });
-    let (page, head_guess, via, reread): (u64, u64, Via, Box<dyn Fn() -> bool>) = match pmd {
+    // The re-check returns whether the walk still stands and the leaf it
+    // read (what the grab took effect through).
+    type Reread<'a> = Box<dyn Fn() -> (bool, Leaf) + 'a>;
+    let (page, head_guess, walked, reread): (u64, u64, Leaf, Reread) = match pmd {
         Pmd::None => return None,
         Pmd::Huge { special: true, .. } => return None, // v6.15 (B5): special PMDs go slow
         Pmd::Huge { pfn, write, .. } => {
@@ -404,8 +420,11 @@ fn gup_fast_pgd_range(cx: &Cx, mm: u8, file: u8, index: u64, flags: GupFlags) ->
             (
                 page,
                 pfn,
-                Via::Pmd,
-                Box::new(move || cx.read_once(index, "pmd (recheck)", &s.pmd_word, word) == cur),
+                Leaf::of_pmd(pmd, index),
+                Box::new(move || {
+                    let now = cx.read_once(index, "pmd (recheck)", &s.pmd_word, word);
+                    (now == cur, Leaf::of_pmd(now, index))
+                }),
             )
         }
         Pmd::Table => {
@@ -426,11 +445,14 @@ fn gup_fast_pgd_range(cx: &Cx, mm: u8, file: u8, index: u64, flags: GupFlags) ->
                     (
                         pfn,
                         head,
-                        Via::Pte,
+                        Leaf::of_pte(pte),
                         Box::new(move || {
-                            cx.read_once(index, "pmd (recheck)", &s.pmd_word, word) == cur
-                                && cx.read_once(index, "pte (recheck)", &s.pte_words[i], word)
-                                    == pte
+                            let pmd_now = cx.read_once(index, "pmd (recheck)", &s.pmd_word, word);
+                            if pmd_now != cur {
+                                return (false, Leaf::of_pmd(pmd_now, index));
+                            }
+                            let now = cx.read_once(index, "pte (recheck)", &s.pte_words[i], word);
+                            (now == pte, Leaf::of_pte(now))
                         }),
                     )
                 }
@@ -471,7 +493,13 @@ fn gup_fast_pgd_range(cx: &Cx, mm: u8, file: u8, index: u64, flags: GupFlags) ->
     if flags.pin && large {
         pincount_add(cx, head, 1);
     }
-    if !cx.w.has(Mutant::M20) && !reread() {
+    // M20 skips the re-check: the grab takes effect through the walked leaf.
+    let (stands, leaf) = if cx.w.has(Mutant::M20) {
+        (true, walked)
+    } else {
+        reread()
+    };
+    if !stands {
         folio_put_refs(cx, head, refs);
         if flags.pin && large {
             pincount_add(cx, head, -1);
@@ -479,11 +507,9 @@ fn gup_fast_pgd_range(cx: &Cx, mm: u8, file: u8, index: u64, flags: GupFlags) ->
         cx.note("gup_fast: PTE/PMD changed: put and bail");
         return None;
     }
-    // The re-check passed: this is when the grab takes effect (no
-    // scheduling point since its last read).
     let write_post = flags
         .write
-        .then(|| write_grab_unmapped(cx, mm, file, index, page, via))
+        .then(|| write_grab_unmapped(mm, file, index, page, leaf))
         .flatten();
     if !large {
         // gup_fast_folio_allowed: an order-0 folio whose mapping is NULL

@@ -2,7 +2,7 @@
 
 use daxcheck_core::mm::gup::{__get_user_pages, unpin_user_page, GupFlags};
 use daxcheck_core::mm::memory::{handle_mm_fault, munmap};
-use daxcheck_core::vm::Access::Read;
+use daxcheck_core::vm::Access::{Read, Write};
 use daxcheck_core::vm::FaultSize;
 use daxcheck_core::world::{Mm, FILE_A};
 use daxcheck_core::xfs::evict::xfs_fs_evict_inode;
@@ -19,7 +19,8 @@ T1: pin_user_pages(A[0]) (slow path faults it in; -fast: a fault, then get_user_
     -slow-pmd: the VMA is PMD-aligned, so the slow path's fault-in is a PMD fault (a PMD folio's pin);
     -munmap: the process unmaps between pin and unpin (B19); -longterm: FOLL_LONGTERM must fail (I18);
     -fast-write, -slow-write: a PTE read fault of A[0], then a FOLL_WRITE pin of it (GUP-fast only: it
-    bails on the read-only PTE; the slow path: it write-faults first); -slow-pmd-write: a PMD read
+    bails on the read-only PTE; the slow path: it write-faults first); -fast-write-mapped: a write
+    fault, then a FOLL_WRITE GUP-fast (granted through the writable PTE); -slow-pmd-write: a PMD read
     fault of A[0], then a FOLL_WRITE pin of A[1] through the read-only PMD (the slow path write-faults it)
 T2: xfs_setattr_size(A, 0)
 -evict: T1 faults A[0], unmaps it and evicts A (dax_break_layout_final waits uninterruptibly for a
@@ -138,6 +139,24 @@ pub(crate) fn scenario() -> Scenario {
                         "read fault A[0], pin A[0] for write (fast only), unpin",
                         |cx| {
                             handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte);
+                            pin_unpin(cx, 0, 0, true, WRITE_PIN);
+                        },
+                    ),
+                    truncate(),
+                ],
+                expect: None,
+            },
+            // The grant side: a FOLL_WRITE GUP-fast of a writable PTE that
+            // truncate zaps meanwhile. The grab is judged on the PTE its
+            // re-check read, which may be older than the zap.
+            Variant {
+                name: "fast-write-mapped",
+                setup: file_a(1),
+                threads: vec![
+                    thread(
+                        "write fault A[0], pin A[0] for write (fast only), unpin",
+                        |cx| {
+                            handle_mm_fault(cx, Mm(0), FILE_A, 0, Write, FaultSize::Pte);
                             pin_unpin(cx, 0, 0, true, WRITE_PIN);
                         },
                     ),
