@@ -283,6 +283,15 @@ mutants! {
     M48: Mistake, spec "ours (issue 10, coverage of mf_generic_kill_procs)",
         "mf_generic_kill_procs goes on with cookie 0 (a folio with no owner) instead of -EBUSY",
         code "`mm/memory_failure.rs: mf_generic_kill_procs` drops the `cookie == 0` return: it poisons, kills and unlocks through a folio `dax_lock_folio` did not lock";
+    M52: Mistake, spec "ours (issue 10, generated mutant mm/gup.rs:315)",
+        "GUP-fast grabs a read-only PTE for FOLL_WRITE (pte_access_permitted without the write test)",
+        code "`mm/gup.rs: gup_fast_pgd_range` drops the `flags.write && !write` bail of the PTE arm: a FOLL_WRITE pin of a read-only PTE, without the write fault";
+    M53: Mistake, spec "ours (issue 10, generated mutant mm/gup.rs:204)",
+        "follow_page_mask follows a read-only PTE for FOLL_WRITE (can_follow_write_pte always true)",
+        code "`mm/gup.rs: follow_page_mask` drops the `flags.write && !write` arm of the PTE case: the slow path pins a read-only PTE for write without `faultin_page`";
+    M54: Mistake, spec "ours (issue 10, generated mutants mm/gup.rs:182 and :298)",
+        "the FOLL_WRITE test of a huge PMD is inverted (refuses a writable PMD, grants a read-only one)",
+        code "`mm/gup.rs: pmd_write_as_tested` inverts `pmd_write` in `follow_page_mask` and `gup_fast_pgd_range`: a read-only PMD (the huge zero PMD in GUP-fast) is pinned for write";
     M55: Mistake, spec "ours (issue 10, generated mutant mm/memory.rs:416)",
         "handle_pte_fault looks at the wrong PTE of the table (the slot number as the PTE index)",
         code "`mm/memory.rs: pte_at` indexes the PTE table with `index / PG_PMD_NR`: a fault of A[1] reads A[0]'s PTE and returns \"already mapped\"";

@@ -123,7 +123,11 @@ impl Frame {
         Frame {
             pfn,
             kind,
-            refcount: Counter::new(0),
+            // The huge zero folio keeps the reference it was allocated with
+            // (`get_huge_zero_folio`; only its shrinker drops it), so GUP
+            // can take more on it. The zero page (and a free ZONE_DEVICE
+            // folio) has none.
+            refcount: Counter::new(i32::from(pfn == HUGE_ZERO_PFN)),
             mapcount: Counter::new(0),
             entire_mapcount: Counter::new(0),
             large_mapcount: Counter::new(0),

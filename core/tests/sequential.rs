@@ -13,7 +13,7 @@ use daxcheck_core::mm::memory::{handle_mm_fault, munmap};
 use daxcheck_core::vm::Access::{Read, Write};
 use daxcheck_core::vm::{Fault, FaultSize};
 use daxcheck_core::world::{Mm, FILE_A};
-use daxcheck_core::world::{Setup, DAX_BASE};
+use daxcheck_core::world::{Setup, DAX_BASE, HUGE_ZERO_PFN};
 use daxcheck_core::xfs::inode::{xfs_free_file_space, xfs_setattr_size};
 use daxcheck_core::{violation::Inv, Config, Mutant};
 
@@ -114,16 +114,25 @@ fn read_of_a_hole_maps_the_zero_page_without_a_reference() {
     let mut setup = Setup::file(2);
     setup.files[0].blocks[1] = None;
     let s = Sequential::new(Config::default(), &setup);
+    // Every refcount as before the fault: 0, but the huge zero folio's own
+    // reference.
+    let refcounts = || {
+        s.cx.w
+            .frames
+            .iter()
+            .map(|f| f.refcount.load(std::sync::atomic::Ordering::Relaxed))
+            .collect::<Vec<_>>()
+    };
+    let before = refcounts();
+    assert!(before
+        .iter()
+        .enumerate()
+        .all(|(pfn, &r)| r == i32::from(pfn as u64 == HUGE_ZERO_PFN)));
     assert_eq!(
         s.op(|cx| handle_mm_fault(cx, Mm(0), FILE_A, 1, Read, FaultSize::Pte)),
         Fault::NoPage
     );
-    assert!(s
-        .cx
-        .w
-        .frames
-        .iter()
-        .all(|f| f.refcount.load(std::sync::atomic::Ordering::Relaxed) == 0));
+    assert_eq!(refcounts(), before);
     s.op(|cx| xfs_setattr_size(cx, FILE_A, 0));
     clean(&s);
 }

@@ -6,7 +6,7 @@ use crate::mm::memremap::free_zone_device_folio;
 use crate::sync::Ordering;
 use crate::trace::{Val, What};
 use crate::violation::{Check, Inv};
-use crate::world::FrameKind;
+use crate::world::{FrameKind, HUGE_ZERO_PFN};
 
 /// `include/linux/mm.h` `page_folio(pfn_to_page(pfn))`: the head pfn. Reading
 /// `compound_head` dereferences the struct page, so a pfn with no struct page
@@ -119,7 +119,8 @@ pub fn folio_get(cx: &Cx, head: u64) {
 /// `free_zone_device_folio`.
 pub fn folio_put_refs(cx: &Cx, head: u64, nr: i32) {
     let f = &cx.w.frames[head as usize];
-    if f.kind == FrameKind::Zero {
+    // The huge zero folio is refcounted (GUP pins it); the zero page never.
+    if f.kind == FrameKind::Zero && head != HUGE_ZERO_PFN {
         cx.violate(
             Check::Bug("folio_put: zero page is never refcounted"),
             format!("put on zero folio {head}"),
@@ -127,6 +128,7 @@ pub fn folio_put_refs(cx: &Cx, head: u64, nr: i32) {
         return;
     }
     let old = ref_add(cx, head, -nr, Ordering::SeqCst, "folio_put");
+
     if old == nr && f.kind == FrameKind::Dax {
         free_zone_device_folio(cx, head);
     }

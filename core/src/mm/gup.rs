@@ -11,7 +11,7 @@ use crate::sync::Ordering;
 use crate::trace::What;
 use crate::violation::{Check, Inv};
 use crate::vm::{Fault, FaultSize};
-use crate::world::{File, Mm, PinRec, Pmd, Pte};
+use crate::world::{File, Mm, PinRec, Pmd, Pte, HUGE_ZERO_PFN, ZERO_PFN};
 
 /// `include/linux/mm.h` `GUP_PIN_COUNTING_BIAS`: a FOLL_PIN on a small folio
 /// adds this much.
@@ -164,6 +164,94 @@ pub fn __get_user_pages(
     Err("-EFAULT")
 }
 
+/// A page-table leaf at one address as a GUP grab sees it: which level,
+/// and the pfn it maps there with its write bit (None: not present).
+#[derive(Clone, Copy)]
+struct Leaf {
+    what: &'static str,
+    maps: Option<(u64, bool)>,
+}
+
+impl Leaf {
+    fn of_pmd(p: Pmd, index: u64) -> Leaf {
+        Leaf {
+            what: "PMD",
+            maps: match p {
+                Pmd::Huge { pfn, write, .. } => {
+                    Some((pfn + (index - align_index(index, PMD_ORDER)), write))
+                }
+                _ => None,
+            },
+        }
+    }
+
+    fn of_pte(p: Pte) -> Leaf {
+        Leaf {
+            what: "PTE",
+            maps: match p {
+                Pte::Present { pfn, write, .. } => Some((pfn, write)),
+                Pte::None => None,
+            },
+        }
+    }
+}
+
+/// The postcondition of a FOLL_WRITE grab, judged on the leaf as it was
+/// when the grab took effect: read from the page table under the PTL in the
+/// slow path; in GUP-fast, the value its re-check read (a relaxed read may
+/// return an older value than the latest store, and that value is what the
+/// re-check validated). `can_follow_write_pte` and `can_follow_write_pmd`
+/// (a shared mapping: no FOLL_FORCE override) and GUP-fast's
+/// `pte_access_permitted`/`pmd_access_permitted` grant it only through a
+/// writable PTE/PMD of that page, which only the write fault installs,
+/// after tagging the entry DIRTY (I16); a read-only one sends the slow path
+/// to `faultin_page` with FAULT_FLAG_WRITE and GUP-fast to the slow path.
+/// So no zero folio is ever pinned for write: its PTE/PMD is never
+/// writable. Only at this moment: the entry's DIRTY tag is not re-checked
+/// here (a CoW write(2) clears it before it zaps the writable PTE), and
+/// afterwards fsync may clean the entry and write-protect the PTE while the
+/// pin is held (GUP does not hold off writeback). None when it holds.
+fn write_grab_unmapped(mm: u8, file: u8, index: u64, page: u64, leaf: Leaf) -> Option<String> {
+    let Leaf { what, maps: mapped } = leaf;
+    let zero = if page == ZERO_PFN {
+        " (the zero page)"
+    } else if page == HUGE_ZERO_PFN || page == HUGE_ZERO_PFN + 1 {
+        " (the huge zero folio)"
+    } else {
+        ""
+    };
+    let broken = match mapped {
+        Some((pfn, true)) if pfn == page => return None,
+        Some((pfn, true)) => format!("its {what} maps pfn {pfn}"),
+        Some((_, false)) => format!("its {what} is read-only"),
+        None => format!("no {what} maps it"),
+    };
+    let harm = if zero.is_empty() {
+        "no write fault tagged the entry DIRTY, so data written through the pin escapes fsync"
+    } else {
+        "a write through the pin would change the zero folio every hole maps"
+    };
+    Some(format!(
+        "FOLL_WRITE pin of mm{mm} {}[{index}] -> pfn {page}{zero} granted, but {broken}: {harm}",
+        crate::trace::file_name(file)
+    ))
+}
+
+/// A broken [`write_grab_unmapped`] is I16's: data written through the pin
+/// would bypass dirty tracking, as through a writable PTE of a clean entry.
+fn violate_write_grab(cx: &Cx, broken: Option<String>) {
+    if let Some(detail) = broken {
+        cx.violate(Check::Inv(Inv::DirtyTracking), detail);
+    }
+}
+
+/// `pmd_write(pmd)` as the FOLL_WRITE test of a huge PMD reads it; M54
+/// inverts it in both paths (refusing a writable PMD, granting a read-only
+/// one).
+fn pmd_write_as_tested(cx: &Cx, write: bool) -> bool {
+    write != cx.w.has(Mutant::M54)
+}
+
 /// `mm/gup.c` `follow_page_mask`: under the PMD or PTE lock, grab the page if
 /// it is mapped with the access asked for. None: fault it in first.
 fn follow_page_mask(
@@ -179,11 +267,23 @@ fn follow_page_mask(
     let pmd = cx.lock(&s.pmd, LockId::Pmd(mm, file, sl));
     match *pmd {
         Pmd::Huge { pfn, write, .. } => {
-            if flags.write && !write {
+            if flags.write && !pmd_write_as_tested(cx, write) {
                 return None;
             }
             let page = pfn + (index - align_index(index, PMD_ORDER));
             Some(if try_grab_folio(cx, page, pfn, flags) {
+                if flags.write {
+                    violate_write_grab(
+                        cx,
+                        write_grab_unmapped(
+                            mm,
+                            file,
+                            index,
+                            page,
+                            Leaf::of_pmd(s.pmd_word.peek(), index),
+                        ),
+                    );
+                }
                 Ok(Pinned {
                     page,
                     pin: flags.pin,
@@ -201,10 +301,25 @@ fn follow_page_mask(
                 Pte::Present { special: true, .. } => {
                     Some(Err("-EFAULT (zero page: not a DAX folio)"))
                 }
-                Pte::Present { write, .. } if flags.write && !write => None,
+                // M53 grants a FOLL_WRITE pin of a read-only PTE.
+                Pte::Present { write, .. } if flags.write && !write && !cx.w.has(Mutant::M53) => {
+                    None
+                }
                 Pte::Present { pfn, .. } => {
                     let head = page_folio(cx, pfn)?;
                     Some(if try_grab_folio(cx, pfn, head, flags) {
+                        if flags.write {
+                            violate_write_grab(
+                                cx,
+                                write_grab_unmapped(
+                                    mm,
+                                    file,
+                                    index,
+                                    pfn,
+                                    Leaf::of_pte(s.pte_words[(index % PG_PMD_NR) as usize].peek()),
+                                ),
+                            );
+                        }
                         Ok(Pinned {
                             page: pfn,
                             pin: flags.pin,
@@ -290,12 +405,14 @@ fn gup_fast_pgd_range(cx: &Cx, mm: u8, file: u8, index: u64, flags: GupFlags) ->
     let pmd = cx.read_once(index, "pmd (lockless)", &s.pmd_word, |p| {
         crate::trace::Val::Num(crate::sync::shadow::Word::to_word(p))
     });
-    let (page, head_guess, large_leaf, reread): (u64, u64, bool, Box<dyn Fn() -> bool>) = match pmd
-    {
+    // The re-check returns whether the walk still stands and the leaf it
+    // read (what the grab took effect through).
+    type Reread<'a> = Box<dyn Fn() -> (bool, Leaf) + 'a>;
+    let (page, head_guess, walked, reread): (u64, u64, Leaf, Reread) = match pmd {
         Pmd::None => return None,
         Pmd::Huge { special: true, .. } => return None, // v6.15 (B5): special PMDs go slow
         Pmd::Huge { pfn, write, .. } => {
-            if flags.write && !write {
+            if flags.write && !pmd_write_as_tested(cx, write) {
                 return None;
             }
             let page = pfn + (index - align_index(index, PMD_ORDER));
@@ -303,8 +420,11 @@ fn gup_fast_pgd_range(cx: &Cx, mm: u8, file: u8, index: u64, flags: GupFlags) ->
             (
                 page,
                 pfn,
-                true,
-                Box::new(move || cx.read_once(index, "pmd (recheck)", &s.pmd_word, word) == cur),
+                Leaf::of_pmd(pmd, index),
+                Box::new(move || {
+                    let now = cx.read_once(index, "pmd (recheck)", &s.pmd_word, word);
+                    (now == cur, Leaf::of_pmd(now, index))
+                }),
             )
         }
         Pmd::Table => {
@@ -312,7 +432,10 @@ fn gup_fast_pgd_range(cx: &Cx, mm: u8, file: u8, index: u64, flags: GupFlags) ->
             let pte = cx.read_once(index, "pte (lockless)", &s.pte_words[i], word);
             match pte {
                 Pte::None | Pte::Present { special: true, .. } => return None,
-                Pte::Present { write, .. } if flags.write && !write => return None,
+                // M52 lets GUP-fast grab a read-only PTE for FOLL_WRITE.
+                Pte::Present { write, .. } if flags.write && !write && !cx.w.has(Mutant::M52) => {
+                    return None
+                }
                 Pte::Present { pfn, .. } => {
                     let head = page_folio(cx, pfn)?;
                     // gup_fast_pte_range re-checks the PMD value it walked
@@ -322,18 +445,20 @@ fn gup_fast_pgd_range(cx: &Cx, mm: u8, file: u8, index: u64, flags: GupFlags) ->
                     (
                         pfn,
                         head,
-                        false,
+                        Leaf::of_pte(pte),
                         Box::new(move || {
-                            cx.read_once(index, "pmd (recheck)", &s.pmd_word, word) == cur
-                                && cx.read_once(index, "pte (recheck)", &s.pte_words[i], word)
-                                    == pte
+                            let pmd_now = cx.read_once(index, "pmd (recheck)", &s.pmd_word, word);
+                            if pmd_now != cur {
+                                return (false, Leaf::of_pmd(pmd_now, index));
+                            }
+                            let now = cx.read_once(index, "pte (recheck)", &s.pte_words[i], word);
+                            (now == pte, Leaf::of_pte(now))
                         }),
                     )
                 }
             }
         }
     };
-    let _ = large_leaf;
     // try_grab_folio_fast: take the reference, then make sure the folio did
     // not change under us.
     if !folio_try_get(cx, head_guess, 1) {
@@ -368,7 +493,13 @@ fn gup_fast_pgd_range(cx: &Cx, mm: u8, file: u8, index: u64, flags: GupFlags) ->
     if flags.pin && large {
         pincount_add(cx, head, 1);
     }
-    if !cx.w.has(Mutant::M20) && !reread() {
+    // M20 skips the re-check: the grab takes effect through the walked leaf.
+    let (stands, leaf) = if cx.w.has(Mutant::M20) {
+        (true, walked)
+    } else {
+        reread()
+    };
+    if !stands {
         folio_put_refs(cx, head, refs);
         if flags.pin && large {
             pincount_add(cx, head, -1);
@@ -376,6 +507,10 @@ fn gup_fast_pgd_range(cx: &Cx, mm: u8, file: u8, index: u64, flags: GupFlags) ->
         cx.note("gup_fast: PTE/PMD changed: put and bail");
         return None;
     }
+    let write_post = flags
+        .write
+        .then(|| write_grab_unmapped(mm, file, index, page, leaf))
+        .flatten();
     if !large {
         // gup_fast_folio_allowed: an order-0 folio whose mapping is NULL
         // (shared or just disassociated) is not pinned here.
@@ -391,6 +526,7 @@ fn gup_fast_pgd_range(cx: &Cx, mm: u8, file: u8, index: u64, flags: GupFlags) ->
             return None;
         }
     }
+    violate_write_grab(cx, write_post);
     record(cx, page, head, refs, large);
     Some(Pinned {
         page,

@@ -2,7 +2,7 @@
 
 use daxcheck_core::mm::gup::{__get_user_pages, unpin_user_page, GupFlags};
 use daxcheck_core::mm::memory::{handle_mm_fault, munmap};
-use daxcheck_core::vm::Access::Read;
+use daxcheck_core::vm::Access::{Read, Write};
 use daxcheck_core::vm::FaultSize;
 use daxcheck_core::world::{Mm, FILE_A};
 use daxcheck_core::xfs::evict::xfs_fs_evict_inode;
@@ -17,12 +17,17 @@ const HEADER: &str = "\
 T1: pin_user_pages(A[0]) (slow path faults it in; -fast: a fault, then get_user_pages_fast_only, which
     never falls back: a fallback would fault in the page again, which is S13's H6), then unpin;
     -slow-pmd: the VMA is PMD-aligned, so the slow path's fault-in is a PMD fault (a PMD folio's pin);
-    -munmap: the process unmaps between pin and unpin (B19); -longterm: FOLL_LONGTERM must fail (I18)
+    -munmap: the process unmaps between pin and unpin (B19); -longterm: FOLL_LONGTERM must fail (I18);
+    -fast-write, -slow-write: a PTE read fault of A[0], then a FOLL_WRITE pin of it (GUP-fast only: it
+    bails on the read-only PTE; the slow path: it write-faults first); -fast-write-mapped: a write
+    fault, then a FOLL_WRITE GUP-fast (granted through the writable PTE); -slow-pmd-write: a PMD read
+    fault of A[0], then a FOLL_WRITE pin of A[1] through the read-only PMD (the slow path write-faults it)
 T2: xfs_setattr_size(A, 0)
 -evict: T1 faults A[0], unmaps it and evicts A (dax_break_layout_final waits uninterruptibly for a
     pin to go); T2 pins A[0] through GUP-fast (if still mapped), then unpins
 Property: break-layout (and the final one) returns only once the pin is released (I8); GUP-fast
-          either is seen by the scan or bails (I6/I8); no refcount underflow (I2); refcount == mappings + pins (I1)";
+          either is seen by the scan or bails (I6/I8); no refcount underflow (I2); refcount == mappings + pins (I1);
+          a FOLL_WRITE pin is granted only through a PTE/PMD that maps the page writable (I16)";
 
 /// Markdown for `docs/catalogue.md`.
 const NOTES: &str = "Why `fast` never falls back: findings O1. Both explorers run by default: loom's bounded search \
@@ -43,6 +48,9 @@ const B19_EVICT: &str = "B19's window: T2's GUP-fast pin must land between T1's 
     not met in 50,000 executions (`daxcheck check S4/evict --mutant B19 --explorer random \
     --iterations 50000`); PCT catches it at execution 45";
 
+/// `pin_user_pages(FOLL_WRITE)`.
+const WRITE_PIN: GupFlags = GupFlags { write: true, ..PIN };
+
 /// S4: GUP pin vs truncate.
 pub(crate) fn scenario() -> Scenario {
     let truncate = || thread("truncate A to 0", |cx| xfs_setattr_size(cx, FILE_A, 0));
@@ -53,7 +61,15 @@ pub(crate) fn scenario() -> Scenario {
         notes: NOTES,
         expect: holds,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
-        catches: &[Mutant::M20, Mutant::M39, Mutant::B19, Mutant::M10],
+        catches: &[
+            Mutant::M20,
+            Mutant::M39,
+            Mutant::B19,
+            Mutant::M10,
+            Mutant::M52,
+            Mutant::M53,
+            Mutant::M54,
+        ],
         // PCT at depth 3 lets M20 (S4/fast) escape 2,000 iterations; at
         // depth 5 it is caught within 1,150-1,977 executions on seeds 1-4
         // (`daxcheck mutants --scenario S4 --mutant M20 --explorer pct
@@ -108,6 +124,78 @@ pub(crate) fn scenario() -> Scenario {
                         handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte);
                         pin_unpin(cx, 0, 0, true, PIN);
                     }),
+                    truncate(),
+                ],
+                expect: None,
+            },
+            // A FOLL_WRITE pin of a page mapped read-only: GUP-fast must
+            // bail (fast only: no fallback), the slow path must write-fault
+            // it first (the fault that tags the entry DIRTY).
+            Variant {
+                name: "fast-write",
+                setup: file_a(1),
+                threads: vec![
+                    thread(
+                        "read fault A[0], pin A[0] for write (fast only), unpin",
+                        |cx| {
+                            handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte);
+                            pin_unpin(cx, 0, 0, true, WRITE_PIN);
+                        },
+                    ),
+                    truncate(),
+                ],
+                expect: None,
+            },
+            // The grant side: a FOLL_WRITE GUP-fast of a writable PTE that
+            // truncate zaps meanwhile. The grab is judged on the PTE its
+            // re-check read, which may be older than the zap.
+            Variant {
+                name: "fast-write-mapped",
+                setup: file_a(1),
+                threads: vec![
+                    thread(
+                        "write fault A[0], pin A[0] for write (fast only), unpin",
+                        |cx| {
+                            handle_mm_fault(cx, Mm(0), FILE_A, 0, Write, FaultSize::Pte);
+                            pin_unpin(cx, 0, 0, true, WRITE_PIN);
+                        },
+                    ),
+                    truncate(),
+                ],
+                expect: None,
+            },
+            Variant {
+                name: "slow-write",
+                setup: file_a(1),
+                threads: vec![
+                    thread("read fault A[0], pin A[0] for write (slow), unpin", |cx| {
+                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte);
+                        pin_unpin(cx, 0, 0, false, WRITE_PIN);
+                    }),
+                    truncate(),
+                ],
+                expect: None,
+            },
+            Variant {
+                name: "slow-pmd-write",
+                setup: file_a(1),
+                threads: vec![
+                    thread(
+                        "PMD read fault A[0], pin A[1] for write (slow, PMD-aligned VMA), unpin",
+                        |cx| {
+                            handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pmd);
+                            pin_unpin(
+                                cx,
+                                0,
+                                1,
+                                false,
+                                GupFlags {
+                                    huge: true,
+                                    ..WRITE_PIN
+                                },
+                            );
+                        },
+                    ),
                     truncate(),
                 ],
                 expect: None,

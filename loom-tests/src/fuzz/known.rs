@@ -17,7 +17,6 @@ use std::sync::Mutex;
 use daxcheck_core::entry::dax_is_pmd_entry;
 use daxcheck_core::trace::What;
 use daxcheck_core::violation::Check;
-use daxcheck_core::world::HUGE_ZERO_PFN;
 use daxcheck_core::{Config, KernelState};
 
 use super::ops::Op;
@@ -85,14 +84,6 @@ const FAULTS: &[&str] = &[
 
 /// The table, most specific first.
 pub const KNOWN: &[Known] = &[
-    Known {
-        name: "Z1",
-        what: "model gap: GUP of a huge zero PMD grabs the huge zero folio, whose refcount the model keeps at 0 (the PTE path refuses the zero page instead)",
-        matches: |s| {
-            s.check == "WARN"
-                && s.detail.starts_with(&format!("folio {HUGE_ZERO_PFN} refcount"))
-        },
-    },
     Known {
         name: "Z2",
         what: "model gap: one thread holding a FOLL_GET and a FOLL_PIN on the same page; unpin_user_page's bookkeeping drops the first record of that page, whichever kind, so I1's GUP count is off",
