@@ -283,6 +283,9 @@ mutants! {
     M48: Mistake, spec "ours (issue 10, coverage of mf_generic_kill_procs)",
         "mf_generic_kill_procs goes on with cookie 0 (a folio with no owner) instead of -EBUSY",
         code "`mm/memory_failure.rs: mf_generic_kill_procs` drops the `cookie == 0` return: it poisons, kills and unlocks through a folio `dax_lock_folio` did not lock";
+    M49: Mistake, spec "ours (issue 10, generated mutant mm/memory_failure.rs:71, collect_procs)",
+        "collect_procs_file collects nobody for a page inside the file: memory failure leaves the poisoned page mapped",
+        code "`mm/memory_failure.rs: collect_procs` inverts its page-offset test (`pgoff < size`, not `>=`): every in-range page counts as beyond the file, so `unmap_and_kill` is skipped";
     B1: Historical, spec "§6 B1",
         "(pre-98c183a4fccf) dax_disassociate_entry without the zero/empty guard",
         code "as M16 (same line)";

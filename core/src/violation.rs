@@ -71,11 +71,13 @@ pub enum Inv {
     MemoryFailureLock = 19,
     /// I20: nrpages accounting.
     NrpagesAccounting = 20,
+    /// I21: memory-failure unmap (the model's own, not in spec §5).
+    MemoryFailureUnmap = 21,
 }
 
 impl Inv {
     /// Every invariant, in spec order.
-    pub const ALL: [Inv; 20] = [
+    pub const ALL: [Inv; 21] = [
         Inv::RefcountAccounting,
         Inv::NoRefcountUnderflow,
         Inv::TailsHoldNoRefs,
@@ -96,6 +98,7 @@ impl Inv {
         Inv::NoLongtermPins,
         Inv::MemoryFailureLock,
         Inv::NrpagesAccounting,
+        Inv::MemoryFailureUnmap,
     ];
 
     /// The spec's number (`I{n}`).
@@ -126,11 +129,12 @@ impl Inv {
             Inv::NoLongtermPins => "no long-term pins",
             Inv::MemoryFailureLock => "memory-failure lock",
             Inv::NrpagesAccounting => "nrpages accounting",
+            Inv::MemoryFailureUnmap => "memory-failure unmap",
         }
     }
 }
 
-/// `I1` … `I20`, the spec's name for the invariant.
+/// `I1` … `I21`, the spec's name for the invariant.
 impl fmt::Display for Inv {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "I{}", self.number())
@@ -173,6 +177,7 @@ impl CheckKind {
     pub const I18: CheckKind = CheckKind::Inv(Inv::NoLongtermPins);
     pub const I19: CheckKind = CheckKind::Inv(Inv::MemoryFailureLock);
     pub const I20: CheckKind = CheckKind::Inv(Inv::NrpagesAccounting);
+    pub const I21: CheckKind = CheckKind::Inv(Inv::MemoryFailureUnmap);
 }
 
 /// The stable identifier (`I4`, `WARN`, `data-race`) that JSON output and
