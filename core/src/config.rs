@@ -286,6 +286,9 @@ mutants! {
     M49: Mistake, spec "ours (issue 10, generated mutant mm/memory_failure.rs:71, collect_procs)",
         "collect_procs_file collects nobody for a page inside the file: memory failure leaves the poisoned page mapped",
         code "`mm/memory_failure.rs: collect_procs` inverts its page-offset test (`pgoff < size`, not `>=`): every in-range page counts as beyond the file, so `unmap_and_kill` is skipped";
+    M50: Mistake, spec "ours (issue 10, generated mutant mm/memory_failure.rs:35, unmap_and_kill)",
+        "unmap_and_kill subtracts the entry's pages from its base: from index 2 on the unmap range is empty",
+        code "`mm/memory_failure.rs: unmap_and_kill` unmaps `base..=base - pages - 1` (`-` for `+`): empty from index 2 on, so the poisoned page stays mapped";
     B1: Historical, spec "§6 B1",
         "(pre-98c183a4fccf) dax_disassociate_entry without the zero/empty guard",
         code "as M16 (same line)";

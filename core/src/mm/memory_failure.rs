@@ -34,7 +34,13 @@ fn set_page_hwpoison(cx: &Cx, pfn: u64) {
 fn unmap_and_kill(cx: &Cx, file: u8, index: u64, cookie: u64) {
     let _f = cx.enter("unmap_and_kill");
     let base = align_index(index, dax_entry_order(cookie));
-    unmap_mapping_pages(cx, file, base, base + dax_entry_pages(cookie) - 1);
+    // M50 subtracts the entry's pages (an empty range from index 2 on).
+    let last = if cx.w.has(crate::config::Mutant::M50) {
+        base.wrapping_sub(dax_entry_pages(cookie) + 1)
+    } else {
+        base + dax_entry_pages(cookie) - 1
+    };
+    unmap_mapping_pages(cx, file, base, last);
 }
 
 /// I21, model-side (shadow reads), just before memory failure drops the

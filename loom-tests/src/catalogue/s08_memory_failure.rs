@@ -59,8 +59,9 @@ second PMD slot of a 4-page file: `folio->index` is 2, so `dax_lock_folio`'s ind
 I21, checked just before `dax_unlock_folio` and `dax_unlock_mapping_entry` (the page memory \
 failure poisoned is HWPoison and no process maps it at that (mapping, index); a fault needs the \
 entry lock memory failure holds, so the unmap stands until the unlock), it catches M49 \
-(`collect_procs` collects nobody: `fault` catches it too) and the generated mutants that read \
-`folio->index` as 0 (I19: `dax_lock_folio` finds no entry at A[0]), which nothing caught before. \
+(`collect_procs` collects nobody: `fault` catches it too), M50 (`unmap_and_kill`'s range \
+`base - pages - 1`: empty from index 2 on, where `fault`'s A[0] wraps to the whole file) and the \
+generated mutants that read `folio->index` as 0 (I19: `dax_lock_folio` finds no entry at A[0]), which nothing caught before. \
 `unowned` (issue 10) kills a page truncate already \
 took from its file: `dax_lock_folio` finds `mapping` NULL and `mf_generic_kill_procs` gives up \
 (-EBUSY); it catches M48 (going on with cookie 0: I19, a cookie with no entry lock, then \
@@ -95,6 +96,7 @@ pub(crate) fn scenario() -> Scenario {
             Mutant::M46,
             Mutant::M48,
             Mutant::M49,
+            Mutant::M50,
         ],
         // The uniform random scheduler reaches `shared`'s window far more
         // rarely than PCT: seed 1 finds it at iteration 3,351 (`daxcheck
