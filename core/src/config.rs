@@ -289,6 +289,9 @@ mutants! {
     M50: Mistake, spec "ours (issue 10, generated mutant mm/memory_failure.rs:35, unmap_and_kill)",
         "unmap_and_kill subtracts the entry's pages from its base: from index 2 on the unmap range is empty",
         code "`mm/memory_failure.rs: unmap_and_kill` unmaps `base..=base - pages - 1` (`-` for `+`): empty from index 2 on, so the poisoned page stays mapped";
+    M51: Mistake, spec "ours (issue 10, generated mutant mm/memory_failure.rs:132, mf_dax_kill_procs)",
+        "mf_dax_kill_procs returns 0 at once: nothing is locked, poisoned or unmapped",
+        code "`mm/memory_failure.rs: mf_dax_kill_procs` returns 0 before its loop: the FS's failed block stays mapped and unpoisoned";
     B1: Historical, spec "§6 B1",
         "(pre-98c183a4fccf) dax_disassociate_entry without the zero/empty guard",
         code "as M16 (same line)";

@@ -30,7 +30,7 @@ const INVARIANTS: [&str; 21] = [
     "FOLL_LONGTERM GUP never succeeds on an fsdax folio",
     "a memory-failure cookie from dax_lock_folio holds the entry lock of the folio's (mapping, index), and mapping stays set until unlock; dax_lock_mapping_entry gives a DAX mapping a cookie, and a page only with the lock of the real (not zero or empty) entry of that page",
     "a mapping's nrpages equals the sum of 2^order over its entries",
-    "when memory failure drops the entry lock of a page it poisoned (dax_unlock_folio, dax_unlock_mapping_entry), the page is marked HWPoison and no process maps it through that (mapping, index); a fault needs that entry lock, so none can map it again before the unlock (the model's own, not in spec §5)",
+    "when memory failure drops the entry lock of a page it poisoned (dax_unlock_folio, dax_unlock_mapping_entry), the page is marked HWPoison and no process maps it through that (mapping, index); a fault needs that entry lock, so none can map it again before the unlock; when mf_dax_kill_procs returns 0 to the filesystem, the page of every entry of its range that stayed the same all through the call is HWPoison (the model's own, not in spec §5)",
 ];
 
 /// A hypothesis about the kernel that a `finds` scenario tests (spec §6.3;
