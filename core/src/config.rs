@@ -283,6 +283,15 @@ mutants! {
     M48: Mistake, spec "ours (issue 10, coverage of mf_generic_kill_procs)",
         "mf_generic_kill_procs goes on with cookie 0 (a folio with no owner) instead of -EBUSY",
         code "`mm/memory_failure.rs: mf_generic_kill_procs` drops the `cookie == 0` return: it poisons, kills and unlocks through a folio `dax_lock_folio` did not lock";
+    M49: Mistake, spec "ours (issue 10, generated mutant mm/memory_failure.rs:71, collect_procs)",
+        "collect_procs_file collects nobody for a page inside the file: memory failure leaves the poisoned page mapped",
+        code "`mm/memory_failure.rs: collect_procs` inverts its page-offset test (`pgoff < size`, not `>=`): every in-range page counts as beyond the file, so `unmap_and_kill` is skipped";
+    M50: Mistake, spec "ours (issue 10, generated mutant mm/memory_failure.rs:35, unmap_and_kill)",
+        "unmap_and_kill subtracts the entry's pages from its base: from index 2 on the unmap range is empty",
+        code "`mm/memory_failure.rs: unmap_and_kill` unmaps `base..=base - pages - 1` (`-` for `+`): empty from index 2 on, so the poisoned page stays mapped";
+    M51: Mistake, spec "ours (issue 10, generated mutant mm/memory_failure.rs:132, mf_dax_kill_procs)",
+        "mf_dax_kill_procs returns 0 at once: nothing is locked, poisoned or unmapped",
+        code "`mm/memory_failure.rs: mf_dax_kill_procs` returns 0 before its loop: the FS's failed block stays mapped and unpoisoned";
     M52: Mistake, spec "ours (issue 10, generated mutant mm/gup.rs:315)",
         "GUP-fast grabs a read-only PTE for FOLL_WRITE (pte_access_permitted without the write test)",
         code "`mm/gup.rs: gup_fast_pgd_range` drops the `flags.write && !write` bail of the PTE arm: a FOLL_WRITE pin of a read-only PTE, without the write fault";

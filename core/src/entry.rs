@@ -116,6 +116,10 @@ pub struct Xarray {
     /// Model-only: which thread set the lock bit of the entry at a canonical
     /// index (I10). The kernel keeps no owner.
     pub owners: BTreeMap<u64, u8>,
+    /// Model-only: stores that changed more than an entry's lock bit
+    /// (insertions, removals, new values). Equal counts before and after a
+    /// call mean every entry of the mapping stayed the same across it (I22).
+    pub replaced: u64,
 }
 
 impl Xarray {
@@ -198,6 +202,9 @@ impl Xarray {
         if order == 0 {
             if let Some(base) = self.slot_of(index) {
                 let old = self.slots[&base].value;
+                if v.is_none_or(|e| e & !DAX_LOCKED != old & !DAX_LOCKED) {
+                    self.replaced += 1;
+                }
                 match v {
                     Some(e) => {
                         self.slots.get_mut(&base).expect("slot_of").value = e;
@@ -207,6 +214,7 @@ impl Xarray {
                 return Some(old);
             }
             if let Some(e) = v {
+                self.replaced += 1;
                 self.slots.insert(index, Slot { span: 0, value: e });
             }
             return None;
@@ -218,6 +226,13 @@ impl Xarray {
             .range(base..base + (1 << order))
             .map(|(&k, _)| k)
             .collect();
+        let same = inside == [base]
+            && self.slots[&base].span == order
+            && v.zip(old)
+                .is_some_and(|(e, o)| e & !DAX_LOCKED == o & !DAX_LOCKED);
+        if !same && (v.is_some() || !inside.is_empty()) {
+            self.replaced += 1;
+        }
         match v {
             Some(e) => {
                 // Marks of the replaced slots stay where they were named

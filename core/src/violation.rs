@@ -74,11 +74,13 @@ pub enum Inv {
     /// I21: a fault that returns NOPAGE has mapped its access (the model's
     /// own postcondition, not in the spec's §5).
     FaultMapsItsAccess = 21,
+    /// I22: memory-failure unmap (the model's own, not in spec §5).
+    MemoryFailureUnmap = 22,
 }
 
 impl Inv {
     /// Every invariant, in spec order.
-    pub const ALL: [Inv; 21] = [
+    pub const ALL: [Inv; 22] = [
         Inv::RefcountAccounting,
         Inv::NoRefcountUnderflow,
         Inv::TailsHoldNoRefs,
@@ -100,6 +102,7 @@ impl Inv {
         Inv::MemoryFailureLock,
         Inv::NrpagesAccounting,
         Inv::FaultMapsItsAccess,
+        Inv::MemoryFailureUnmap,
     ];
 
     /// The spec's number (`I{n}`).
@@ -131,11 +134,12 @@ impl Inv {
             Inv::MemoryFailureLock => "memory-failure lock",
             Inv::NrpagesAccounting => "nrpages accounting",
             Inv::FaultMapsItsAccess => "a fault maps its access",
+            Inv::MemoryFailureUnmap => "memory-failure unmap",
         }
     }
 }
 
-/// `I1` … `I20`, the spec's name for the invariant.
+/// `I1` … `I22`, the spec's name for the invariant.
 impl fmt::Display for Inv {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "I{}", self.number())
@@ -179,6 +183,7 @@ impl CheckKind {
     pub const I19: CheckKind = CheckKind::Inv(Inv::MemoryFailureLock);
     pub const I20: CheckKind = CheckKind::Inv(Inv::NrpagesAccounting);
     pub const I21: CheckKind = CheckKind::Inv(Inv::FaultMapsItsAccess);
+    pub const I22: CheckKind = CheckKind::Inv(Inv::MemoryFailureUnmap);
 }
 
 /// The stable identifier (`I4`, `WARN`, `data-race`) that JSON output and

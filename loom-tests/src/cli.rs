@@ -35,7 +35,7 @@ enum Cmd {
     /// List the scenario catalogue (each variant's expected result), or the
     /// checks, or the mutants, without running anything.
     List {
-        /// List every check (I1-I21, WARN, BUG, ...) and hypothesis (H1-H7).
+        /// List every check (I1-I22, WARN, BUG, ...) and hypothesis (H1-H7).
         #[arg(long, conflicts_with = "mutants")]
         checks: bool,
         /// List the mutants and kernel states.

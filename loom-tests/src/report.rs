@@ -166,7 +166,7 @@ fn step_of(i: usize, e: &Event) -> Step {
 /// A broken check, as JSON carries it.
 #[derive(Clone, Debug, Serialize)]
 pub struct Broken {
-    /// Stable id: `I1`..`I21`, `WARN`, `BUG`, `lock-rule`, `data-race`,
+    /// Stable id: `I1`..`I22`, `WARN`, `BUG`, `lock-rule`, `data-race`,
     /// `deadlock`, `livelock`, `internal`.
     pub check: String,
     /// The check and the state that broke it, in one line.

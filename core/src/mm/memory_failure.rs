@@ -13,6 +13,8 @@ use crate::dax::lock_folio::{
 use crate::entry::*;
 use crate::mm::folio::{folio_test_anon, pfn_folio};
 use crate::mm::memory::unmap_mapping_pages;
+use crate::pgtable::{Pmd, Pte};
+use crate::trace::file_name;
 use crate::trace::Val;
 use crate::violation::{Check, Inv};
 
@@ -32,7 +34,54 @@ fn set_page_hwpoison(cx: &Cx, pfn: u64) {
 fn unmap_and_kill(cx: &Cx, file: u8, index: u64, cookie: u64) {
     let _f = cx.enter("unmap_and_kill");
     let base = align_index(index, dax_entry_order(cookie));
-    unmap_mapping_pages(cx, file, base, base + dax_entry_pages(cookie) - 1);
+    // M50 subtracts the entry's pages (an empty range from index 2 on).
+    let last = if cx.w.has(crate::config::Mutant::M50) {
+        base.wrapping_sub(dax_entry_pages(cookie) + 1)
+    } else {
+        base + dax_entry_pages(cookie) - 1
+    };
+    unmap_mapping_pages(cx, file, base, last);
+}
+
+/// I22, model-side (shadow reads), just before memory failure drops the
+/// entry lock of (file, index): the page it poisoned is marked HWPoison and
+/// no process maps it there. `collect_procs_file`/`collect_procs_fsdax`
+/// collect every process that maps the page at that offset, and
+/// `unmap_and_kill` unmaps it from them; a fault that would map it again
+/// needs the entry lock held here, so until the unlock the unmap stands.
+fn check_mf_unmapped(cx: &Cx, file: u8, index: u64, page: u64, when: &str) {
+    if !cx.w.frames[page as usize].hwpoison.peek() {
+        cx.violate(
+            Check::Inv(Inv::MemoryFailureUnmap),
+            format!(
+                "{when}: T{} unlocks {}[{index}] but page {page} is not marked HWPoison",
+                cx.tid,
+                file_name(file)
+            ),
+        );
+    }
+    let slot = (index / PG_PMD_NR) as usize;
+    for mm in &cx.w.mms {
+        let Some(s) = mm.pt[file as usize].get(slot) else {
+            continue;
+        };
+        let pmd =
+            matches!(s.pmd.peek(), Pmd::Huge { pfn, .. } if (pfn..pfn + PG_PMD_NR).contains(&page));
+        let pte = matches!(s.ptes.peek()[(index % PG_PMD_NR) as usize], Pte::Present { pfn, .. } if pfn == page);
+        if pmd || pte {
+            cx.violate(
+                Check::Inv(Inv::MemoryFailureUnmap),
+                format!(
+                    "{when}: T{} unlocks {}[{index}] while mm{} still maps poisoned page {page} \
+                     there{}",
+                    cx.tid,
+                    file_name(file),
+                    mm.id,
+                    if pmd { " (PMD)" } else { "" }
+                ),
+            );
+        }
+    }
 }
 
 /// `mm/memory-failure.c` `collect_procs` → `collect_procs_file` for an FS_DAX
@@ -68,7 +117,13 @@ fn collect_procs(cx: &Cx, folio: u64) -> usize {
     let _i = cx.down_read(&ino.i_mmap, LockId::IMmap(m));
     let pgoff = fr.index_share.get();
     // Every process maps the whole file at page offset = address.
-    if pgoff >= ino.blocks.len() as u64 {
+    // M49 inverts the test: every page inside the file is "beyond" it.
+    let beyond = if cx.w.has(crate::config::Mutant::M49) {
+        pgoff < ino.blocks.len() as u64
+    } else {
+        pgoff >= ino.blocks.len() as u64
+    };
+    if beyond {
         cx.note(format!(
             "collect_procs_file: pgoff {pgoff} of folio {folio} is beyond {}: nobody collected",
             crate::trace::file_name(m)
@@ -122,6 +177,17 @@ pub fn mf_generic_kill_procs(cx: &Cx, pfn: u64) -> i32 {
             unmap_and_kill(cx, m, index, cookie);
         }
     }
+    // (A changed mapping or a missing lock is I19's report, above.)
+    if let Some(l) = locked.filter(|&l| fr.mapping.peek() == Some(l)) {
+        let index = fr.index_share.peek();
+        check_mf_unmapped(
+            cx,
+            l,
+            index,
+            folio,
+            "mf_generic_kill_procs before dax_unlock_folio",
+        );
+    }
     dax_unlock_folio(cx, folio, cookie);
     0
 }
@@ -131,6 +197,10 @@ pub fn mf_generic_kill_procs(cx: &Cx, pfn: u64) -> i32 {
 /// its page, unmap, unlock.
 pub fn mf_dax_kill_procs(cx: &Cx, file: u8, index: u64, count: u64) -> i32 {
     let _f = cx.enter("mf_dax_kill_procs");
+    // M51 reports success without touching the range.
+    if cx.w.has(crate::config::Mutant::M51) {
+        return 0;
+    }
     for i in index..index.saturating_add(count) {
         let (cookie, page) = dax_lock_mapping_entry(cx, file, i);
         check_mapping_entry_lock(cx, file, i, cookie, page);
@@ -140,6 +210,13 @@ pub fn mf_dax_kill_procs(cx: &Cx, file: u8, index: u64, count: u64) -> i32 {
         if let Some(p) = page {
             set_page_hwpoison(cx, p);
             unmap_and_kill(cx, file, i, cookie);
+            check_mf_unmapped(
+                cx,
+                file,
+                i,
+                p,
+                "mf_dax_kill_procs before dax_unlock_mapping_entry",
+            );
         }
         dax_unlock_mapping_entry(cx, file, i, cookie);
     }

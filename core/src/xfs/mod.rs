@@ -8,4 +8,5 @@ pub mod evict;
 pub mod file;
 pub mod inode;
 pub mod iomap;
+pub mod notify_failure;
 pub mod reflink;

@@ -31,7 +31,7 @@ fn how_to_read(b: &Budget) -> String {
     format!(
         "**How to read an entry.** The heading gives the scenario, its title and its variants. The \
 block under it is the scenario's header, as in a litmus test: the setup, the threads (T1, T2, \
-...; each is one kernel call chain), the property (the invariants checked, the spec §5's `I1`…`I20` and the model's `I21`, \
+...; each is one kernel call chain), the property (the invariants checked, the spec §5's `I1`…`I20` and the model's `I21` and `I22`, \
 listed in `docs/checks.md`) and the result each variant must give on the unmutated model. The \
 `Result:` line is derived from the scenario's expectation, the same one the tests judge: \
 `holds`, or `finds` with the hypothesis it confirms (H1…H7) and, in parentheses, the checks \

@@ -9,7 +9,7 @@ use arbitrary::Unstructured;
 use daxcheck_core::cx::Cx;
 use daxcheck_core::mm::gup::{__get_user_pages, gup_fast, unpin_user_page, GupFlags, Pinned};
 use daxcheck_core::mm::memory::{handle_mm_fault, munmap};
-use daxcheck_core::mm::memory_failure::{mf_dax_kill_procs, mf_generic_kill_procs};
+use daxcheck_core::mm::memory_failure::mf_generic_kill_procs;
 use daxcheck_core::mm::truncate::invalidate_inode_pages2_range;
 use daxcheck_core::trace::file_name;
 use daxcheck_core::vfs::vfs_fsync_range;
@@ -18,6 +18,7 @@ use daxcheck_core::world::{File, Mm, DAX_BASE};
 use daxcheck_core::xfs::evict::xfs_fs_evict_inode;
 use daxcheck_core::xfs::file::xfs_file_dax_write;
 use daxcheck_core::xfs::inode::{xfs_free_file_space, xfs_setattr_size};
+use daxcheck_core::xfs::notify_failure::xfs_dax_failure_fn;
 use daxcheck_core::xfs::reflink::xfs_reflink_remap_range;
 
 use super::world::{pick, FuzzWorld};
@@ -416,7 +417,7 @@ pub fn apply(cx: &Cx, fw: &FuzzWorld, st: &ThreadState, op: &Op) {
             mf_generic_kill_procs(cx, pfn);
         }
         Op::MemoryFailureFs { file, index } => {
-            mf_dax_kill_procs(cx, file, index, 1);
+            xfs_dax_failure_fn(cx, file, index, 1);
         }
         Op::Evict { file } => xfs_fs_evict_inode(cx, file),
     }
