@@ -70,7 +70,6 @@ pub(crate) fn scenario() -> Scenario {
             Mutant::M42,
             Mutant::M33,
             Mutant::M35,
-            Mutant::M59,
             Mutant::B1,
             Mutant::B2,
             Mutant::B3,

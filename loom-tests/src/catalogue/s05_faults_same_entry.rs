@@ -65,6 +65,7 @@ pub(crate) fn scenario() -> Scenario {
             Mutant::M24,
             Mutant::M25,
             Mutant::M54,
+            Mutant::M59,
             Mutant::B12,
         ],
         tuning: Tuning::DEFAULT,
