@@ -319,6 +319,9 @@ mutants! {
     M60: Mistake, spec "ours (issue 10, generated mutant dax/writeback.rs:104, dax_writeback_one)",
         "dax_writeback_one skips an entry it waited for when it still names the same block",
         code "`dax/writeback.rs: dax_writeback_one` inverts the pfn test after `get_next_unlocked_entry`: an unchanged entry is skipped, a reallocated one written back";
+    M61: Mistake, spec "ours (issue 10, generated mutant mm/gup.rs:329, gup_fast_pgd_range)",
+        "GUP-fast's re-check of the PTE is inverted: an unchanged PTE bails, a changed one keeps the pin",
+        code "`mm/gup.rs: gup_fast_pgd_range` tests `now != pte` after the grab: a pin survives a zap between the lockless walk and the grab";
     B1: Historical, spec "§6 B1",
         "(pre-98c183a4fccf) dax_disassociate_entry without the zero/empty guard",
         code "as M16 (same line)";

@@ -452,7 +452,10 @@ fn gup_fast_pgd_range(cx: &Cx, mm: u8, file: u8, index: u64, flags: GupFlags) ->
                                 return (false, Leaf::of_pmd(pmd_now, index));
                             }
                             let now = cx.read_once(index, "pte (recheck)", &s.pte_words[i], word);
-                            (now == pte, Leaf::of_pte(now))
+                            // M61 inverts the test: an unchanged PTE bails,
+                            // a changed one keeps the reference.
+                            let same = (now == pte) != cx.w.has(crate::config::Mutant::M61);
+                            (same, Leaf::of_pte(now))
                         }),
                     )
                 }

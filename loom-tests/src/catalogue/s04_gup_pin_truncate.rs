@@ -69,6 +69,7 @@ pub(crate) fn scenario() -> Scenario {
             Mutant::M52,
             Mutant::M53,
             Mutant::M54,
+            Mutant::M61,
         ],
         // PCT at depth 3 lets M20 (S4/fast) escape 2,000 iterations; at
         // depth 5 it is caught within 1,150-1,977 executions on seeds 1-4
