@@ -352,6 +352,11 @@ pub struct Recorder {
     inner: Mutex<RecState>,
     /// A replay's recorded length (0: none): see [`set_step_limit`].
     limit: usize,
+    /// Real threads only (0: none): a run that records this many events is
+    /// spinning, and its threads park at the next event (see [`Recorder::for_stress`]).
+    park_after: usize,
+    /// Real threads only: the stress driver gave up on this run.
+    abandoned: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Default, Clone)]
@@ -380,6 +385,8 @@ impl Recorder {
                 events: Vec::with_capacity(cap),
                 ..RecState::default()
             }),
+            park_after: 0,
+            abandoned: Default::default(),
         })
     }
 
@@ -394,14 +401,45 @@ impl Recorder {
         }
         let over = self.with(|s| {
             if self.limit != 0 && s.events.len() >= self.limit {
-                return true;
+                return Some(true);
+            }
+            if self.park_after != 0
+                && (s.events.len() >= self.park_after
+                    || self.abandoned.load(std::sync::atomic::Ordering::Relaxed))
+            {
+                return Some(false);
             }
             s.events.push(ev);
-            false
+            None
         });
-        if over {
-            panic!("{REPLAY_LENGTH_STOP}");
+        match over {
+            Some(true) => panic!("{REPLAY_LENGTH_STOP}"),
+            // A spinning OS thread never ends by itself: after the driver
+            // abandons the run it would record until memory runs out (B2's
+            // livelock took 24 GB). Parked, it costs neither memory nor CPU;
+            // a parked thread can hold a model lock, but only this run's.
+            Some(false) => loop {
+                std::thread::park();
+            },
+            None => {}
         }
+    }
+
+    /// A recorder for one run on real threads (`--explorer stress`): a
+    /// livelock there has no step bound, so the run's threads park once it
+    /// has recorded [`STRESS_EVENT_CAP`] events or the driver abandons it.
+    pub fn for_stress() -> Arc<Recorder> {
+        Arc::new(Recorder {
+            park_after: STRESS_EVENT_CAP,
+            ..Recorder::default()
+        })
+    }
+
+    /// The stress driver stopped waiting for this run: its threads park at
+    /// their next event.
+    pub fn abandon(&self) {
+        self.abandoned
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub fn steps(&self) -> usize {
@@ -505,6 +543,10 @@ thread_local! {
     /// hint for the next recorder; never more than 4096).
     static LAST_LEN: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
+
+/// Events after which a run on real threads is taken to spin: catalogue
+/// runs record at most a few thousand.
+pub const STRESS_EVENT_CAP: usize = 1 << 20;
 
 /// The panic that ends a replay at its recorded length: in the words of
 /// shuttle's step bound, so that the runner reports the livelock it reported

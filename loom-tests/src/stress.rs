@@ -31,7 +31,7 @@ pub fn explore(m: &Model, runs: usize, cap: Duration) -> Outcome {
         executions += 1;
         let (tx, rx) = mpsc::channel();
         let model = m.clone();
-        let rec = Recorder::new();
+        let rec = Recorder::for_stress();
         let theirs = rec.clone();
         // One OS thread per run as the driver, so that a hung run can be
         // abandoned; the scenario's threads are its children.
@@ -63,6 +63,7 @@ pub fn explore(m: &Model, runs: usize, cap: Duration) -> Outcome {
                 }
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
+                rec.abandon();
                 failure = Some(hung(rec.snapshot(), executions));
                 break;
             }

@@ -35,3 +35,19 @@ fn stress_is_clean_on_the_unmutated_model() {
         }
     }
 }
+
+/// A livelock on real threads has no step bound: the spinning thread used to
+/// record until memory ran out (B2's, in the stress matrix, took 24 GB).
+/// It parks at the event cap, so the hang is reported with a bounded record.
+#[test]
+fn a_livelock_on_real_threads_parks_at_the_event_cap() {
+    let o = stress("S1/pte", Some(Mutant::M28), 50);
+    let f = o.failure.expect("M28's livelock on S1/pte");
+    assert_eq!(f.execution, 1, "M28 spins on its first run");
+    assert_eq!(f.violation.check, daxcheck_core::violation::Check::Livelock);
+    assert!(
+        f.rec.events.len() <= daxcheck_core::trace::STRESS_EVENT_CAP,
+        "{} events recorded",
+        f.rec.events.len()
+    );
+}
