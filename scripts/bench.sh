@@ -14,7 +14,14 @@
 #                                          wall and CPU, verdict, the slowest runs
 #   scripts/bench.sh stacks [BIN]          loom CPU time with and without the stack pool
 #                                          (DAXCHECK_STACK_POOL=0) on the heaviest variants
-#   scripts/bench.sh all                   all four for the current build
+#   scripts/bench.sh pct [SEEDS]           `mutants --explorer pct` on seeds 1..SEEDS (default 3):
+#                                          exit status, cells caught, time to detection
+#   scripts/bench.sh detection [RUNS]      stress vs loom vs PCT per paired cell
+#                                          (scripts/bench-detection.sh, RUNS stress runs, default 500)
+#   scripts/bench.sh all                   throughput, instructions, facade, redundancy
+#   scripts/bench.sh issue15               the tables issue 15's acceptance names, one after the
+#                                          other on a quiet machine: detection (stress), pct,
+#                                          facade, redundancy (about 15 minutes)
 #
 # Environment: ITER (shuttle iterations per variant, default 2000), REPS
 # (runs per variant and binary, alternated; the best counts, default 2). Every table is printed as Markdown on stdout, headed by the
@@ -134,6 +141,38 @@ redundancy() {
     cargo bench -q -p daxcheck --bench redundancy -- "$@" 2>/dev/null
 }
 
+pct() {
+    local seeds=${1:-3}
+    build
+    header "PCT at each scenario's default budget: target/release/daxcheck mutants --explorer pct --jobs 2 --format json --seed S, S = 1..$seeds"
+    python3 - "$seeds" <<'EOF'
+# Exit status, cells caught and time to detection of every paired cell per
+# seed; a cell's time is the seconds of its catching run (wall).
+import json, statistics, subprocess, sys
+seeds = int(sys.argv[1])
+rows = []
+for s in range(1, seeds + 1):
+    p = subprocess.run(["target/release/daxcheck", "mutants", "--explorer", "pct", "--jobs", "2",
+                        "--format", "json", "--seed", str(s)], capture_output=True, text=True)
+    cells = [c for c in json.loads(p.stdout)["cells"] if c["paired"]]
+    caught = [c for c in cells if c["caught_by"] is not None]
+    secs = sorted(c["seconds"] for c in caught)
+    slow = max(caught, key=lambda c: c["seconds"])
+    rows.append((s, p.returncode, len(caught), len(cells), statistics.median(secs),
+                 statistics.median(c["executions"] for c in caught), slow))
+print("| seed | exit | paired cells caught | median s to detection | median executions | slowest cell (s, executions) |")
+print("|---|---|---|---|---|---|")
+for s, rc, k, n, ms, me, slow in rows:
+    print(f"| {s} | {rc} | {k}/{n} | {ms:.3f} | {me:g} | {slow['mutant']} on {slow['scenario']} ({slow['seconds']:.3f}, {slow['executions']}) |")
+EOF
+}
+
+detection() {
+    build
+    header "stress vs loom vs PCT: scripts/bench-detection.sh ${1:-500}"
+    bash scripts/bench-detection.sh "${1:-500}"
+}
+
 bound3() {
     local bin=${1:-}
     [ -n "$bin" ] || { build; bin=target/release/daxcheck; }
@@ -199,6 +238,9 @@ case "${1:-all}" in
     redundancy) shift; redundancy "$@" ;;
     bound3) shift; bound3 "$@" ;;
     stacks) shift; stacks "$@" ;;
+    pct) shift; pct "$@" ;;
+    detection) shift; detection "$@" ;;
     all) throughput; echo; instructions; echo; facade; echo; redundancy ;;
-    *) sed -n '2,22p' "$0" >&2; exit 2 ;;
+    issue15) detection; echo; pct; echo; facade; echo; redundancy ;;
+    *) sed -n '2,29p' "$0" >&2; exit 2 ;;
 esac
