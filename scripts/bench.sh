@@ -21,7 +21,7 @@
 #   scripts/bench.sh all                   throughput, instructions, facade, redundancy
 #   scripts/bench.sh issue15               the tables issue 15's acceptance names, one after the
 #                                          other on a quiet machine: detection (stress), pct,
-#                                          facade, redundancy (about 15 minutes)
+#                                          facade, redundancy (about 25 minutes)
 #
 # Environment: ITER (shuttle iterations per variant, default 2000), REPS
 # (runs per variant and binary, alternated; the best counts, default 2). Every table is printed as Markdown on stdout, headed by the
