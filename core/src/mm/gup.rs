@@ -252,6 +252,29 @@ fn pmd_write_as_tested(cx: &Cx, write: bool) -> bool {
     write != cx.w.has(Mutant::M54)
 }
 
+/// The grab at the end of `follow_huge_pmd` and `follow_page_pte`, under
+/// the PTL that `leaf` reads the mapping through: a FOLL_WRITE pin is
+/// checked against the leaf as it stands once the grab has taken effect.
+fn grab_under_ptl(
+    cx: &Cx,
+    (mm, file, index): (u8, u8, u64),
+    page: u64,
+    head: u64,
+    flags: GupFlags,
+    leaf: impl FnOnce() -> Leaf,
+) -> Result<Pinned, &'static str> {
+    if !try_grab_folio(cx, page, head, flags) {
+        return Err("-ENOMEM");
+    }
+    if flags.write {
+        violate_write_grab(cx, write_grab_unmapped(mm, file, index, page, leaf()));
+    }
+    Ok(Pinned {
+        page,
+        pin: flags.pin,
+    })
+}
+
 /// `mm/gup.c` `follow_page_mask`: under the PMD or PTE lock, grab the page if
 /// it is mapped with the access asked for. None: fault it in first.
 fn follow_page_mask(
@@ -271,26 +294,14 @@ fn follow_page_mask(
                 return None;
             }
             let page = pfn + (index - align_index(index, PMD_ORDER));
-            Some(if try_grab_folio(cx, page, pfn, flags) {
-                if flags.write {
-                    violate_write_grab(
-                        cx,
-                        write_grab_unmapped(
-                            mm,
-                            file,
-                            index,
-                            page,
-                            Leaf::of_pmd(s.pmd_word.peek(), index),
-                        ),
-                    );
-                }
-                Ok(Pinned {
-                    page,
-                    pin: flags.pin,
-                })
-            } else {
-                Err("-ENOMEM")
-            })
+            Some(grab_under_ptl(
+                cx,
+                (mm, file, index),
+                page,
+                pfn,
+                flags,
+                || Leaf::of_pmd(s.pmd_word.peek(), index),
+            ))
         }
         Pmd::None => None,
         Pmd::Table => {
@@ -307,26 +318,14 @@ fn follow_page_mask(
                 }
                 Pte::Present { pfn, .. } => {
                     let head = page_folio(cx, pfn)?;
-                    Some(if try_grab_folio(cx, pfn, head, flags) {
-                        if flags.write {
-                            violate_write_grab(
-                                cx,
-                                write_grab_unmapped(
-                                    mm,
-                                    file,
-                                    index,
-                                    pfn,
-                                    Leaf::of_pte(s.pte_words[(index % PG_PMD_NR) as usize].peek()),
-                                ),
-                            );
-                        }
-                        Ok(Pinned {
-                            page: pfn,
-                            pin: flags.pin,
-                        })
-                    } else {
-                        Err("-ENOMEM")
-                    })
+                    Some(grab_under_ptl(
+                        cx,
+                        (mm, file, index),
+                        pfn,
+                        head,
+                        flags,
+                        || Leaf::of_pte(s.pte_words[(index % PG_PMD_NR) as usize].peek()),
+                    ))
                 }
             }
         }
