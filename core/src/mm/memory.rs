@@ -398,11 +398,14 @@ fn __handle_mm_fault(cx: &Cx, vmf: &Vmf, size: FaultSize) -> Fault {
         }
         Some(_) => {
             // wp_huge_pmd → ->huge_fault: a write fault on a read-only PMD;
-            // on fallback the PMD was split, and the PTE path runs.
+            // on fallback the PMD was split, and handle_pte_fault runs at
+            // once: no second PMD attempt (create_huge_pmd is only for a
+            // PMD the walk found none).
             let r = huge_fault(cx, vmf, FaultSize::Pmd);
             if r != Fault::Fallback {
                 return r;
             }
+            return pte_fault(cx, vmf, huge_fault);
         }
         None => {}
     }
@@ -412,8 +415,15 @@ fn __handle_mm_fault(cx: &Cx, vmf: &Vmf, size: FaultSize) -> Fault {
             return r;
         }
     }
-    if let Some(Pte::Present { write: w_ok, .. }) = pte_at(cx, mm, file, index) {
-        if !write || w_ok {
+    pte_fault(cx, vmf, huge_fault)
+}
+
+/// `mm/memory.c` `handle_pte_fault` → `do_fault`/`do_wp_page` for a DAX
+/// VMA: a PTE that already serves the access ends the fault; otherwise the
+/// filesystem's `->huge_fault` at PTE size.
+fn pte_fault(cx: &Cx, vmf: &Vmf, huge_fault: fn(&Cx, &Vmf, FaultSize) -> Fault) -> Fault {
+    if let Some(Pte::Present { write: w_ok, .. }) = pte_at(cx, vmf.mm, vmf.file, vmf.index) {
+        if !vmf.write || w_ok {
             cx.note("already mapped by a PTE");
             return Fault::NoPage;
         }
