@@ -322,6 +322,9 @@ mutants! {
     M61: Mistake, spec "ours (issue 10, generated mutant mm/gup.rs:329, gup_fast_pgd_range)",
         "GUP-fast's re-check of the PTE is inverted: an unchanged PTE bails, a changed one keeps the pin",
         code "`mm/gup.rs: gup_fast_pgd_range` tests `now != pte` after the grab: a pin survives a zap between the lockless walk and the grab";
+    M62: Mistake, spec "ours (issue 10, generated mutant mm/memory.rs:104, pmd_is_table)",
+        "__handle_mm_fault takes a PMD that maps a PTE table for pmd_none: a PMD fault over a process's own PTE table goes into the DAX PMD fault",
+        code "`mm/memory.rs: pmd_is_table` answers false, to `__handle_mm_fault` and to `dax_iomap_pmd_fault`'s own test: a PMD fault over the process's own PTE table maps nothing (`vmf_insert_folio_pmd` refuses the table) and returns NOPAGE";
     B1: Historical, spec "§6 B1",
         "(pre-98c183a4fccf) dax_disassociate_entry without the zero/empty guard",
         code "as M16 (same line)";

@@ -26,7 +26,7 @@ const NOTES: &str =
 `pmd-over-table` (issue 10) catches the generated mutant `memory.rs:104` (`pmd_is_table` -> \
 `false`): mm1's PMD fault over its own PTE table goes on into the DAX PMD fault (its PMD-order \
 grab finds T1's PMD entry), whose `vmf_insert_folio_pmd` refuses the table PMD and returns \
-NOPAGE with A[1] unmapped (I21). Not paired with an M mutant (issue 10's numbers ran out).";
+NOPAGE with A[1] unmapped (I21). Paired as M62.";
 
 /// S6: mixed PMD/PTE mappings across processes (B14).
 pub(crate) fn scenario() -> Scenario {
@@ -37,7 +37,7 @@ pub(crate) fn scenario() -> Scenario {
         notes: NOTES,
         expect: holds,
         explorers: &[DefaultExplorer::Loom, DefaultExplorer::Pct],
-        catches: &[Mutant::B14, Mutant::M28],
+        catches: &[Mutant::B14, Mutant::M28, Mutant::M62],
         tuning: Tuning::DEFAULT,
         variants: vec![
             Variant {
