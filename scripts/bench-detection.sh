@@ -11,14 +11,16 @@ cd "$(dirname "$0")/.."
 B=${DAXCHECK_BIN:-./target/release/daxcheck}
 RUNS=${1:-500}
 REPS=${REPS:-5}
-OUT=$(mktemp -d)
-trap 'rm -rf "$OUT"' EXIT
+# BENCH_OUT=DIR keeps the runs' JSON there and reuses what it holds.
+OUT=${BENCH_OUT:-$(mktemp -d)}
+mkdir -p "$OUT"
+[ -n "${BENCH_OUT:-}" ] || trap 'rm -rf "$OUT"' EXIT
 # exit status 1 (a paired cell escaped) is a result here, not an error
 for r in $(seq 1 "$REPS"); do
-  $B mutants --explorer stress --iterations "$RUNS" --format json --jobs 2 > "$OUT/stress$r.json" 2>/dev/null
-  $B mutants --explorer pct --seed "$r" --format json --jobs 2 > "$OUT/pct$r.json" 2>/dev/null
+  [ -s "$OUT/stress$r.json" ] || $B mutants --explorer stress --iterations "$RUNS" --format json --jobs 2 > "$OUT/stress$r.json" 2>/dev/null
+  [ -s "$OUT/pct$r.json" ] || $B mutants --explorer pct --seed "$r" --format json --jobs 2 > "$OUT/pct$r.json" 2>/dev/null
 done
-$B mutants --explorer loom --format json --jobs 2 > "$OUT/loom.json" 2>/dev/null
+[ -s "$OUT/loom.json" ] || $B mutants --explorer loom --format json --jobs 2 > "$OUT/loom.json" 2>/dev/null
 python3 - "$OUT" "$RUNS" "$REPS" <<'PY'
 import json, statistics, subprocess, sys
 out, runs, reps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
@@ -68,7 +70,8 @@ for key in st[0]:
         tally["never"] += 1
     elif best:
         ratio = f"{se / best:.1f}x"
-        sratio = f"{ss / max(bsec, 0.001):.0f}x"
+        r = ss / max(bsec, 0.001)
+        sratio = f"{r:.0f}x" if r >= 10 else f"{r:.1f}x"
         if se / best >= 100:
             tally["ge100"] += 1
         elif se == 1:

@@ -19,6 +19,7 @@ cd "$(dirname "$0")/.."
 B=${DAXCHECK_BIN:-./target/release/daxcheck}
 CAP=${1:-120}
 OUT=${BENCH_OUT:-$(mktemp -d)}
+mkdir -p "$OUT"
 [ -n "${BENCH_OUT:-}" ] || trap 'rm -rf "$OUT"' EXIT
 # Exit status 1 (a paired cell escaped) is a result here, not an error.
 [ -s "$OUT/default.json" ] || $B mutants --format json --jobs 2 > "$OUT/default.json" 2>/dev/null
