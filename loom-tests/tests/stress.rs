@@ -42,8 +42,8 @@ fn stress_is_clean_on_the_unmutated_model() {
 #[test]
 fn a_livelock_on_real_threads_parks_at_the_event_cap() {
     let o = stress("S1/pte", Some(Mutant::M28), 50);
-    let f = o.failure.expect("M28's livelock on S1/pte");
-    assert_eq!(f.execution, 1, "M28 spins on its first run");
+    // Real threads: usually the first run spins, but not always.
+    let f = o.failure.expect("M28's livelock on S1/pte within 50 runs");
     assert_eq!(f.violation.check, daxcheck_core::violation::Check::Livelock);
     assert!(
         f.rec.events.len() <= daxcheck_core::trace::STRESS_EVENT_CAP,
