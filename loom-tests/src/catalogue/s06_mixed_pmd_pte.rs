@@ -1,5 +1,6 @@
 //! S6: a PMD and a PTE mapping of one PMD entry in two processes (B14).
 
+use daxcheck_core::exec::ThreadSpec;
 use daxcheck_core::mm::memory::handle_mm_fault;
 use daxcheck_core::vm::Access::Read;
 use daxcheck_core::vm::FaultSize;
@@ -44,9 +45,7 @@ pub(crate) fn scenario() -> Scenario {
                 name: "map",
                 setup: file_a(2),
                 threads: vec![
-                    thread("mm0 PMD read fault A[0]", |cx| {
-                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pmd);
-                    }),
+                    pmd_reader(),
                     thread("mm1 PTE read fault A[1]", |cx| {
                         handle_mm_fault(cx, Mm(1), FILE_A, 1, Read, FaultSize::Pte);
                     }),
@@ -59,9 +58,7 @@ pub(crate) fn scenario() -> Scenario {
                 name: "pmd-over-table",
                 setup: file_a(2),
                 threads: vec![
-                    thread("mm0 PMD read fault A[0]", |cx| {
-                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pmd);
-                    }),
+                    pmd_reader(),
                     thread("mm1 PTE read fault A[0], then PMD read fault A[1]", |cx| {
                         handle_mm_fault(cx, Mm(1), FILE_A, 0, Read, FaultSize::Pte);
                         handle_mm_fault(cx, Mm(1), FILE_A, 1, Read, FaultSize::Pmd);
@@ -73,9 +70,7 @@ pub(crate) fn scenario() -> Scenario {
                 name: "truncate",
                 setup: file_a(2),
                 threads: vec![
-                    thread("mm0 PMD read fault A[0]", |cx| {
-                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pmd);
-                    }),
+                    pmd_reader(),
                     thread("mm1 PTE read fault A[1]", |cx| {
                         handle_mm_fault(cx, Mm(1), FILE_A, 1, Read, FaultSize::Pte);
                     }),
@@ -85,4 +80,11 @@ pub(crate) fn scenario() -> Scenario {
             },
         ],
     }
+}
+
+/// T1 of every variant: mm0 maps A's PMD entry (compound folio 8) by PMD.
+fn pmd_reader() -> ThreadSpec {
+    thread("mm0 PMD read fault A[0]", |cx| {
+        handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pmd);
+    })
 }

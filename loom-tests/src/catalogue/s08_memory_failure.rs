@@ -149,34 +149,8 @@ pub(crate) fn scenario() -> Scenario {
                 ],
                 expect: Some(finds_s8b),
             },
-            Variant {
-                name: "fault",
-                setup: file_a(2),
-                threads: vec![
-                    thread("mm0 read fault A[0], kill pfn 8", |cx| {
-                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte);
-                        mf_generic_kill_procs(cx, DAX_BASE);
-                    }),
-                    thread("mm1 read fault A[0] (the same page)", |cx| {
-                        handle_mm_fault(cx, Mm(1), FILE_A, 0, Read, FaultSize::Pte);
-                    }),
-                ],
-                expect: Some(holds),
-            },
-            Variant {
-                name: "second-slot",
-                setup: Setup::file(4).mms(2),
-                threads: vec![
-                    thread("mm0 read fault A[2], kill pfn 10", |cx| {
-                        handle_mm_fault(cx, Mm(0), FILE_A, 2, Read, FaultSize::Pte);
-                        mf_generic_kill_procs(cx, DAX_BASE + 2);
-                    }),
-                    thread("mm1 read fault A[2] (the same page)", |cx| {
-                        handle_mm_fault(cx, Mm(1), FILE_A, 2, Read, FaultSize::Pte);
-                    }),
-                ],
-                expect: Some(holds),
-            },
+            kill_while_faulted("fault", file_a(2), 0),
+            kill_while_faulted("second-slot", Setup::file(4).mms(2), 2),
             Variant {
                 name: "unowned",
                 setup: file_a(2),
@@ -237,5 +211,33 @@ pub(crate) fn scenario() -> Scenario {
                 expect: Some(holds),
             },
         ],
+    }
+}
+
+/// mm0 faults A[index] in and memory failure kills its page (pfn
+/// `DAX_BASE + index`: the setups back A with consecutive blocks), while
+/// mm1 faults the same page: the poisoned page must end up unmapped in both
+/// (I22), whichever fault comes last.
+fn kill_while_faulted(name: &'static str, setup: Setup, index: u64) -> Variant {
+    let pfn = DAX_BASE + index;
+    Variant {
+        name,
+        setup,
+        threads: vec![
+            thread(
+                format!("mm0 read fault A[{index}], kill pfn {pfn}"),
+                move |cx| {
+                    handle_mm_fault(cx, Mm(0), FILE_A, index, Read, FaultSize::Pte);
+                    mf_generic_kill_procs(cx, pfn);
+                },
+            ),
+            thread(
+                format!("mm1 read fault A[{index}] (the same page)"),
+                move |cx| {
+                    handle_mm_fault(cx, Mm(1), FILE_A, index, Read, FaultSize::Pte);
+                },
+            ),
+        ],
+        expect: Some(holds),
     }
 }

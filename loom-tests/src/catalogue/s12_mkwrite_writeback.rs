@@ -78,39 +78,11 @@ pub(crate) fn scenario() -> Scenario {
                 ],
                 expect: None,
             },
-            Variant {
-                name: "mkwrite",
-                setup: file_a(1),
-                threads: vec![
-                    thread("mm0 write A[0], fsync, write again", |cx| {
-                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Write, FaultSize::Pte);
-                        vfs_fsync_range(cx, FILE_A, 0, 1);
-                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Write, FaultSize::Pte);
-                    }),
-                    thread("fsync A", |cx| {
-                        vfs_fsync_range(cx, FILE_A, 0, 1);
-                    }),
-                ],
-                expect: None,
-            },
-            Variant {
-                // The PMD form of `mkwrite`: fsync write-protects the PMD, and
-                // the second write fault goes through wp_huge_pmd to the DAX
-                // PMD fault, whose insert upgrades the PMD it finds.
-                name: "mkwrite-pmd",
-                setup: file_a(1),
-                threads: vec![
-                    thread("mm0 PMD write A[0], fsync, PMD write again", |cx| {
-                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Write, FaultSize::Pmd);
-                        vfs_fsync_range(cx, FILE_A, 0, 1);
-                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Write, FaultSize::Pmd);
-                    }),
-                    thread("fsync A", |cx| {
-                        vfs_fsync_range(cx, FILE_A, 0, 1);
-                    }),
-                ],
-                expect: None,
-            },
+            mkwrite("mkwrite", FaultSize::Pte),
+            // The PMD form: fsync write-protects the PMD, and the second
+            // write fault goes through wp_huge_pmd to the DAX PMD fault,
+            // whose insert upgrades the PMD it finds.
+            mkwrite("mkwrite-pmd", FaultSize::Pmd),
             Variant {
                 // Two dirty entries: the writeback scan must move its cursor
                 // past the first to reach the second.
@@ -152,5 +124,31 @@ pub(crate) fn scenario() -> Scenario {
                 expect: None,
             },
         ],
+    }
+}
+
+/// A write fault, fsync (which write-protects the mapping), and a second
+/// write fault that must make it writable again (mkwrite), while another
+/// fsync runs: one variant per fault size.
+fn mkwrite(name: &'static str, size: FaultSize) -> Variant {
+    let how = if size == FaultSize::Pmd {
+        "PMD write"
+    } else {
+        "write"
+    };
+    Variant {
+        name,
+        setup: file_a(1),
+        threads: vec![
+            thread(format!("mm0 {how} A[0], fsync, {how} again"), move |cx| {
+                handle_mm_fault(cx, Mm(0), FILE_A, 0, Write, size);
+                vfs_fsync_range(cx, FILE_A, 0, 1);
+                handle_mm_fault(cx, Mm(0), FILE_A, 0, Write, size);
+            }),
+            thread("fsync A", |cx| {
+                vfs_fsync_range(cx, FILE_A, 0, 1);
+            }),
+        ],
+        expect: None,
     }
 }
