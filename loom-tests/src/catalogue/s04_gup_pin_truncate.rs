@@ -1,8 +1,9 @@
 //! S4: a GUP pin (slow, fast-only, long-term) against truncate.
 
+use daxcheck_core::exec::ThreadSpec;
 use daxcheck_core::mm::gup::{__get_user_pages, unpin_user_page, GupFlags};
 use daxcheck_core::mm::memory::{handle_mm_fault, munmap};
-use daxcheck_core::vm::Access::{Read, Write};
+use daxcheck_core::vm::Access::{self, Read, Write};
 use daxcheck_core::vm::FaultSize;
 use daxcheck_core::world::{Mm, FILE_A};
 use daxcheck_core::xfs::evict::xfs_fs_evict_inode;
@@ -53,7 +54,6 @@ const WRITE_PIN: GupFlags = GupFlags { write: true, ..PIN };
 
 /// S4: GUP pin vs truncate.
 pub(crate) fn scenario() -> Scenario {
-    let truncate = || thread("truncate A to 0", |cx| xfs_setattr_size(cx, FILE_A, 0));
     Scenario {
         name: "S4",
         title: "GUP pin vs truncate",
@@ -117,66 +117,40 @@ pub(crate) fn scenario() -> Scenario {
                 ],
                 expect: None,
             },
-            Variant {
-                name: "fast",
-                setup: file_a(1),
-                threads: vec![
-                    thread("fault A[0], pin A[0] (fast only), unpin", |cx| {
-                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte);
-                        pin_unpin(cx, 0, 0, true, PIN);
-                    }),
-                    truncate(),
-                ],
-                expect: None,
-            },
+            fault_then_pin(
+                "fast",
+                "fault A[0], pin A[0] (fast only), unpin",
+                Read,
+                true,
+                PIN,
+            ),
             // A FOLL_WRITE pin of a page mapped read-only: GUP-fast must
             // bail (fast only: no fallback), the slow path must write-fault
             // it first (the fault that tags the entry DIRTY).
-            Variant {
-                name: "fast-write",
-                setup: file_a(1),
-                threads: vec![
-                    thread(
-                        "read fault A[0], pin A[0] for write (fast only), unpin",
-                        |cx| {
-                            handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte);
-                            pin_unpin(cx, 0, 0, true, WRITE_PIN);
-                        },
-                    ),
-                    truncate(),
-                ],
-                expect: None,
-            },
+            fault_then_pin(
+                "fast-write",
+                "read fault A[0], pin A[0] for write (fast only), unpin",
+                Read,
+                true,
+                WRITE_PIN,
+            ),
             // The grant side: a FOLL_WRITE GUP-fast of a writable PTE that
             // truncate zaps meanwhile. The grab is judged on the PTE its
             // re-check read, which may be older than the zap.
-            Variant {
-                name: "fast-write-mapped",
-                setup: file_a(1),
-                threads: vec![
-                    thread(
-                        "write fault A[0], pin A[0] for write (fast only), unpin",
-                        |cx| {
-                            handle_mm_fault(cx, Mm(0), FILE_A, 0, Write, FaultSize::Pte);
-                            pin_unpin(cx, 0, 0, true, WRITE_PIN);
-                        },
-                    ),
-                    truncate(),
-                ],
-                expect: None,
-            },
-            Variant {
-                name: "slow-write",
-                setup: file_a(1),
-                threads: vec![
-                    thread("read fault A[0], pin A[0] for write (slow), unpin", |cx| {
-                        handle_mm_fault(cx, Mm(0), FILE_A, 0, Read, FaultSize::Pte);
-                        pin_unpin(cx, 0, 0, false, WRITE_PIN);
-                    }),
-                    truncate(),
-                ],
-                expect: None,
-            },
+            fault_then_pin(
+                "fast-write-mapped",
+                "write fault A[0], pin A[0] for write (fast only), unpin",
+                Write,
+                true,
+                WRITE_PIN,
+            ),
+            fault_then_pin(
+                "slow-write",
+                "read fault A[0], pin A[0] for write (slow), unpin",
+                Read,
+                false,
+                WRITE_PIN,
+            ),
             Variant {
                 name: "slow-pmd-write",
                 setup: file_a(1),
@@ -251,5 +225,33 @@ pub(crate) fn scenario() -> Scenario {
                 expect: Some(holds),
             },
         ],
+    }
+}
+
+/// T2 of every variant.
+fn truncate() -> ThreadSpec {
+    thread("truncate A to 0", |cx| xfs_setattr_size(cx, FILE_A, 0))
+}
+
+/// T1 PTE-faults A[0] in with `access`, then pins it with `flags` (GUP-fast
+/// only when `fast`) and unpins it; T2 truncates A.
+fn fault_then_pin(
+    name: &'static str,
+    label: &'static str,
+    access: Access,
+    fast: bool,
+    flags: GupFlags,
+) -> Variant {
+    Variant {
+        name,
+        setup: file_a(1),
+        threads: vec![
+            thread(label, move |cx| {
+                handle_mm_fault(cx, Mm(0), FILE_A, 0, access, FaultSize::Pte);
+                pin_unpin(cx, 0, 0, fast, flags);
+            }),
+            truncate(),
+        ],
+        expect: None,
     }
 }
