@@ -156,13 +156,18 @@ for s in range(1, seeds + 1):
                         "--format", "json", "--seed", str(s)], capture_output=True, text=True)
     cells = [c for c in json.loads(p.stdout)["cells"] if c["paired"]]
     caught = [c for c in cells if c["caught_by"] is not None]
-    secs = sorted(c["seconds"] for c in caught)
+    if not caught:
+        rows.append((s, p.returncode, 0, len(cells), None, None, None))
+        continue
     slow = max(caught, key=lambda c: c["seconds"])
-    rows.append((s, p.returncode, len(caught), len(cells), statistics.median(secs),
+    rows.append((s, p.returncode, len(caught), len(cells), statistics.median(c["seconds"] for c in caught),
                  statistics.median(c["executions"] for c in caught), slow))
 print("| seed | exit | paired cells caught | median s to detection | median executions | slowest cell (s, executions) |")
 print("|---|---|---|---|---|---|")
 for s, rc, k, n, ms, me, slow in rows:
+    if slow is None:
+        print(f"| {s} | {rc} | 0/{n} | - | - | - |")
+        continue
     print(f"| {s} | {rc} | {k}/{n} | {ms:.3f} | {me:g} | {slow['mutant']} on {slow['scenario']} ({slow['seconds']:.3f}, {slow['executions']}) |")
 EOF
 }

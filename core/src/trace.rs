@@ -399,26 +399,30 @@ impl Recorder {
         if emit() && tracing::enabled!(target: "daxcheck", tracing::Level::TRACE) {
             tracing::trace!(target: "daxcheck", tid = ev.tid, func = ev.func, "{}", ev.what);
         }
-        let over = self.with(|s| {
+        enum Stop {
+            ReplayLength,
+            Park,
+        }
+        let stop = self.with(|s| {
             if self.limit != 0 && s.events.len() >= self.limit {
-                return Some(true);
+                return Some(Stop::ReplayLength);
             }
             if self.park_after != 0
                 && (s.events.len() >= self.park_after
                     || self.abandoned.load(std::sync::atomic::Ordering::Relaxed))
             {
-                return Some(false);
+                return Some(Stop::Park);
             }
             s.events.push(ev);
             None
         });
-        match over {
-            Some(true) => panic!("{REPLAY_LENGTH_STOP}"),
+        match stop {
+            Some(Stop::ReplayLength) => panic!("{REPLAY_LENGTH_STOP}"),
             // A spinning OS thread never ends by itself: after the driver
             // abandons the run it would record until memory runs out (B2's
             // livelock took 24 GB). Parked, it costs neither memory nor CPU;
             // a parked thread can hold a model lock, but only this run's.
-            Some(false) => loop {
+            Some(Stop::Park) => loop {
                 std::thread::park();
             },
             None => {}
